@@ -1,0 +1,145 @@
+//! The local SMS gateway: every SMS "sent" is kept in a SQLite outbox (and
+//! printed when asked), instead of going to a phone. Destinations listed as
+//! opted out behave like opted-out numbers at a real provider.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, params};
+use serde::{Deserialize, Serialize};
+
+use super::sqlite::{err, open};
+use crate::domain::E164;
+use crate::ports::{GatewayError, OutgoingSms, SmsGateway, StoreError};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+    tenant TEXT NOT NULL, kind TEXT NOT NULL, sender TEXT NOT NULL, recipient TEXT NOT NULL,
+    text TEXT NOT NULL, encoding TEXT NOT NULL, segments INTEGER NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS opted_out (number TEXT PRIMARY KEY);
+";
+
+/// One SMS in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub id: String,
+    pub tenant: String,
+    pub kind: String,
+    pub from: String,
+    pub to: String,
+    pub text: String,
+    pub encoding: String,
+    pub segments: usize,
+    /// RFC 3339, UTC.
+    pub at: String,
+}
+
+pub struct OutboxGateway {
+    conn: Mutex<Connection>,
+    /// Print each SMS to standard output as it is sent (`smsctl serve`).
+    echo: bool,
+}
+
+impl OutboxGateway {
+    pub fn open(path: &Path, echo: bool) -> Result<Self, StoreError> {
+        let conn = open(path)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        Ok(OutboxGateway { conn: Mutex::new(conn), echo })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Newest first.
+    pub fn list(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT id, tenant, kind, sender, recipient, text, encoding, segments, at
+                 FROM outbox ORDER BY seq DESC LIMIT ?1",
+            )
+            .map_err(err)?;
+        let rows = stmt
+            .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+                Ok(OutboxEntry {
+                    id: r.get(0)?,
+                    tenant: r.get(1)?,
+                    kind: r.get(2)?,
+                    from: r.get(3)?,
+                    to: r.get(4)?,
+                    text: r.get(5)?,
+                    encoding: r.get(6)?,
+                    segments: r.get::<_, i64>(7)? as usize,
+                    at: r.get(8)?,
+                })
+            })
+            .map_err(err)?;
+        rows.map(|r| r.map_err(err)).collect()
+    }
+
+    /// Marks a destination as opted out (or back in).
+    pub fn set_opted_out(&self, number: &E164, opted_out: bool) -> Result<(), StoreError> {
+        let sql = if opted_out {
+            "INSERT OR IGNORE INTO opted_out (number) VALUES (?1)"
+        } else {
+            "DELETE FROM opted_out WHERE number = ?1"
+        };
+        self.conn().execute(sql, [number.as_str()]).map_err(err)?;
+        Ok(())
+    }
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+#[async_trait]
+impl SmsGateway for OutboxGateway {
+    async fn send(&self, sms: OutgoingSms<'_>) -> Result<String, GatewayError> {
+        let id = format!("outbox-{}", uuid::Uuid::new_v4());
+        let at = now_rfc3339();
+        self.conn()
+            .execute(
+                "INSERT INTO outbox (id, tenant, kind, sender, recipient, text, encoding, segments, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    id,
+                    sms.tenant.as_str(),
+                    sms.kind.as_str(),
+                    sms.from.as_str(),
+                    sms.to.as_str(),
+                    sms.text.as_str(),
+                    sms.text.encoding().as_str(),
+                    sms.text.segments() as i64,
+                    at
+                ],
+            )
+            .map_err(|e| GatewayError::Unavailable(format!("outbox: {e}")))?;
+        if self.echo {
+            println!(
+                "[outbox] {at} {} -> {} (tenant {}, {}, {} segment(s)): {}",
+                sms.from,
+                sms.to,
+                sms.tenant,
+                sms.text.encoding(),
+                sms.text.segments(),
+                sms.text.as_str()
+            );
+        }
+        Ok(id)
+    }
+
+    async fn opted_out(&self, to: &E164) -> Result<bool, GatewayError> {
+        self.conn()
+            .query_row("SELECT 1 FROM opted_out WHERE number = ?1", [to.as_str()], |_| Ok(()))
+            .map(|()| true)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(false),
+                e => Err(GatewayError::Unavailable(format!("outbox: {e}"))),
+            })
+    }
+}

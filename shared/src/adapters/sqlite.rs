@@ -1,0 +1,289 @@
+//! The embedded store: one SQLite file. Entities are kept as JSON of their
+//! domain types, keyed like the DynamoDB table; counters and claims are
+//! updated inside immediate transactions so they stay atomic across
+//! processes sharing the file.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::config::Snapshot;
+use crate::domain::{
+    ApiKey, ExtensionRecord, KeyHash, MessageRecord, RateLimits, Tenant, TenantId, Window,
+};
+use crate::ports::{Admin, Found, Held, Lookup, Store, StoreError};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS numbers    (number TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tenants    (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS extensions (tenant TEXT NOT NULL, extension TEXT NOT NULL, data TEXT NOT NULL,
+                                       PRIMARY KEY (tenant, extension));
+CREATE TABLE IF NOT EXISTS api_keys   (hash TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS claims     (id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, done INTEGER NOT NULL,
+                                       lease_until INTEGER NOT NULL, result TEXT, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS rates      (tenant TEXT NOT NULL, window TEXT NOT NULL, bucket INTEGER NOT NULL,
+                                       count INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+                                       PRIMARY KEY (tenant, window, bucket));
+CREATE TABLE IF NOT EXISTS messages   (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, at INTEGER NOT NULL,
+                                       data TEXT NOT NULL, expires_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS messages_by_tenant ON messages (tenant, at);
+";
+
+/// Opens a SQLite file shared safely between processes (WAL, busy timeout).
+pub fn open(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(|e| StoreError(format!("open {}: {e}", path.display())))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(err)?;
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+    conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
+    Ok(conn)
+}
+
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+pub(crate) fn err(e: impl std::fmt::Display) -> StoreError {
+    StoreError(e.to_string())
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(err)
+}
+
+fn from_json<T: DeserializeOwned>(s: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError(format!("corrupt row: {e}")))
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = open(path)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        Ok(SqliteStore { conn: Mutex::new(conn) })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite inconsistent.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn one<T: DeserializeOwned>(conn: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<Option<T>, StoreError> {
+    conn.query_row(sql, p, |r| r.get::<_, String>(0))
+        .optional()
+        .map_err(err)?
+        .map(|s| from_json(&s))
+        .transpose()
+}
+
+fn all<T: DeserializeOwned>(conn: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(err)?;
+    let rows = stmt.query_map(p, |r| r.get::<_, String>(0)).map_err(err)?;
+    rows.map(|r| from_json(&r.map_err(err)?)).collect()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn lookup(&self, l: Lookup<'_>) -> Result<Found, StoreError> {
+        let conn = self.conn();
+        let mut found = Found::default();
+        if let Some(h) = l.key {
+            found.key = one(&conn, "SELECT data FROM api_keys WHERE hash = ?1", [h.as_str()])?;
+        }
+        if let Some(t) = l.tenant {
+            found.tenant = one(&conn, "SELECT data FROM tenants WHERE id = ?1", [t.as_str()])?;
+            if let Some(x) = l.extension {
+                found.extension = one(
+                    &conn,
+                    "SELECT data FROM extensions WHERE tenant = ?1 AND extension = ?2",
+                    [t.as_str(), x.as_str()],
+                )?;
+            }
+        }
+        if let Some(n) = l.number {
+            found.number = one(&conn, "SELECT data FROM numbers WHERE number = ?1", [n.as_str()])?;
+        }
+        Ok(found)
+    }
+
+    async fn claim(&self, id: &str, fingerprint: &str, now: i64, lease_secs: i64) -> Result<Option<Held>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+        let held = tx
+            .query_row(
+                "SELECT fingerprint, done, lease_until, result FROM claims WHERE id = ?1 AND expires_at > ?2",
+                params![id, now],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, bool>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(err)?;
+        let verdict = match held {
+            Some((fingerprint, true, _, result)) => Some(Held::Done {
+                fingerprint,
+                result: result.unwrap_or_default(),
+            }),
+            Some((fingerprint, false, lease_until, _)) if lease_until > now => {
+                Some(Held::Pending { fingerprint, lease_until })
+            }
+            _ => None,
+        };
+        if verdict.is_none() {
+            tx.execute(
+                "INSERT OR REPLACE INTO claims (id, fingerprint, done, lease_until, result, expires_at)
+                 VALUES (?1, ?2, 0, ?3, NULL, ?3)",
+                params![id, fingerprint, now + lease_secs],
+            )
+            .map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(verdict)
+    }
+
+    async fn finish_claim(&self, id: &str, result: &str, now: i64, keep_secs: i64) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "UPDATE claims SET done = 1, result = ?2, expires_at = ?3 WHERE id = ?1",
+                params![id, result, now + keep_secs],
+            )
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn release_claim(&self, id: &str) -> Result<(), StoreError> {
+        self.conn()
+            .execute("DELETE FROM claims WHERE id = ?1 AND done = 0", [id])
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn take_rate(&self, tenant: &TenantId, limits: RateLimits, now: i64) -> Result<Option<Window>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+        let windows = [(Window::Minute, limits.per_minute), (Window::Day, limits.per_day)];
+        for (window, limit) in windows {
+            let count: i64 = tx
+                .query_row(
+                    "SELECT count FROM rates WHERE tenant = ?1 AND window = ?2 AND bucket = ?3",
+                    params![tenant.as_str(), window.to_string(), now / window.seconds()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(err)?
+                .unwrap_or(0);
+            if count >= i64::from(limit) {
+                return Ok(Some(window));
+            }
+        }
+        for (window, _) in windows {
+            let bucket = now / window.seconds();
+            tx.execute(
+                "INSERT INTO rates (tenant, window, bucket, count, expires_at) VALUES (?1, ?2, ?3, 1, ?4)
+                 ON CONFLICT (tenant, window, bucket) DO UPDATE SET count = count + 1",
+                params![tenant.as_str(), window.to_string(), bucket, (bucket + 1) * window.seconds()],
+            )
+            .map_err(err)?;
+        }
+        tx.execute("DELETE FROM rates WHERE expires_at <= ?1", [now]).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(None)
+    }
+
+    async fn record_message(&self, record: &MessageRecord, keep_secs: i64) -> Result<(), StoreError> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT OR REPLACE INTO messages (id, tenant, at, data, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![record.id, record.tenant.as_str(), record.at, to_json(record)?, record.at + keep_secs],
+        )
+        .map_err(err)?;
+        // SQLite has no TTL: expired entries go as new ones come.
+        conn.execute("DELETE FROM messages WHERE expires_at <= ?1", [record.at]).map_err(err)?;
+        conn.execute("DELETE FROM claims WHERE expires_at <= ?1", [record.at]).map_err(err)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Admin for SqliteStore {
+    async fn apply(&self, snapshot: &Snapshot, delete_keys: &[KeyHash]) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+        for n in &snapshot.numbers {
+            tx.execute("INSERT OR REPLACE INTO numbers (number, data) VALUES (?1, ?2)", params![n.number.as_str(), to_json(n)?])
+                .map_err(err)?;
+        }
+        for t in &snapshot.tenants {
+            tx.execute("INSERT OR REPLACE INTO tenants (id, data) VALUES (?1, ?2)", params![t.id.as_str(), to_json(t)?])
+                .map_err(err)?;
+        }
+        for x in &snapshot.extensions {
+            tx.execute(
+                "INSERT OR REPLACE INTO extensions (tenant, extension, data) VALUES (?1, ?2, ?3)",
+                params![x.tenant.as_str(), x.extension.as_str(), to_json(x)?],
+            )
+            .map_err(err)?;
+        }
+        for h in delete_keys {
+            tx.execute("DELETE FROM api_keys WHERE hash = ?1", [h.as_str()]).map_err(err)?;
+        }
+        for k in &snapshot.keys {
+            tx.execute("DELETE FROM api_keys WHERE name = ?1 AND hash <> ?2", params![k.name, k.hash.as_str()])
+                .map_err(err)?;
+            tx.execute(
+                "INSERT OR REPLACE INTO api_keys (hash, name, data) VALUES (?1, ?2, ?3)",
+                params![k.hash.as_str(), k.name, to_json(k)?],
+            )
+            .map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+
+    async fn export(&self) -> Result<Snapshot, StoreError> {
+        let conn = self.conn();
+        Ok(Snapshot {
+            numbers: all(&conn, "SELECT data FROM numbers ORDER BY number", [])?,
+            tenants: all::<Tenant>(&conn, "SELECT data FROM tenants ORDER BY CAST(id AS INTEGER), id", [])?,
+            extensions: all::<ExtensionRecord>(
+                &conn,
+                "SELECT data FROM extensions ORDER BY CAST(tenant AS INTEGER), tenant, extension",
+                [],
+            )?,
+            keys: all(&conn, "SELECT data FROM api_keys ORDER BY name", [])?,
+        })
+    }
+
+    async fn put_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        self.apply(&Snapshot { keys: vec![key.clone()], ..Snapshot::default() }, &[]).await
+    }
+
+    async fn keys(&self) -> Result<Vec<ApiKey>, StoreError> {
+        all(&self.conn(), "SELECT data FROM api_keys ORDER BY name", [])
+    }
+
+    async fn delete_key(&self, hash: &KeyHash) -> Result<(), StoreError> {
+        self.conn().execute("DELETE FROM api_keys WHERE hash = ?1", [hash.as_str()]).map_err(err)?;
+        Ok(())
+    }
+
+    async fn messages(&self, tenant: Option<&TenantId>, limit: usize) -> Result<Vec<MessageRecord>, StoreError> {
+        let conn = self.conn();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        match tenant {
+            Some(t) => all(
+                &conn,
+                "SELECT data FROM messages WHERE tenant = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
+                params![t.as_str(), limit],
+            ),
+            None => all(&conn, "SELECT data FROM messages ORDER BY at DESC, id DESC LIMIT ?1", [limit]),
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! The two API styles. Each parses its request into an [`ApiCall`], lets the
+//! service decide, and maps the one error type to its own answers, once.
+
+pub mod action;
+pub mod rest;
+
+use http::{HeaderMap, Method, Response, StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::Error;
+#[cfg(doc)]
+use crate::service::ApiCall;
+
+/// Request bodies and query strings over this size are refused before any
+/// parsing. The longest message (10 UCS-2 segments, 670 characters of up to 4
+/// UTF-8 bytes), Base64-encoded and then percent-encoded, stays below it.
+pub const MAX_REQUEST_BYTES: usize = 16 * 1024;
+
+/// The parts of an HTTP request the APIs read, whatever carried it (API
+/// Gateway through lambda_http, or the local server).
+#[derive(Debug, Clone, Copy)]
+pub struct HttpRequest<'a> {
+    pub method: &'a Method,
+    pub query: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+}
+
+impl HttpRequest<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    fn too_large(&self) -> bool {
+        self.body.len() > MAX_REQUEST_BYTES || self.query.is_some_and(|q| q.len() > MAX_REQUEST_BYTES)
+    }
+}
+
+/// `X-API-Key` header, as presented.
+fn header_key(req: &HttpRequest<'_>) -> Option<String> {
+    req.header("x-api-key").map(str::to_owned)
+}
+
+pub fn json_response(status: StatusCode, body: &Value) -> Response<String> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body.to_string())
+        .unwrap_or_default()
+}
+
+fn error_body(text: &str) -> Value {
+    json!({ "error": text })
+}
+
+/// What every path not served answers.
+pub fn not_found() -> Response<String> {
+    json_response(StatusCode::NOT_FOUND, &error_body("Not found"))
+}
+
+fn method_not_allowed() -> Response<String> {
+    json_response(StatusCode::METHOD_NOT_ALLOWED, &error_body("Method not allowed"))
+}
+
+/// The cause of a 5xx goes to the log, never to the caller.
+fn log_failure(e: &Error) {
+    if let Some(cause) = e.cause() {
+        tracing::error!(error = %e, cause, "request failed");
+    }
+}

@@ -1,0 +1,19 @@
+//! Domain types, each validated when it is built: holding one means it is
+//! well-formed.
+
+mod ids;
+mod keys;
+mod message;
+mod model;
+mod phone;
+mod template;
+
+pub use ids::{Extension, TenantId};
+pub use keys::{ApiKeySecret, KeyHash, MAX_PRESENTED_KEY_LEN, Permission, TenantScope, sha256_hex};
+pub use message::{Encoding, MessageText, MAX_SEGMENTS};
+pub use model::{
+    ApiKey, ExtensionRecord, MessageKind, MessageRecord, MessageStatus, Owner, RateLimits,
+    SmsNumber, Tenant, Window,
+};
+pub use phone::{CountryCode, E164};
+pub use template::{Template, VoicemailDetails, DEFAULT_VOICEMAIL_TEXT};

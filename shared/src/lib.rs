@@ -1,0 +1,22 @@
+//! SMS Notifications for hosted PBX: the domain, its rules and the ports and
+//! adapters the Lambda functions and `smsctl` share.
+//!
+//! - [`domain`]: types validated when built.
+//! - [`service`]: the contract's checks, in order, and the send.
+//! - [`api`]: the two API styles, each mapping [`Error`] once.
+//! - [`trigger`]: voicemail events (S3, SQS, EventBridge) into voicemails.
+//! - [`ports`]: the store and SMS gateway traits; [`adapters`]: their
+//!   implementations.
+//! - [`settings`]: configuration from the environment, read once per cold start.
+
+pub mod adapters;
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod ports;
+pub mod service;
+pub mod settings;
+pub mod trigger;
+
+pub use error::{Error, Result};

@@ -1,0 +1,209 @@
+//! Configuration from the environment, read once per cold start. A missing or
+//! invalid setting stops the start with a message that names it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::ports::{SmsGateway, Store, StoreError};
+use crate::service::{Policy, Service};
+use crate::trigger::{DEFAULT_SUFFIXES, KeyLayout};
+
+/// Where data lives and where SMS go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// The default: a SQLite file and a local outbox (in the same file
+    /// unless told otherwise).
+    Embedded { db: PathBuf, outbox: PathBuf },
+    /// DynamoDB (this table) and SNS; `AWS_ENDPOINT_URL` may point both at a
+    /// local emulator.
+    Aws { table: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub backend: Backend,
+    pub policy: Policy,
+    pub layout: KeyLayout,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("invalid setting {name}={value:?}: expected {expected}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, StartupError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// `env` answers a variable's value; split out so tests need no process
+    /// environment.
+    pub fn from_lookup(env: impl Fn(&str) -> Option<String>) -> Result<Self, StartupError> {
+        let get = |name: &str| env(name).filter(|v| !v.is_empty());
+        let backend = match get("SMS_TABLE_NAME") {
+            Some(table) => {
+                if !(3..=255).contains(&table.len())
+                    || !table.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+                {
+                    return Err(StartupError::Invalid {
+                        name: "SMS_TABLE_NAME",
+                        value: table,
+                        expected: "a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ - .)",
+                    });
+                }
+                Backend::Aws { table }
+            }
+            None => {
+                // Lambda's only writable place is /tmp.
+                let default = if get("AWS_LAMBDA_FUNCTION_NAME").is_some() { "/tmp/sms.db" } else { "sms.db" };
+                let db = PathBuf::from(get("SMS_DB_PATH").unwrap_or_else(|| default.to_owned()));
+                let outbox = get("SMS_OUTBOX_PATH").map_or_else(|| db.clone(), PathBuf::from);
+                Backend::Embedded { db, outbox }
+            }
+        };
+        let defaults = Policy::default();
+        let policy = Policy {
+            message_log_days: number(&get, "MESSAGE_LOG_DAYS", 1, 3650, defaults.message_log_days.into())? as u32,
+            claim_lease_secs: number(&get, "CLAIM_LEASE_SECONDS", 10, 43_200, defaults.claim_lease_secs as u64)? as i64,
+            dedup_keep_secs: number(&get, "DEDUP_DAYS", 1, 365, (defaults.dedup_keep_secs / 86_400) as u64)? as i64 * 86_400,
+            check_opt_out: match get("SMS_CHECK_OPT_OUT").as_deref() {
+                None | Some("true") => true,
+                Some("false") => false,
+                Some(other) => {
+                    return Err(StartupError::Invalid {
+                        name: "SMS_CHECK_OPT_OUT",
+                        value: other.to_owned(),
+                        expected: "true or false",
+                    })
+                }
+            },
+        };
+        let prefix = get("VOICEMAIL_PREFIX").unwrap_or_else(|| "voicemail/".to_owned());
+        if !prefix.ends_with('/') || prefix.starts_with('/') {
+            return Err(StartupError::Invalid {
+                name: "VOICEMAIL_PREFIX",
+                value: prefix,
+                expected: "a key prefix ending in '/', not starting with one (voicemail/)",
+            });
+        }
+        let raw_suffixes = get("VOICEMAIL_SUFFIXES").unwrap_or_else(|| DEFAULT_SUFFIXES.to_owned());
+        let suffixes: Vec<String> = raw_suffixes.split(',').map(|s| s.trim().to_ascii_lowercase()).collect();
+        if suffixes.iter().any(|s| s.len() < 2 || !s.starts_with('.') || s[1..].contains(['.', '/'])) {
+            return Err(StartupError::Invalid {
+                name: "VOICEMAIL_SUFFIXES",
+                value: raw_suffixes,
+                expected: "a comma-separated list of file suffixes such as .wav,.mp3",
+            });
+        }
+        Ok(Settings {
+            backend,
+            policy,
+            layout: KeyLayout { prefix, suffixes },
+        })
+    }
+
+    /// Builds the store and the gateway this configuration names.
+    pub async fn connect(&self) -> Result<(Arc<dyn Store>, Arc<dyn SmsGateway>), StartupError> {
+        match &self.backend {
+            #[cfg(feature = "embedded")]
+            Backend::Embedded { db, outbox } => Ok((
+                Arc::new(crate::adapters::sqlite::SqliteStore::open(db)?),
+                Arc::new(crate::adapters::outbox::OutboxGateway::open(outbox, false)?),
+            )),
+            #[cfg(feature = "aws")]
+            Backend::Aws { table } => {
+                let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                Ok((
+                    Arc::new(crate::adapters::dynamodb::DynamoStore::new(&aws, table)),
+                    Arc::new(crate::adapters::sns::SnsGateway::new(&aws)),
+                ))
+            }
+            #[allow(unreachable_patterns)]
+            other => Err(StartupError::Invalid {
+                name: "SMS_TABLE_NAME",
+                value: format!("{other:?}"),
+                expected: "a backend this build includes",
+            }),
+        }
+    }
+
+    /// The service, with this configuration's store and gateway.
+    pub async fn service(&self) -> Result<Service, StartupError> {
+        let (store, gateway) = self.connect().await?;
+        Ok(Service::new(store, gateway, self.policy.clone()))
+    }
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    min: u64,
+    max: u64,
+    default: u64,
+) -> Result<u64, StartupError> {
+    const EXPECTED: &str = "a whole number in the documented range";
+    match get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .ok_or(StartupError::Invalid { name, value: v, expected: EXPECTED }),
+    }
+}
+
+/// Logs as JSON on Lambda (CloudWatch parses them), plain text elsewhere.
+/// `LOG_LEVEL` (or `RUST_LOG`) sets the level; `info` by default.
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = std::env::var("LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".to_owned());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr);
+    if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
+        builder.json().with_current_span(false).without_time().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(vars: &[(&str, &str)]) -> Result<Settings, StartupError> {
+        Settings::from_lookup(|n| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string()))
+    }
+
+    #[test]
+    fn defaults_are_embedded() {
+        let s = with(&[]).unwrap();
+        assert_eq!(s.backend, Backend::Embedded { db: "sms.db".into(), outbox: "sms.db".into() });
+        assert_eq!(s.layout, KeyLayout::default());
+        assert_eq!(with(&[("SMS_TABLE_NAME", "sms-table")]).unwrap().backend, Backend::Aws { table: "sms-table".into() });
+    }
+
+    #[test]
+    fn invalid_settings_name_themselves() {
+        for (name, value) in [
+            ("MESSAGE_LOG_DAYS", "abc"),
+            ("MESSAGE_LOG_DAYS", "0"),
+            ("VOICEMAIL_PREFIX", "voicemail"),
+            ("VOICEMAIL_SUFFIXES", "wav"),
+            ("SMS_TABLE_NAME", "a b"),
+            ("SMS_CHECK_OPT_OUT", "maybe"),
+        ] {
+            let e = with(&[(name, value)]).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("invalid setting {name}=")), "{e}");
+        }
+    }
+}
