@@ -85,8 +85,9 @@ pub struct S3Object {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Sent(Sent),
-    /// Does not qualify, or cannot ever be sent: logged, not retried.
-    Skipped(Error),
+    /// Not a voicemail, does not qualify, or can never be sent: the reason
+    /// is logged, and it is not retried.
+    Skipped(String),
     /// Another delivery of the same voicemail sent it, or is sending it.
     Duplicate,
 }
@@ -305,7 +306,7 @@ impl Service {
         let (checked, to) = match qualified.await {
             Ok(ok) => ok,
             Err(e) if e.is_infrastructure() => return Err(e),
-            Err(e) => return Ok(Outcome::Skipped(e)),
+            Err(e) => return Ok(Outcome::Skipped(e.to_string())),
         };
 
         let now = self.now();
@@ -338,7 +339,7 @@ impl Service {
                 // Final (opted out, country refused): remember it so that
                 // redeliveries do not ask again.
                 self.finish_or_log(&id, &format!("refused: {e}")).await;
-                Ok(Outcome::Skipped(e))
+                Ok(Outcome::Skipped(e.to_string()))
             }
         }
     }

@@ -26,7 +26,7 @@ pub struct Settings {
     pub layout: KeyLayout,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum StartupError {
     #[error("invalid setting {name}={value:?}: expected {expected}")]
     Invalid {
@@ -36,6 +36,14 @@ pub enum StartupError {
     },
     #[error("cannot open the store: {0}")]
     Store(#[from] StoreError),
+}
+
+/// `main` returns this as its error, and Rust prints errors from `main` with
+/// `Debug`: make that the readable message.
+impl std::fmt::Debug for StartupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 impl Settings {

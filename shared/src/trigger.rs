@@ -4,10 +4,11 @@
 //! is not a voicemail is skipped with its reason.
 
 use percent_encoding::percent_decode_str;
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use crate::Error;
 use crate::domain::{Extension, TenantId, VoicemailDetails};
-use crate::service::{S3Object, Voicemail};
+use crate::service::{Outcome, S3Object, Service, Voicemail};
 
 /// Where voicemails are in the bucket, and which files are audio.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,6 +197,104 @@ fn new_voicemail(e: &Value) -> Item {
 
 fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     path.iter().try_fold(v, |v, k| v.get(*k))?.as_str()
+}
+
+/// What one invocation did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub sent: usize,
+    pub skipped: usize,
+    pub duplicates: usize,
+    /// Voicemails whose send failed and must be retried.
+    pub failed: usize,
+    /// SQS message ids to report as batch item failures.
+    pub failed_messages: Vec<String>,
+    sqs: bool,
+}
+
+impl Report {
+    /// The function's answer: SQS batches report their failures by message
+    /// id; a direct invocation fails whole (`Err`) so that Lambda retries it.
+    pub fn into_response(self) -> Result<Value, Error> {
+        if self.sqs {
+            let failures: Vec<Value> = self
+                .failed_messages
+                .iter()
+                .map(|id| json!({ "itemIdentifier": id }))
+                .collect();
+            return Ok(json!({ "batchItemFailures": failures }));
+        }
+        if self.failed > 0 {
+            return Err(Error::Internal(format!(
+                "{} voicemail(s) could not be sent and will be retried",
+                self.failed
+            )));
+        }
+        Ok(json!({ "sent": self.sent, "skipped": self.skipped, "duplicates": self.duplicates }))
+    }
+}
+
+/// Runs every voicemail of an event through the service. Messages of an SQS
+/// batch are handled concurrently; one message's failure fails only it.
+pub async fn process(service: &Service, layout: &KeyLayout, event: &Value) -> Report {
+    let mut report = Report::default();
+    match layout.parse(event) {
+        Invocation::Direct(items) => {
+            for outcome in run_items(service, items).await {
+                report.count(outcome);
+            }
+        }
+        Invocation::Sqs(messages) => {
+            report.sqs = true;
+            let runs = messages.into_iter().map(|(id, items)| async move { (id, run_items(service, items).await) });
+            for (id, outcomes) in futures_util::future::join_all(runs).await {
+                let failed_before = report.failed;
+                for outcome in outcomes {
+                    report.count(outcome);
+                }
+                if report.failed > failed_before {
+                    report.failed_messages.push(id);
+                }
+            }
+        }
+    }
+    report
+}
+
+impl Report {
+    fn count(&mut self, outcome: Result<Outcome, Error>) {
+        match outcome {
+            Ok(Outcome::Sent(_)) => self.sent += 1,
+            Ok(Outcome::Skipped(_)) => self.skipped += 1,
+            Ok(Outcome::Duplicate) => self.duplicates += 1,
+            Err(_) => self.failed += 1,
+        }
+    }
+}
+
+async fn run_items(service: &Service, items: Vec<Item>) -> Vec<Result<Outcome, Error>> {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let outcome = match item {
+            Err(reason) => {
+                tracing::info!(%reason, "skipped: not a voicemail");
+                Ok(Outcome::Skipped(reason))
+            }
+            Ok(vm) => {
+                let identity = vm.identity.clone();
+                let outcome = service.voicemail(vm).await;
+                match &outcome {
+                    Ok(Outcome::Sent(s)) => tracing::info!(voicemail = %identity, id = %s.id, "voicemail SMS sent"),
+                    Ok(Outcome::Skipped(reason)) => tracing::info!(voicemail = %identity, %reason, "voicemail skipped"),
+                    Ok(Outcome::Duplicate) => tracing::info!(voicemail = %identity, "voicemail already handled"),
+                    Err(e) => tracing::error!(voicemail = %identity, error = %e, cause = e.cause().unwrap_or(""), "voicemail SMS failed; will be retried"),
+                }
+                outcome
+            }
+        };
+        out.push(outcome);
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,0 +1,2 @@
+//! `voicemail-notify`: `POST /api/sms/notifications/voicemail`.
+pub mod handler;
