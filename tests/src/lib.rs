@@ -1,1 +1,212 @@
+//! Test support shared by the integration tests: backends to run against
+//! (the embedded default, and DynamoDB + SNS on moto), a gateway wrapper that
+//! records and injects failures, and builders for API Gateway requests.
 
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use shared::adapters::outbox::OutboxGateway;
+use shared::adapters::sqlite::SqliteStore;
+use shared::config::Config;
+use shared::domain::E164;
+use shared::ports::{Admin, GatewayError, OutgoingSms, SmsGateway, Store};
+use shared::service::{Policy, Service};
+
+pub mod moto;
+
+/// One SMS as the gateway behind a backend received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentSms {
+    pub id: String,
+    pub from: String,
+    pub to: String,
+    pub text: String,
+}
+
+/// Wraps a real gateway: records what it accepted, and can be told to fail.
+pub struct TestGateway {
+    inner: Arc<dyn SmsGateway>,
+    accepted: Mutex<Vec<SentSms>>,
+    /// Sends to fail before letting them through.
+    fail_next: AtomicUsize,
+    /// Fail every n-th send (0: never), for fault-injection runs.
+    fail_every: AtomicUsize,
+    attempts: AtomicUsize,
+}
+
+impl TestGateway {
+    pub fn new(inner: Arc<dyn SmsGateway>) -> Self {
+        TestGateway {
+            inner,
+            accepted: Mutex::new(Vec::new()),
+            fail_next: AtomicUsize::new(0),
+            fail_every: AtomicUsize::new(0),
+            attempts: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn fail_next(&self, n: usize) {
+        self.fail_next.store(n, Ordering::SeqCst);
+    }
+
+    pub fn fail_every(&self, n: usize) {
+        self.fail_every.store(n, Ordering::SeqCst);
+    }
+
+    pub fn accepted(&self) -> Vec<SentSms> {
+        self.accepted.lock().unwrap().clone()
+    }
+
+    pub fn attempts(&self) -> usize {
+        self.attempts.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl SmsGateway for TestGateway {
+    async fn send(&self, sms: OutgoingSms<'_>) -> Result<String, GatewayError> {
+        let n = self.attempts.fetch_add(1, Ordering::SeqCst) + 1;
+        let every = self.fail_every.load(Ordering::SeqCst);
+        let injected = self
+            .fail_next
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
+            .is_ok()
+            || (every > 0 && n % every == 0);
+        if injected {
+            return Err(GatewayError::Unavailable("injected failure".to_owned()));
+        }
+        let id = self.inner.send(sms).await?;
+        self.accepted.lock().unwrap().push(SentSms {
+            id: id.clone(),
+            from: sms.from.to_string(),
+            to: sms.to.to_string(),
+            text: sms.text.as_str().to_owned(),
+        });
+        Ok(id)
+    }
+
+    async fn opted_out(&self, to: &E164) -> Result<bool, GatewayError> {
+        self.inner.opted_out(to).await
+    }
+}
+
+/// Reads back, from the provider itself, the SMS a backend sent.
+#[async_trait]
+pub trait SentReader: Send + Sync {
+    /// The SMS the provider holds with these ids.
+    async fn read(&self, ids: &[String]) -> Vec<SentSms>;
+}
+
+/// A store, a gateway and the service over them.
+pub struct Backend {
+    pub name: &'static str,
+    pub store: Arc<dyn Store>,
+    pub admin: Arc<dyn Admin>,
+    pub gateway: Arc<TestGateway>,
+    pub reader: Arc<dyn SentReader>,
+    pub policy: Policy,
+    /// The embedded outbox, to mark numbers opted out.
+    pub outbox: Option<Arc<OutboxGateway>>,
+}
+
+impl Backend {
+    pub fn service(&self) -> Service {
+        Service::new(self.store.clone(), self.gateway.clone(), self.policy.clone())
+    }
+
+    /// What the provider really holds of what was sent through this backend.
+    pub async fn sent(&self) -> Vec<SentSms> {
+        let ids: Vec<String> = self.gateway.accepted().into_iter().map(|s| s.id).collect();
+        let sent = self.reader.read(&ids).await;
+        assert_eq!(sent.len(), ids.len(), "{}: the provider does not hold every SMS accepted", self.name);
+        sent
+    }
+
+    pub async fn apply(&self, config_json: &str) {
+        let config = Config::from_json(config_json).expect("valid configuration");
+        let plan = config.plan(&self.admin.keys().await.unwrap(), 0);
+        self.admin.apply(&plan.snapshot, &plan.delete_keys).await.unwrap();
+    }
+}
+
+struct OutboxReader(Arc<OutboxGateway>);
+
+#[async_trait]
+impl SentReader for OutboxReader {
+    async fn read(&self, ids: &[String]) -> Vec<SentSms> {
+        let all = self.0.list(usize::MAX).unwrap();
+        ids.iter()
+            .filter_map(|id| all.iter().find(|e| &e.id == id))
+            .map(|e| SentSms {
+                id: e.id.clone(),
+                from: e.from.clone(),
+                to: e.to.clone(),
+                text: e.text.clone(),
+            })
+            .collect()
+    }
+}
+
+/// A fresh file under the system's temp dir.
+pub fn temp_path(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("sms-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}-{n}.db"));
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+/// The embedded default: SQLite store and outbox in one fresh file.
+pub fn embedded() -> Backend {
+    let path = temp_path("embedded");
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    let outbox = Arc::new(OutboxGateway::open(&path, false).unwrap());
+    Backend {
+        name: "embedded",
+        store: store.clone(),
+        admin: store,
+        gateway: Arc::new(TestGateway::new(outbox.clone())),
+        reader: Arc::new(OutboxReader(outbox.clone())),
+        policy: Policy::default(),
+        outbox: Some(outbox),
+    }
+}
+
+/// Every backend the tests run against: the embedded default, and DynamoDB
+/// and SNS on moto when it is running (required under `CI=true`).
+pub async fn backends() -> Vec<Backend> {
+    let mut all = vec![embedded()];
+    if let Some(aws) = moto::backend().await {
+        all.push(aws);
+    }
+    all
+}
+
+/// The configuration kept beside the sample events.
+pub fn events_config() -> String {
+    std::fs::read_to_string(repo_path("events/config.json")).unwrap()
+}
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+}
+
+/// An HTTP request as lambda_http hands it to a handler.
+pub fn request(method: &str, path_and_query: &str, headers: &[(&str, &str)], body: &str) -> lambda_http::Request {
+    let mut b = http::Request::builder().method(method).uri(path_and_query);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    b.body(lambda_http::Body::from(body.to_owned())).unwrap()
+}
+
+/// Status and JSON body of a handler's answer.
+pub fn answer(resp: http::Response<lambda_http::Body>) -> (u16, serde_json::Value) {
+    let status = resp.status().as_u16();
+    let body = serde_json::from_slice(resp.body()).unwrap_or_else(|e| panic!("answer is not JSON ({e}): {:?}", resp.body()));
+    (status, body)
+}

@@ -1,0 +1,290 @@
+//! Every row of the contract's error table and every rule of the guide, for
+//! both APIs where it applies: exact text, HTTP status, and nothing sent.
+//! Runs against every backend (embedded; DynamoDB + SNS on moto).
+
+use integration_tests::{Backend, answer, backends, request};
+use serde_json::{Value, json};
+
+const CONFIG: &str = r#"{
+  "numbers": [
+    {"number": "+14165550000", "tenant": "59", "sms_enabled": true},
+    {"number": "+14165550064", "tenant": "64", "sms_enabled": false},
+    {"number": "+14165550066", "tenant": "*", "sms_enabled": true}
+  ],
+  "tenants": [
+    {"id": "59", "active": true, "sender_number": "+14165550000", "api_enabled": true, "voicemail_notifications": true},
+    {"id": "60", "active": false, "sender_number": "+14165550000", "api_enabled": true, "voicemail_notifications": true},
+    {"id": "61", "active": true, "sender_number": "+14165550000", "api_enabled": false, "voicemail_notifications": true},
+    {"id": "62", "active": true, "api_enabled": true, "voicemail_notifications": true},
+    {"id": "63", "active": true, "sender_number": "+14165550063", "api_enabled": true, "voicemail_notifications": true},
+    {"id": "64", "active": true, "sender_number": "+14165550064", "api_enabled": true, "voicemail_notifications": true},
+    {"id": "65", "active": true, "sender_number": "+14165550000", "api_enabled": true, "voicemail_notifications": true},
+    {"id": "66", "active": true, "sender_number": "+14165550066", "api_enabled": true, "voicemail_notifications": true},
+    {"id": "67", "active": true, "sender_number": "+14165550066", "api_enabled": true, "voicemail_notifications": false},
+    {"id": "68", "active": false, "api_enabled": false, "voicemail_notifications": true}
+  ],
+  "extensions": [
+    {"tenant": "59", "extension": "1001", "sms_notifications": true, "sms_number": "+14165551234"},
+    {"tenant": "59", "extension": "1002", "sms_notifications": false, "sms_number": "+14165551234"},
+    {"tenant": "59", "extension": "1003", "sms_notifications": true},
+    {"tenant": "66", "extension": "1001", "sms_notifications": true, "sms_number": "+14165551234"},
+    {"tenant": "67", "extension": "1001", "sms_notifications": true, "sms_number": "+14165551234"}
+  ],
+  "api_keys": [
+    {"name": "all", "secret": "key-all-tenants-0001", "tenants": ["*"], "permissions": ["sms"]},
+    {"name": "only59", "secret": "key-only-59-0000001", "tenants": ["59"], "permissions": ["sms"]},
+    {"name": "multi", "secret": "key-59-and-66-00001", "tenants": ["59", "66"], "permissions": ["sms"]},
+    {"name": "nosms", "secret": "key-without-sms-001", "tenants": ["*"], "permissions": []},
+    {"name": "off", "secret": "key-disabled-000001", "tenants": ["*"], "permissions": ["sms"], "enabled": false}
+  ]
+}"#;
+
+const ALL: &str = "key-all-tenants-0001";
+const BODY: &str = "WW91IGhhdmUgcmVjZWl2ZWQgYSBuZXcgdm9pY2VtYWlsLg==";
+const INACTIVE: &str = "Action sms_message returned with error: ERR: SMS not enabled for this tenant: ";
+
+async fn setup() -> Vec<Backend> {
+    let all = backends().await;
+    for b in &all {
+        b.apply(CONFIG).await;
+    }
+    all
+}
+
+/// The action API with these query parameters.
+async fn action(b: &Backend, query: &str) -> (u16, Value) {
+    let req = request("GET", &format!("/?{query}"), &[], "");
+    answer(send_sms::handler::handle(&b.service(), req).await.unwrap())
+}
+
+/// A REST endpoint with this key and JSON body.
+async fn rest(b: &Backend, path: &str, key: Option<&str>, body: &str) -> (u16, Value) {
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(k) = key {
+        headers.push(("x-api-key", k));
+    }
+    let req = request("POST", path, &headers, body);
+    let resp = if path == "/api/sms/notifications/voicemail" {
+        voicemail_notify::handler::handle(&b.service(), req).await
+    } else {
+        send_sms::handler::handle(&b.service(), req).await
+    };
+    answer(resp.unwrap())
+}
+
+fn q(key: &str, server: &str, to: &str, body: &str) -> String {
+    format!("apikey={key}&action=pbxware.sms.send_message&server={server}&to_number={to}&body={body}")
+}
+
+fn err(text: &str) -> Value {
+    json!({ "error": text })
+}
+
+fn assert_nothing_sent(b: &Backend, case: &str) {
+    assert!(b.gateway.accepted().is_empty(), "{}: {case}: something was sent", b.name);
+    assert_eq!(b.gateway.attempts(), 0, "{}: {case}: a send was attempted", b.name);
+}
+
+#[tokio::test]
+async fn action_api_error_table() {
+    for b in setup().await {
+        let cases: Vec<(String, &str)> = vec![
+            // 1. Key.
+            ("action=pbxware.sms.send_message&server=59&to_number=%2B14165551234&body=".to_owned() + BODY, "Invalid API key."),
+            (q("unknown-key-000000001", "59", "%2B14165551234", BODY), "Invalid API key."),
+            (q("key-disabled-000001", "59", "%2B14165551234", BODY), "Invalid API key."),
+            (q("", "59", "%2B14165551234", BODY), "Invalid API key."),
+            // Key beats everything after it, even an unknown action.
+            ("apikey=nope&action=nope".to_owned(), "Invalid API key."),
+            // 2. Shape.
+            (format!("apikey={ALL}&action=pbxware.sms.delete_everything"), "Unknown action: pbxware.sms.delete_everything"),
+            (format!("apikey={ALL}"), "Required field 'action' is missing"),
+            (format!("apikey={ALL}&action=pbxware.sms.send_message&to_number=%2B14165551234&body={BODY}"), "Required field 'server' is missing"),
+            (format!("apikey={ALL}&action=pbxware.sms.send_message&server=59&body={BODY}"), "Required field 'to_number' is missing"),
+            (format!("apikey={ALL}&action=pbxware.sms.send_message&server=59&to_number=%2B14165551234"), "Required field 'body' is missing"),
+            (format!("apikey={ALL}&action=pbxware.sms.send_message&server=59&to_number=%2B14165551234&body="), "Required field 'body' is missing"),
+            (q(ALL, "5x", "%2B14165551234", BODY), "Required field 'server' contains invalid data (a tenant id of 1 to 10 digits)"),
+            (q(ALL, "59%23EXT%231001", "%2B14165551234", BODY), "Required field 'server' contains invalid data (a tenant id of 1 to 10 digits)"),
+            (q(ALL, "59", "4165551234", BODY), "Required field 'to_number' contains invalid data (a phone number in +E.164 format)"),
+            (q(ALL, "59", "%2B1416555", BODY), "Required field 'to_number' contains invalid data (a phone number in +E.164 format)"),
+            (q(ALL, "59", "%2B14165551234", "not*base64"), "Required field 'body' contains invalid data (Base64-encoded UTF-8 text)"),
+            (q(ALL, "59", "%2B14165551234", "%2Fw%3D%3D"), "Required field 'body' contains invalid data (Base64-encoded UTF-8 text)"),
+            (q(ALL, "59", "%2B14165551234", "ICAg"), "Message is empty"),
+            (format!("{}&server=60", q(ALL, "59", "%2B14165551234", BODY)), "Required field 'server' contains invalid data (a single value)"),
+            // 3. Key's rights.
+            (q("key-without-sms-001", "59", "%2B14165551234", BODY), "API key does not allow SMS actions"),
+            (q("key-only-59-0000001", "66", "%2B14165551234", BODY), "API key is not allowed for this tenant"),
+            // Rights are checked before the tenant: no probing tenants with a narrow key.
+            (q("key-only-59-0000001", "99", "%2B14165551234", BODY), "API key is not allowed for this tenant"),
+            // 4. Tenant.
+            (q(ALL, "99", "%2B14165551234", BODY), "Unknown tenant: 99"),
+            (q(ALL, "60", "%2B14165551234", BODY), INACTIVE),
+            (q(ALL, "68", "%2B14165551234", BODY), INACTIVE),
+            (q(ALL, "61", "%2B14165551234", BODY), "SMS API is disabled"),
+            (q(ALL, "62", "%2B14165551234", BODY), "Invalid or missing sender SMS number"),
+            (q(ALL, "63", "%2B14165551234", BODY), "Invalid or missing sender SMS number"),
+            (q(ALL, "64", "%2B14165551234", BODY), "Invalid or missing sender SMS number"),
+            (q(ALL, "65", "%2B14165551234", BODY), "Invalid or missing sender SMS number"),
+        ];
+        for (query, expected) in &cases {
+            let got = action(&b, query).await;
+            assert_eq!(got, (200, err(expected)), "{}: {query}", b.name);
+        }
+        assert_nothing_sent(&b, "action API errors");
+    }
+}
+
+#[tokio::test]
+async fn rest_api_error_table() {
+    let send = "/api/sms/send";
+    let vm = "/api/sms/notifications/voicemail";
+    let to = r#"{"to": "+14165551234", "message": "Test SMS notification"}"#;
+    for b in setup().await {
+        let cases: Vec<(&str, Option<&str>, String, u16, &str)> = vec![
+            // 1. Key.
+            (send, None, to.into(), 401, "Invalid API key."),
+            (send, Some("unknown-key-000000001"), to.into(), 401, "Invalid API key."),
+            (send, Some("key-disabled-000001"), to.into(), 401, "Invalid API key."),
+            (vm, None, r#"{"extension": "1001"}"#.into(), 401, "Invalid API key."),
+            (send, Some("nope"), "{broken".into(), 401, "Invalid API key."),
+            // 2. Shape.
+            (send, Some(ALL), "{broken".into(), 400, "Request body is not valid JSON: key must be a string at line 1 column 2"),
+            (send, Some(ALL), "[1]".into(), 400, "Request body is not valid JSON: expected a JSON object"),
+            (send, Some(ALL), r#"{"message": "hi", "server": "59"}"#.into(), 400, "Required field 'to' is missing"),
+            (send, Some(ALL), r#"{"to": "+14165551234", "server": "59"}"#.into(), 400, "Required field 'message' is missing"),
+            (send, Some(ALL), r#"{"to": "+14165551234", "message": "", "server": "59"}"#.into(), 400, "Required field 'message' is missing"),
+            (send, Some(ALL), r#"{"to": "+14165551234", "message": " ", "server": "59"}"#.into(), 400, "Message is empty"),
+            (send, Some(ALL), r#"{"to": "4165551234", "message": "hi", "server": "59"}"#.into(), 400, "Required field 'to' contains invalid data (a phone number in +E.164 format)"),
+            (send, Some(ALL), r#"{"to": 14165551234, "message": "hi", "server": "59"}"#.into(), 400, "Required field 'to' contains invalid data (a phone number in +E.164 format)"),
+            (send, Some(ALL), r#"{"to": "+14165551234", "message": 5, "server": "59"}"#.into(), 400, "Required field 'message' contains invalid data (a text)"),
+            (send, Some(ALL), r#"{"to": "+14165551234", "message": "hi", "server": "../59"}"#.into(), 400, "Required field 'server' contains invalid data (a tenant id of 1 to 10 digits)"),
+            (send, Some(ALL), r#"{"to": "+14165551234", "message": "hi", "mesage": "typo"}"#.into(), 400, "Unknown field 'mesage'"),
+            // A key for all tenants must name one.
+            (send, Some(ALL), to.into(), 400, "Required field 'server' is missing"),
+            (send, Some("key-59-and-66-00001"), to.into(), 400, "Required field 'server' is missing"),
+            (vm, Some(ALL), r#"{"server": "59"}"#.into(), 400, "Required field 'extension' is missing"),
+            (vm, Some(ALL), r#"{"extension": "1001#EXT#1002", "server": "59"}"#.into(), 400, "Required field 'extension' contains invalid data (an extension number of 1 to 15 digits)"),
+            (vm, Some(ALL), r#"{"extension": "１００１", "server": "59"}"#.into(), 400, "Required field 'extension' contains invalid data (an extension number of 1 to 15 digits)"),
+            (vm, Some(ALL), r#"{"extension": "1001", "message": "", "server": "59"}"#.into(), 400, "Message is empty"),
+            // 3. Key's rights.
+            (send, Some("key-without-sms-001"), r#"{"to": "+14165551234", "message": "hi", "server": "59"}"#.into(), 403, "API key does not allow SMS actions"),
+            (send, Some("key-only-59-0000001"), r#"{"to": "+14165551234", "message": "hi", "server": "66"}"#.into(), 403, "API key is not allowed for this tenant"),
+            (vm, Some("key-59-and-66-00001"), r#"{"extension": "1001", "server": "67"}"#.into(), 403, "API key is not allowed for this tenant"),
+            // 4. Tenant.
+            (send, Some(ALL), r#"{"to": "+14165551234", "message": "hi", "server": "99"}"#.into(), 404, "Unknown tenant: 99"),
+            (send, Some(ALL), r#"{"to": "+14165551234", "message": "hi", "server": "60"}"#.into(), 403, "SMS API is disabled"),
+            (send, Some(ALL), r#"{"to": "+14165551234", "message": "hi", "server": 61}"#.into(), 403, "SMS API is disabled"),
+            (vm, Some(ALL), r#"{"extension": "1001", "server": "60"}"#.into(), 403, "SMS API is disabled"),
+            (send, Some(ALL), r#"{"to": "+14165551234", "message": "hi", "server": "62"}"#.into(), 422, "Invalid or missing sender SMS number"),
+            (send, Some(ALL), r#"{"to": "+14165551234", "message": "hi", "server": "63"}"#.into(), 422, "Invalid or missing sender SMS number"),
+            (send, Some(ALL), r#"{"to": "+14165551234", "message": "hi", "server": "64"}"#.into(), 422, "Invalid or missing sender SMS number"),
+            (vm, Some(ALL), r#"{"extension": "1001", "server": "65"}"#.into(), 422, "Invalid or missing sender SMS number"),
+            // 5. Voicemail.
+            (vm, Some(ALL), r#"{"extension": "1001", "server": "67"}"#.into(), 403, "Voicemail SMS notifications are disabled"),
+            (vm, Some("key-only-59-0000001"), r#"{"extension": "1009"}"#.into(), 404, "Unknown extension: 1009"),
+            (vm, Some("key-only-59-0000001"), r#"{"extension": "1002"}"#.into(), 403, "SMS notifications are disabled for this extension"),
+            (vm, Some("key-only-59-0000001"), r#"{"extension": "1003"}"#.into(), 422, "Destination does not have an assigned SMS number"),
+        ];
+        for (path, key, body, status, expected) in &cases {
+            let got = rest(&b, path, *key, body).await;
+            assert_eq!(got, (*status, err(expected)), "{}: {path} {key:?} {body}", b.name);
+        }
+        assert_nothing_sent(&b, "REST errors");
+    }
+}
+
+#[tokio::test]
+async fn the_guides_examples_send_from_the_tenants_sender() {
+    for b in setup().await {
+        // Example 1, verbatim.
+        let (status, body) = action(&b, &q(ALL, "59", "%2B14165551234", BODY)).await;
+        assert_eq!(status, 200, "{}: {body}", b.name);
+        assert_eq!(body["success"], "SMS message sent");
+        assert_eq!(body["from"], "+14165550000");
+        assert_eq!(body["to"], "+14165551234");
+        assert_eq!(body["segments"], 1);
+        assert_eq!(body["encoding"], "GSM-7");
+        assert!(body["id"].as_str().is_some_and(|id| !id.is_empty()));
+
+        // The cURL examples.
+        let (status, sent) = rest(&b, "/api/sms/send", Some("key-only-59-0000001"), r#"{ "to": "+14165551234", "message": "Test SMS notification" }"#).await;
+        assert_eq!(status, 200, "{sent}");
+        assert_eq!(
+            sent.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["encoding", "from", "id", "segments", "to"]
+        );
+        let (status, vm) = rest(&b, "/api/sms/notifications/voicemail", Some("key-only-59-0000001"), r#"{ "extension": "1001", "message": "New voicemail received" }"#).await;
+        assert_eq!((status, &vm["to"]), (200, &json!("+14165551234")), "{vm}");
+        // `message` left out: the default text (tenant 59 has no template).
+        let (status, _) = rest(&b, "/api/sms/notifications/voicemail", Some("key-only-59-0000001"), r#"{"extension": "1001"}"#).await;
+        assert_eq!(status, 200);
+        // A system number ("*") serves any tenant; a multi-tenant key names one.
+        let (status, from66) = rest(&b, "/api/sms/send", Some("key-59-and-66-00001"), r#"{"to": "+14165551234", "message": "hi", "server": "66"}"#).await;
+        assert_eq!((status, &from66["from"]), (200, &json!("+14165550066")));
+        // UCS-2 and segments.
+        let (_, ucs2) = rest(&b, "/api/sms/send", Some("key-only-59-0000001"), &json!({"to": "+14165551234", "message": "Grüße – ж".repeat(10)}).to_string()).await;
+        assert_eq!((&ucs2["encoding"], &ucs2["segments"]), (&json!("UCS-2"), &json!(2)));
+
+        let sent = b.sent().await;
+        let texts: Vec<&str> = sent.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(
+            texts[..4],
+            ["You have received a new voicemail.", "Test SMS notification", "New voicemail received", "You have received a new voicemail."],
+            "{}", b.name
+        );
+        assert!(sent.iter().take(4).all(|s| s.from == "+14165550000" && s.to == "+14165551234"));
+        assert_eq!(sent[4].from, "+14165550066");
+        assert_eq!(sent.len(), 6);
+    }
+}
+
+#[tokio::test]
+async fn action_api_takes_form_bodies_and_header_keys() {
+    for b in setup().await {
+        let form = format!("action=pbxware.sms.send_message&server=59&to_number=%2B14165551234&body={BODY}");
+        let req = request("POST", "/", &[("content-type", "application/x-www-form-urlencoded"), ("x-api-key", ALL)], &form);
+        let (status, body) = answer(send_sms::handler::handle(&b.service(), req).await.unwrap());
+        assert_eq!((status, &body["success"]), (200, &json!("SMS message sent")), "{body}");
+        // A query key and a different header key: refused, not guessed.
+        let req = request("GET", &format!("/?{}", q(ALL, "59", "%2B14165551234", BODY)), &[("x-api-key", "key-only-59-0000001")], "");
+        let (_, body) = answer(send_sms::handler::handle(&b.service(), req).await.unwrap());
+        assert_eq!(body, err("Invalid API key."));
+        // The `+`s of an unencoded query string arrive as spaces.
+        let spaced = q(ALL, "59", "+14165551234", "T2s/Pj4+");
+        let (_, body) = action(&b, &spaced).await;
+        assert_eq!(body["success"], "SMS message sent", "{body}");
+        assert_eq!(b.sent().await.last().unwrap().text, "Ok?>>>");
+    }
+}
+
+#[tokio::test]
+async fn oversize_requests_are_refused_before_parsing() {
+    for b in setup().await {
+        let huge = "a".repeat(shared::api::MAX_REQUEST_BYTES + 1);
+        let (status, body) = rest(&b, "/api/sms/send", Some(ALL), &huge).await;
+        assert_eq!((status, body), (413, err("Request body is too large: the limit is 16384 bytes")));
+        let (status, body) = action(&b, &format!("{}&pad={huge}", q(ALL, "59", "%2B14165551234", BODY))).await;
+        assert_eq!((status, body), (200, err("Request body is too large: the limit is 16384 bytes")));
+        // Too long a message: 11 segments.
+        let long = json!({"to": "+14165551234", "message": "a".repeat(1531), "server": "59"}).to_string();
+        let (status, body) = rest(&b, "/api/sms/send", Some(ALL), &long).await;
+        assert_eq!((status, body), (400, err("Message is too long: 11 SMS segments, at most 10 are allowed")));
+        assert_nothing_sent(&b, "oversize");
+    }
+}
+
+#[tokio::test]
+async fn routes_and_methods() {
+    for b in setup().await {
+        let svc = b.service();
+        let (status, body) = answer(send_sms::handler::handle(&svc, request("GET", "/nope", &[], "")).await.unwrap());
+        assert_eq!((status, body), (404, err("Not found")));
+        let (status, body) = answer(send_sms::handler::handle(&svc, request("DELETE", "/", &[], "")).await.unwrap());
+        assert_eq!((status, body), (405, err("Method not allowed")));
+        let (status, _) = answer(send_sms::handler::handle(&svc, request("GET", "/api/sms/send", &[], "")).await.unwrap());
+        assert_eq!(status, 405);
+        let (status, _) = answer(voicemail_notify::handler::handle(&svc, request("POST", "/api/sms/send", &[], "")).await.unwrap());
+        assert_eq!(status, 404);
+        assert_nothing_sent(&b, "routes");
+    }
+}
