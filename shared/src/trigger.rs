@@ -199,6 +199,12 @@ fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     path.iter().try_fold(v, |v, k| v.get(*k))?.as_str()
 }
 
+/// A direct invocation's failure: Lambda retries the event, and what was
+/// already sent is not sent again.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} voicemail(s) could not be sent and will be retried")]
+pub struct RetryLater(pub usize);
+
 /// What one invocation did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Report {
@@ -215,7 +221,7 @@ pub struct Report {
 impl Report {
     /// The function's answer: SQS batches report their failures by message
     /// id; a direct invocation fails whole (`Err`) so that Lambda retries it.
-    pub fn into_response(self) -> Result<Value, Error> {
+    pub fn into_response(self) -> Result<Value, RetryLater> {
         if self.sqs {
             let failures: Vec<Value> = self
                 .failed_messages
@@ -225,10 +231,7 @@ impl Report {
             return Ok(json!({ "batchItemFailures": failures }));
         }
         if self.failed > 0 {
-            return Err(Error::Internal(format!(
-                "{} voicemail(s) could not be sent and will be retried",
-                self.failed
-            )));
+            return Err(RetryLater(self.failed));
         }
         Ok(json!({ "sent": self.sent, "skipped": self.skipped, "duplicates": self.duplicates }))
     }

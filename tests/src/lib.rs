@@ -33,6 +33,8 @@ pub struct TestGateway {
     fail_next: AtomicUsize,
     /// Fail every n-th send (0: never), for fault-injection runs.
     fail_every: AtomicUsize,
+    /// Destinations whose sends fail.
+    fail_to: Mutex<Vec<String>>,
     attempts: AtomicUsize,
 }
 
@@ -43,6 +45,7 @@ impl TestGateway {
             accepted: Mutex::new(Vec::new()),
             fail_next: AtomicUsize::new(0),
             fail_every: AtomicUsize::new(0),
+            fail_to: Mutex::new(Vec::new()),
             attempts: AtomicUsize::new(0),
         }
     }
@@ -53,6 +56,10 @@ impl TestGateway {
 
     pub fn fail_every(&self, n: usize) {
         self.fail_every.store(n, Ordering::SeqCst);
+    }
+
+    pub fn fail_to(&self, numbers: &[&str]) {
+        *self.fail_to.lock().unwrap() = numbers.iter().map(|n| n.to_string()).collect();
     }
 
     pub fn accepted(&self) -> Vec<SentSms> {
@@ -73,7 +80,8 @@ impl SmsGateway for TestGateway {
             .fail_next
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
             .is_ok()
-            || (every > 0 && n % every == 0);
+            || (every > 0 && n % every == 0)
+            || self.fail_to.lock().unwrap().iter().any(|t| t == sms.to.as_str());
         if injected {
             return Err(GatewayError::Unavailable("injected failure".to_owned()));
         }
@@ -209,4 +217,91 @@ pub fn answer(resp: http::Response<lambda_http::Body>) -> (u16, serde_json::Valu
     let status = resp.status().as_u16();
     let body = serde_json::from_slice(resp.body()).unwrap_or_else(|e| panic!("answer is not JSON ({e}): {:?}", resp.body()));
     (status, body)
+}
+
+/// Everything logged on this thread while the guard lives (tests run on
+/// tokio's current-thread runtime, so that is everything the handler logs).
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    (logs, tracing::subscriber::set_default(subscriber))
+}
+
+/// Runs a sample event file through its real handler.
+pub async fn invoke_event(b: &Backend, file: &str) -> (u16, serde_json::Value) {
+    let text = std::fs::read_to_string(repo_path(&format!("events/{file}"))).unwrap();
+    let service = b.service();
+    if file.starts_with("action-api") || file.starts_with("rest-") {
+        let req = lambda_http::request::from_str(&text).unwrap();
+        let resp = if req.uri().path() == "/api/sms/notifications/voicemail" {
+            voicemail_notify::handler::handle(&service, req).await
+        } else {
+            send_sms::handler::handle(&service, req).await
+        };
+        answer(resp.unwrap())
+    } else {
+        let payload: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let event = lambda_runtime::LambdaEvent::new(payload, lambda_runtime::Context::default());
+        let layout = shared::trigger::KeyLayout::default();
+        match voicemail_trigger::handler::handle(&service, &layout, event).await {
+            Ok(v) => (200, v),
+            Err(e) => (500, serde_json::json!({ "error": e.to_string() })),
+        }
+    }
+}
+
+/// An S3 `ObjectCreated:Put` notification record for this (raw, encoded) key.
+pub fn s3_record(raw_key: &str, sequencer: &str) -> serde_json::Value {
+    serde_json::json!({
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-11-26T10:00:00.000Z", "eventName": "ObjectCreated:Put",
+        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": "pbx-voicemail"},
+               "object": {"key": raw_key, "size": 1024, "sequencer": sequencer}}
+    })
+}
+
+/// S3 notifications wrapped in an SQS batch, one message each, ids `m0`, `m1`...
+pub fn sqs_batch(records: &[serde_json::Value]) -> serde_json::Value {
+    let messages: Vec<serde_json::Value> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| serde_json::json!({
+            "messageId": format!("m{i}"),
+            "body": serde_json::json!({ "Records": [r] }).to_string(),
+            "eventSource": "aws:sqs",
+        }))
+        .collect();
+    serde_json::json!({ "Records": messages })
+}
+
+/// Runs one event through the voicemail-trigger handler.
+pub async fn trigger(service: &Service, event: serde_json::Value) -> Result<serde_json::Value, String> {
+    let event = lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default());
+    voicemail_trigger::handler::handle(service, &shared::trigger::KeyLayout::default(), event)
+        .await
+        .map_err(|e| e.to_string())
 }

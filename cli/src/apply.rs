@@ -1,0 +1,68 @@
+//! `apply` and `export`: the whole configuration, in and out.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use shared::config::Config;
+use shared::ports::Admin;
+use shared::service::system_clock;
+
+use crate::fail::{Fail, Result};
+use crate::target::Target;
+
+#[derive(Args)]
+pub struct ApplyArgs {
+    /// The configuration file (JSON, see docs/cli.md).
+    file: PathBuf,
+    /// Create the DynamoDB table first, if it does not exist (with --table).
+    #[arg(long)]
+    create_table: bool,
+}
+
+pub async fn apply(target: &Target, args: ApplyArgs) -> Result {
+    // Parsed whole before the store is touched: a malformed file writes nothing.
+    let config = read(&args.file)?;
+    let admin = target.admin(args.create_table).await?;
+    write(admin.as_ref(), &config).await
+}
+
+pub async fn export(target: &Target) -> Result {
+    let snapshot = target.admin(false).await?.export().await?;
+    crate::output::json(&Config::from(snapshot))
+}
+
+fn read(path: &Path) -> Result<Config> {
+    let at = |e: &dyn std::fmt::Display| Fail::new(format!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| at(&e))?;
+    Config::from_json(&text).map_err(|e| at(&e))
+}
+
+/// Warns about what will not qualify yet, writes the configuration, and shows
+/// each generated secret once.
+pub async fn write(admin: &dyn Admin, config: &Config) -> Result {
+    let stored_numbers: BTreeMap<_, _> = admin
+        .export()
+        .await?
+        .numbers
+        .into_iter()
+        .map(|n| (n.number.clone(), n))
+        .collect();
+    for warning in config.warnings(&stored_numbers) {
+        eprintln!("warning: {warning}");
+    }
+    let plan = config.plan(&admin.keys().await?, system_clock()());
+    admin.apply(&plan.snapshot, &plan.delete_keys).await?;
+    let s = &plan.snapshot;
+    println!(
+        "applied: {} number(s), {} tenant(s), {} extension(s), {} API key(s)",
+        s.numbers.len(),
+        s.tenants.len(),
+        s.extensions.len(),
+        s.keys.len()
+    );
+    for (name, secret) in &plan.generated {
+        crate::keys::show_secret(name, secret);
+    }
+    Ok(())
+}

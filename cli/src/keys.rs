@@ -1,0 +1,200 @@
+//! `keys`: API keys. A secret is shown once, when it is made; the store keeps
+//! only its hash, and nothing here prints more than a prefix of that.
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use serde::de::{Deserialize, IntoDeserializer};
+use shared::config::Snapshot;
+use shared::domain::{ApiKey, ApiKeySecret, Permission, TenantScope};
+use shared::ports::Admin;
+use shared::service::system_clock;
+
+use crate::fail::{Fail, Result};
+use crate::output;
+use crate::target::Target;
+
+/// Enough of a hash to tell keys apart, too little to matter.
+const HASH_PREFIX: usize = 8;
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Creates a key and prints its secret, once.
+    Create(CreateArgs),
+    /// Lists keys: name, hash prefix, tenants, permissions, state, creation.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disables a key: requests with it are refused from now on.
+    Disable { name: String },
+    /// Enables a disabled key again.
+    Enable { name: String },
+    /// Gives a key a new secret, printed once; the old one stops working.
+    Rotate { name: String },
+    /// Deletes a key.
+    Delete { name: String },
+}
+
+#[derive(Args)]
+pub struct CreateArgs {
+    #[arg(long, value_parser = key_name)]
+    name: String,
+    /// Tenant ids, comma-separated (59,60), or * for every tenant.
+    #[arg(long, value_parser = scope)]
+    tenants: TenantScope,
+    /// Comma-separated.
+    #[arg(long, value_delimiter = ',', value_parser = permission, default_value = "sms")]
+    permissions: Vec<Permission>,
+    /// Create it disabled.
+    #[arg(long)]
+    disabled: bool,
+}
+
+pub async fn run(target: &Target, command: KeysCommand) -> Result {
+    let admin = target.admin(false).await?;
+    let admin = admin.as_ref();
+    match command {
+        KeysCommand::Create(args) => create(admin, args).await,
+        KeysCommand::List { json } => list(admin, json).await,
+        KeysCommand::Disable { name } => set_enabled(admin, &name, false).await,
+        KeysCommand::Enable { name } => set_enabled(admin, &name, true).await,
+        KeysCommand::Rotate { name } => rotate(admin, &name).await,
+        KeysCommand::Delete { name } => {
+            admin.delete_key(&find(admin, &name).await?.hash).await?;
+            println!("API key {name:?} deleted");
+            Ok(())
+        }
+    }
+}
+
+/// The one place a secret is printed.
+pub fn show_secret(name: &str, secret: &ApiKeySecret) {
+    println!("API key {name:?}: {} (shown once; store it now)", secret.reveal());
+}
+
+async fn create(admin: &dyn Admin, args: CreateArgs) -> Result {
+    if admin.keys().await?.iter().any(|k| k.name == args.name) {
+        return Err(Fail::new(format!(
+            "API key {:?} already exists (give it a new secret with: smsctl keys rotate {})",
+            args.name, args.name
+        )));
+    }
+    let mut permissions = Vec::new();
+    for p in args.permissions {
+        if !permissions.contains(&p) {
+            permissions.push(p);
+        }
+    }
+    let secret = ApiKeySecret::generate();
+    admin
+        .put_key(&ApiKey {
+            name: args.name.clone(),
+            hash: secret.hash(),
+            tenants: args.tenants,
+            permissions,
+            enabled: !args.disabled,
+            created_at: system_clock()(),
+        })
+        .await?;
+    show_secret(&args.name, &secret);
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Listed {
+    name: String,
+    hash_prefix: String,
+    tenants: TenantScope,
+    permissions: Vec<Permission>,
+    enabled: bool,
+    created: String,
+}
+
+async fn list(admin: &dyn Admin, json: bool) -> Result {
+    let keys: Vec<Listed> = admin
+        .keys()
+        .await?
+        .into_iter()
+        .map(|k| Listed {
+            hash_prefix: k.hash.as_str().chars().take(HASH_PREFIX).collect(),
+            created: output::time(k.created_at),
+            name: k.name,
+            tenants: k.tenants,
+            permissions: k.permissions,
+            enabled: k.enabled,
+        })
+        .collect();
+    if json {
+        return output::json(&keys);
+    }
+    let rows: Vec<Vec<String>> = keys
+        .into_iter()
+        .map(|k| {
+            vec![
+                output::one_line(&k.name),
+                k.hash_prefix,
+                k.tenants.to_strings().join(","),
+                k.permissions.iter().map(|p| permission_name(*p)).collect::<Vec<_>>().join(","),
+                if k.enabled { "yes" } else { "no" }.to_owned(),
+                k.created,
+            ]
+        })
+        .collect();
+    output::table(&["NAME", "HASH", "TENANTS", "PERMISSIONS", "ENABLED", "CREATED"], &rows, "no API keys");
+    Ok(())
+}
+
+async fn set_enabled(admin: &dyn Admin, name: &str, enabled: bool) -> Result {
+    let mut key = find(admin, name).await?;
+    key.enabled = enabled;
+    admin.put_key(&key).await?;
+    println!("API key {name:?} {}", if enabled { "enabled" } else { "disabled" });
+    Ok(())
+}
+
+async fn rotate(admin: &dyn Admin, name: &str) -> Result {
+    let old = find(admin, name).await?;
+    let secret = ApiKeySecret::generate();
+    let new = ApiKey { hash: secret.hash(), ..old.clone() };
+    // One write: the new hash in, the old one out.
+    let snapshot = Snapshot { keys: vec![new], ..Snapshot::default() };
+    admin.apply(&snapshot, &[old.hash]).await?;
+    show_secret(name, &secret);
+    Ok(())
+}
+
+async fn find(admin: &dyn Admin, name: &str) -> Result<ApiKey> {
+    admin
+        .keys()
+        .await?
+        .into_iter()
+        .find(|k| k.name == name)
+        .ok_or_else(|| Fail::new(format!("no API key named {name:?}")))
+}
+
+/// The configuration file's rule for names.
+fn key_name(s: &str) -> std::result::Result<String, String> {
+    if s.trim().is_empty() || s.len() > 128 {
+        return Err("expected a name of 1 to 128 characters".to_owned());
+    }
+    Ok(s.to_owned())
+}
+
+fn scope(s: &str) -> std::result::Result<TenantScope, String> {
+    let items: Vec<&str> = s.split(',').map(str::trim).collect();
+    TenantScope::from_strings(&items)
+        .ok_or_else(|| "expected * or comma-separated tenant ids of 1 to 10 digits".to_owned())
+}
+
+/// Through serde, so that the names are the configuration file's.
+fn permission(s: &str) -> std::result::Result<Permission, String> {
+    Permission::deserialize(s.trim().into_deserializer())
+        .map_err(|e: serde::de::value::Error| e.to_string())
+}
+
+fn permission_name(p: Permission) -> String {
+    serde_json::to_value(p)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}

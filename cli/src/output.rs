@@ -1,0 +1,48 @@
+//! What commands print: aligned tables, readable times, pretty JSON.
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Prints `rows` under `headers`, each column as wide as its widest cell;
+/// `empty` instead when there is nothing to show.
+pub fn table(headers: &[&str], rows: &[Vec<String>], empty: &str) {
+    if rows.is_empty() {
+        println!("{empty}");
+        return;
+    }
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let padded: Vec<String> = cells.zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(&mut headers.iter().copied());
+    for row in rows {
+        line(&mut row.iter().map(String::as_str));
+    }
+}
+
+/// Seconds since the epoch, as RFC 3339 UTC.
+pub fn time(epoch_secs: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(epoch_secs)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| epoch_secs.to_string())
+}
+
+/// Control characters escaped, so that one entry stays on one line.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() })
+        .collect()
+}
+
+pub fn json<T: serde::Serialize>(value: &T) -> crate::fail::Result {
+    let text = serde_json::to_string_pretty(value).map_err(|e| crate::fail::Fail::new(e.to_string()))?;
+    println!("{text}");
+    Ok(())
+}

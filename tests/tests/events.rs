@@ -1,0 +1,66 @@
+//! Every file in events/ through its real handler, against a store loaded
+//! from events/config.json: the answer and what was sent.
+
+use integration_tests::{backends, events_config, invoke_event};
+use serde_json::json;
+
+const TEMPLATE_TEXT: &str = "New voicemail on 1001 from unknown";
+
+#[tokio::test]
+async fn every_sample_event_answers_and_sends() {
+    let cases = [
+        ("action-api-get.json", "You have received a new voicemail."),
+        ("action-api-post-form.json", "Test SMS notification"),
+        ("rest-send.json", "Test SMS notification"),
+        ("rest-voicemail.json", "New voicemail received"),
+        ("s3-put.json", TEMPLATE_TEXT),
+        ("sqs-s3.json", TEMPLATE_TEXT),
+        ("eventbridge-object-created.json", TEMPLATE_TEXT),
+        ("eventbridge-new-voicemail.json", "New voicemail on 1001 from +14165559876"),
+    ];
+    let mut files: Vec<String> = std::fs::read_dir(integration_tests::repo_path("events"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|f| f.ends_with(".json") && f != "config.json")
+        .collect();
+    files.sort();
+    let mut covered: Vec<String> = cases.iter().map(|(f, _)| f.to_string()).collect();
+    covered.sort();
+    assert_eq!(files, covered, "every sample event has a case");
+
+    for (file, text) in cases {
+        // A fresh store per file: the S3 files are one voicemail, sent once.
+        for b in backends().await {
+            b.apply(&events_config()).await;
+            let (status, answer) = invoke_event(&b, file).await;
+            assert_eq!(status, 200, "{}: {file}: {answer}", b.name);
+            match file {
+                "action-api-get.json" | "action-api-post-form.json" => {
+                    assert_eq!(answer["success"], "SMS message sent", "{file}")
+                }
+                "sqs-s3.json" => assert_eq!(answer, json!({ "batchItemFailures": [] })),
+                f if f.starts_with("rest-") => assert_eq!(answer["from"], "+14165550000"),
+                _ => assert_eq!(answer, json!({ "sent": 1, "skipped": 0, "duplicates": 0 })),
+            }
+            let sent = b.sent().await;
+            assert_eq!(sent.len(), 1, "{}: {file}", b.name);
+            assert_eq!((sent[0].from.as_str(), sent[0].to.as_str(), sent[0].text.as_str()), ("+14165550000", "+14165551234", text), "{}: {file}", b.name);
+        }
+    }
+}
+
+#[tokio::test]
+async fn one_voicemail_through_every_s3_path_is_one_sms() {
+    for b in backends().await {
+        b.apply(&events_config()).await;
+        let mut answers = Vec::new();
+        for file in ["s3-put.json", "sqs-s3.json", "eventbridge-object-created.json", "s3-put.json"] {
+            answers.push(invoke_event(&b, file).await.1);
+        }
+        assert_eq!(answers[0]["sent"], 1);
+        assert_eq!(answers[1], json!({ "batchItemFailures": [] }));
+        assert_eq!(answers[2], json!({ "sent": 0, "skipped": 0, "duplicates": 1 }));
+        assert_eq!(answers[3], json!({ "sent": 0, "skipped": 0, "duplicates": 1 }));
+        assert_eq!(b.sent().await.len(), 1, "{}", b.name);
+    }
+}
