@@ -117,11 +117,28 @@ pub struct Backend {
     pub policy: Policy,
     /// The embedded outbox, to mark numbers opted out.
     pub outbox: Option<Arc<OutboxGateway>>,
+    /// The embedded store's SQLite file.
+    pub store_path: Option<PathBuf>,
 }
 
 impl Backend {
     pub fn service(&self) -> Service {
         Service::new(self.store.clone(), self.gateway.clone(), self.policy.clone())
+    }
+
+    /// The service with a clock the test moves.
+    pub fn service_at(&self, clock: &Arc<std::sync::atomic::AtomicI64>) -> Service {
+        let clock = clock.clone();
+        self.service().with_clock(Arc::new(move || clock.load(Ordering::SeqCst)))
+    }
+
+    /// Makes `number` an opted-out destination at this backend's provider.
+    /// Moto answers "opted out" for every number ending in 99.
+    pub fn opt_out(&self, number: &str) {
+        match &self.outbox {
+            Some(outbox) => outbox.set_opted_out(&E164::parse(number).unwrap(), true).unwrap(),
+            None => assert!(number.ends_with("99"), "moto opts out only numbers ending in 99"),
+        }
     }
 
     /// What the provider really holds of what was sent through this backend.
@@ -181,6 +198,7 @@ pub fn embedded() -> Backend {
         reader: Arc::new(OutboxReader(outbox.clone())),
         policy: Policy::default(),
         outbox: Some(outbox),
+        store_path: Some(path),
     }
 }
 

@@ -106,7 +106,7 @@ async fn same_event_five_times_also_concurrently_is_one_sms() {
         }
         let concurrent = direct(&[s3_record("voicemail/59/1001/msg0002.wav", "0B")]);
         let runs = (0..5).map(|_| trigger(&svc, concurrent.clone()));
-        let answers = futures_join_all(runs).await;
+        let answers = futures_util::future::join_all(runs).await;
         let sent: i64 = answers.iter().map(|a| a.as_ref().unwrap()["sent"].as_i64().unwrap()).sum();
         let dups: i64 = answers.iter().map(|a| a.as_ref().unwrap()["duplicates"].as_i64().unwrap()).sum();
         assert_eq!((sent, dups), (1, 4), "{}", b.name);
@@ -117,32 +117,6 @@ async fn same_event_five_times_also_concurrently_is_one_sms() {
         }
         assert_eq!(b.sent().await.len(), 3, "{}", b.name);
     }
-}
-
-async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let handles: Vec<_> = futures.collect();
-    let mut out = Vec::new();
-    // Polled together on one thread: the claims race inside the store.
-    let joined = async {
-        let mut pinned: Vec<_> = handles.into_iter().map(Box::pin).collect();
-        let mut results: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
-        std::future::poll_fn(|cx| {
-            let mut pending = false;
-            for (i, f) in pinned.iter_mut().enumerate() {
-                if results[i].is_none() {
-                    match f.as_mut().poll(cx) {
-                        std::task::Poll::Ready(v) => results[i] = Some(v),
-                        std::task::Poll::Pending => pending = true,
-                    }
-                }
-            }
-            if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
-        })
-        .await;
-        results.into_iter().map(Option::unwrap).collect::<Vec<_>>()
-    };
-    out.extend(joined.await);
-    out
 }
 
 #[tokio::test]

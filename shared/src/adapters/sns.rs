@@ -1,13 +1,202 @@
-//! PLACEHOLDER until the SNS adapter lands (issue 3).
+//! The production SMS gateway: SNS `Publish` to a phone number, from the
+//! tenant's sender number (`AWS.MM.SMS.OriginationNumber`), as a
+//! transactional SMS.
+
 use async_trait::async_trait;
-pub struct SnsGateway;
+use aws_sdk_sns::Client;
+use aws_sdk_sns::config::http::HttpResponse;
+use aws_sdk_sns::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sns::types::MessageAttributeValue;
+
+use crate::domain::E164;
+use crate::ports::{GatewayError, OutgoingSms, SmsGateway};
+
+pub const SMS_TYPE: &str = "AWS.SNS.SMS.SMSType";
+pub const ORIGINATION_NUMBER: &str = "AWS.MM.SMS.OriginationNumber";
+
+/// Error codes that say "not now": SNS's and the generic AWS ones.
+const RETRYABLE_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "KMSThrottling",
+    "InternalError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "RequestTimeout",
+];
+
+pub struct SnsGateway {
+    client: Client,
+}
+
 impl SnsGateway {
-    pub fn new(_aws: &aws_config::SdkConfig) -> Self {
-        SnsGateway
+    pub fn new(aws: &aws_config::SdkConfig) -> Self {
+        SnsGateway { client: Client::new(aws) }
     }
 }
+
+fn string_attribute(value: &str) -> Result<MessageAttributeValue, GatewayError> {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .map_err(|e| GatewayError::Rejected(format!("SNS request: {e}")))
+}
+
+/// Maps an SDK failure onto what the service can act on. Only a refusal
+/// from SNS itself is final; anything that may pass on a retry (no answer,
+/// throttling, a 5xx) is `Unavailable`. None of them is ever a success.
+fn classify<E>(op: &str, e: &SdkError<E, HttpResponse>) -> GatewayError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let detail = format!("SNS {op}: {}", DisplayErrorContext(e));
+    match e {
+        // The request could not even be built: it will not build next time either.
+        SdkError::ConstructionFailure(_) => GatewayError::Rejected(detail),
+        SdkError::ServiceError(service) => {
+            let err = service.err();
+            let status = service.raw().status().as_u16();
+            let code = err.code().unwrap_or_default();
+            // SNS accepts a publish to an opted-out number today and drops it
+            // later; should it refuse one instead, that refusal is final.
+            if code == "OptedOut" || err.message().is_some_and(|m| m.to_ascii_lowercase().contains("opted out")) {
+                GatewayError::OptedOut(detail)
+            } else if RETRYABLE_CODES.contains(&code) || status >= 500 || status == 429 {
+                GatewayError::Unavailable(detail)
+            } else {
+                GatewayError::Rejected(detail)
+            }
+        }
+        // Timeouts, an unreachable endpoint, an unreadable answer.
+        _ => GatewayError::Unavailable(detail),
+    }
+}
+
 #[async_trait]
-impl crate::ports::SmsGateway for SnsGateway {
-    async fn send(&self, _s: crate::ports::OutgoingSms<'_>) -> Result<String, crate::ports::GatewayError> { Err(crate::ports::GatewayError::Unavailable("todo".into())) }
-    async fn opted_out(&self, _t: &crate::domain::E164) -> Result<bool, crate::ports::GatewayError> { Ok(false) }
+impl SmsGateway for SnsGateway {
+    async fn send(&self, sms: OutgoingSms<'_>) -> Result<String, GatewayError> {
+        let out = self
+            .client
+            .publish()
+            .phone_number(sms.to.as_str())
+            .message(sms.text.as_str())
+            .message_attributes(SMS_TYPE, string_attribute("Transactional")?)
+            .message_attributes(ORIGINATION_NUMBER, string_attribute(sms.from.as_str())?)
+            .send()
+            .await
+            .map_err(|e| classify("Publish", &e))?;
+        // SNS took it: an error now would make the caller send it again.
+        Ok(out.message_id.unwrap_or_else(|| {
+            tracing::warn!(tenant = %sms.tenant, "SNS Publish answered without a message id");
+            String::new()
+        }))
+    }
+
+    async fn opted_out(&self, to: &E164) -> Result<bool, GatewayError> {
+        let out = self
+            .client
+            .check_if_phone_number_is_opted_out()
+            .phone_number(to.as_str())
+            .send()
+            .await
+            .map_err(|e| classify("CheckIfPhoneNumberIsOptedOut", &e))?;
+        Ok(out.is_opted_out())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sns::error::{ConnectorError, ErrorMetadata};
+    use aws_sdk_sns::operation::publish::PublishError;
+    use aws_sdk_sns::types::error::{InternalErrorException, InvalidParameterException};
+
+    fn service(err: PublishError, status: u16) -> SdkError<PublishError, HttpResponse> {
+        let status = status.try_into().expect("a valid status");
+        SdkError::service_error(err, HttpResponse::new(status, "".into()))
+    }
+
+    fn generic(code: &str, message: &str) -> PublishError {
+        PublishError::generic(ErrorMetadata::builder().code(code).message(message).build())
+    }
+
+    fn kind(e: GatewayError) -> &'static str {
+        match e {
+            GatewayError::OptedOut(_) => "opted out",
+            GatewayError::Rejected(_) => "rejected",
+            GatewayError::Unavailable(_) => "unavailable",
+        }
+    }
+
+    #[test]
+    fn what_may_pass_later_is_unavailable() {
+        let cases: Vec<SdkError<PublishError, HttpResponse>> = vec![
+            SdkError::timeout_error("operation timed out"),
+            SdkError::dispatch_failure(ConnectorError::io("connection refused".into())),
+            SdkError::dispatch_failure(ConnectorError::timeout("connect timeout".into())),
+            SdkError::response_error("truncated body", HttpResponse::new(200.try_into().expect("status"), "".into())),
+            service(generic("Throttling", "Rate exceeded"), 400),
+            service(generic("ThrottlingException", "Rate exceeded"), 400),
+            service(generic("SomethingNew", "Slow down"), 429),
+            service(generic("ServiceUnavailable", "try later"), 503),
+            service(generic("Unknown", "gateway timeout"), 504),
+            service(
+                PublishError::InternalErrorException(
+                    InternalErrorException::builder().message("internal").build(),
+                ),
+                500,
+            ),
+        ];
+        for e in cases {
+            let debug = format!("{e:?}");
+            assert_eq!(kind(classify("Publish", &e)), "unavailable", "{debug}");
+        }
+    }
+
+    #[test]
+    fn refusals_are_rejected_and_opt_outs_are_named() {
+        let invalid = PublishError::InvalidParameterException(
+            InvalidParameterException::builder()
+                .message("Invalid parameter: PhoneNumber Reason: +1555 is not valid to publish to")
+                .build(),
+        );
+        assert_eq!(kind(classify("Publish", &service(invalid, 400))), "rejected");
+        assert_eq!(kind(classify("Publish", &service(generic("AuthorizationError", "not allowed"), 403))), "rejected");
+        assert_eq!(kind(classify("Publish", &service(generic("InvalidParameterValue", "bad"), 400))), "rejected");
+        assert_eq!(
+            kind(classify("Publish", &service(generic("InvalidParameter", "Phone number is opted out"), 400))),
+            "opted out"
+        );
+        assert_eq!(kind(classify("Publish", &service(generic("OptedOut", "stop"), 400))), "opted out");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_endpoint_is_unavailable_not_sent() {
+        use aws_sdk_sns::config::{Credentials, Region};
+        // A loopback port that was free a moment ago: nothing listens there.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port");
+        let aws = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sns::config::SharedCredentialsProvider::new(Credentials::new(
+                "test", "test", None, None, "test",
+            )))
+            .endpoint_url(format!("http://{closed}"))
+            .retry_config(aws_sdk_sns::config::retry::RetryConfig::disabled())
+            .build();
+        let gateway = SnsGateway::new(&aws);
+        let from = E164::parse("+14165550000").expect("valid");
+        let to = E164::parse("+14165551234").expect("valid");
+        let text = crate::domain::MessageText::new("hello").expect("valid");
+        let tenant = crate::domain::TenantId::parse("59").expect("valid");
+        let sent = gateway
+            .send(OutgoingSms { tenant: &tenant, kind: crate::domain::MessageKind::Api, from: &from, to: &to, text: &text })
+            .await;
+        assert!(matches!(sent, Err(GatewayError::Unavailable(_))), "{sent:?}");
+        assert!(matches!(gateway.opted_out(&to).await, Err(GatewayError::Unavailable(_))));
+    }
 }

@@ -1,0 +1,54 @@
+//! `messages`: the message log, newest first.
+
+use clap::Args;
+use shared::domain::TenantId;
+
+use crate::fail::Result;
+use crate::output;
+use crate::target::Target;
+
+#[derive(Args)]
+pub struct MessagesArgs {
+    /// Only this tenant's messages.
+    #[arg(long, value_parser = tenant_id)]
+    tenant: Option<TenantId>,
+    /// At most this many.
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(target: &Target, args: MessagesArgs) -> Result {
+    let admin = target.admin(false).await?;
+    let records = admin.messages(args.tenant.as_ref(), args.limit).await?;
+    if args.json {
+        return output::json(&records);
+    }
+    let rows: Vec<Vec<String>> = records
+        .into_iter()
+        .map(|m| {
+            vec![
+                output::time(m.at),
+                m.tenant.to_string(),
+                m.kind.as_str().to_owned(),
+                m.status.as_str().to_owned(),
+                m.from,
+                m.to,
+                m.segments.to_string(),
+                m.id,
+                output::one_line(m.error.as_deref().unwrap_or("")),
+            ]
+        })
+        .collect();
+    output::table(
+        &["AT", "TENANT", "KIND", "STATUS", "FROM", "TO", "SEGMENTS", "ID", "ERROR"],
+        &rows,
+        "no messages",
+    );
+    Ok(())
+}
+
+fn tenant_id(s: &str) -> std::result::Result<TenantId, String> {
+    TenantId::parse(s).ok_or_else(|| format!("expected {}", TenantId::EXPECTED))
+}

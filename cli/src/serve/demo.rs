@@ -1,0 +1,66 @@
+//! `serve --demo`: a configuration to try the APIs with at once, and the
+//! guide's examples as curl lines against the local server.
+
+use std::net::SocketAddr;
+
+use shared::config::Config;
+
+use crate::fail::{Fail, Result};
+
+const CONFIG: &str = include_str!("../../demo-config.json");
+
+/// The guide's action API example, with `{key}` for the API key.
+const ACTION_EXAMPLE: &str = "/?apikey={key}&action=pbxware.sms.send_message&server=59&to_number=%2B14165551234&body=WW91IGhhdmUgcmVjZWl2ZWQgYSBuZXcgdm9pY2VtYWlsLg==";
+
+pub struct Demo {
+    pub config: Config,
+    key: String,
+}
+
+impl Demo {
+    pub fn load() -> Result<Self> {
+        let config = Config::from_json(CONFIG).map_err(|e| Fail::new(format!("the demo configuration: {e}")))?;
+        let key = config
+            .api_keys
+            .iter()
+            .find_map(|k| k.secret.as_ref())
+            .ok_or_else(|| Fail::new("the demo configuration has no API key secret"))?
+            .reveal()
+            .to_owned();
+        Ok(Demo { config, key })
+    }
+
+    pub fn print(&self, addr: SocketAddr) {
+        let base = format!("http://{addr}");
+        let key = &self.key;
+        println!("demo configuration (cli/demo-config.json):\n{}", CONFIG.trim_end());
+        println!();
+        println!("# The guide's action API example:");
+        println!("curl '{base}{}'", ACTION_EXAMPLE.replace("{key}", key));
+        println!("# Send an SMS (REST):");
+        println!(
+            "curl -X POST {base}/api/sms/send -H \"X-API-Key: {key}\" -H \"Content-Type: application/json\" \
+             -d '{{ \"to\": \"+14165551234\", \"message\": \"Test SMS notification\" }}'"
+        );
+        println!("# Voicemail notification (REST):");
+        println!(
+            "curl -X POST {base}/api/sms/notifications/voicemail -H \"X-API-Key: {key}\" -H \"Content-Type: application/json\" \
+             -d '{{ \"extension\": \"1001\", \"message\": \"New voicemail received\" }}'"
+        );
+        println!();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn the_demo_configuration_qualifies_as_it_is() {
+        let demo = Demo::load().expect("the demo configuration parses");
+        assert!(demo.config.warnings(&BTreeMap::new()).is_empty());
+        assert_eq!(demo.key, "demo-key-59-abcdef0123");
+    }
+}

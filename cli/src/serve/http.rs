@@ -1,0 +1,143 @@
+//! The local HTTP server: requests routed as API Gateway routes them to the
+//! Lambda handlers, converted to the `lambda_http::Request` the functions get.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::{Body as _, Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use serde_json::json;
+use shared::api::{MAX_REQUEST_BYTES, json_response, not_found};
+use shared::service::Service;
+use tokio::net::TcpListener;
+
+/// How long requests under way may take to finish once asked to stop.
+const GRACE: Duration = Duration::from_secs(10);
+
+/// The API Gateway routes, and the function behind each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    SendSms,
+    VoicemailNotify,
+}
+
+impl Route {
+    fn of(method: &Method, path: &str) -> Option<Route> {
+        match (method, path) {
+            (&Method::GET | &Method::POST, "/") | (&Method::POST, "/api/sms/send") => Some(Route::SendSms),
+            (&Method::POST, "/api/sms/notifications/voicemail") => Some(Route::VoicemailNotify),
+            _ => None,
+        }
+    }
+}
+
+/// Serves until `shutdown`, then lets open requests finish.
+pub async fn serve(listener: TcpListener, service: Arc<Service>, shutdown: impl Future<Output = ()>) {
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let service = service.clone();
+                    let handler = service_fn(move |req| {
+                        let service = service.clone();
+                        async move { Ok::<_, Infallible>(handle(&service, req).await) }
+                    });
+                    let connection = graceful.watch(http1::Builder::new().serve_connection(TokioIo::new(stream), handler));
+                    tokio::spawn(async move {
+                        if let Err(e) = connection.await {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        }
+                    });
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: pause rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(GRACE, graceful.shutdown()).await.is_err() {
+        tracing::warn!("requests still open after {GRACE:?}; stopping anyway");
+    }
+}
+
+async fn handle(service: &Service, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let response = respond(service, req).await;
+    // The path only: the query string may hold an API key.
+    tracing::info!(%method, %path, status = response.status().as_u16(), "request");
+    response
+}
+
+async fn respond(service: &Service, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let Some(route) = Route::of(req.method(), req.uri().path()) else {
+        return full(not_found());
+    };
+    // A declared length over the limit is refused unread; an undeclared one
+    // (chunked) is read only up to the limit.
+    if req.body().size_hint().lower() > MAX_REQUEST_BYTES as u64 {
+        return too_large();
+    }
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<LengthLimitError>() => return too_large(),
+        Err(e) => {
+            tracing::debug!(error = %e, "request body could not be read");
+            return full(json_response(
+                StatusCode::BAD_REQUEST,
+                &json!({ "error": "Request body could not be read" }),
+            ));
+        }
+    };
+    let request = lambda_http::Request::from_parts(parts, lambda_http::Body::from(body.to_vec()));
+    let result = match route {
+        Route::SendSms => send_sms::handler::handle(service, request).await,
+        Route::VoicemailNotify => voicemail_notify::handler::handle(service, request).await,
+    };
+    match result {
+        Ok(response) => response.map(|body| Full::new(Bytes::copy_from_slice(&body))),
+        Err(e) => {
+            tracing::error!(error = %e, "handler failed");
+            full(json_response(StatusCode::INTERNAL_SERVER_ERROR, &json!({ "error": "Internal error" })))
+        }
+    }
+}
+
+fn too_large() -> Response<Full<Bytes>> {
+    let text = shared::Error::BodyTooLarge(MAX_REQUEST_BYTES).to_string();
+    full(json_response(StatusCode::PAYLOAD_TOO_LARGE, &json!({ "error": text })))
+}
+
+fn full(response: Response<String>) -> Response<Full<Bytes>> {
+    response.map(|body| Full::new(Bytes::from(body)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_are_api_gateways() {
+        assert_eq!(Route::of(&Method::GET, "/"), Some(Route::SendSms));
+        assert_eq!(Route::of(&Method::POST, "/"), Some(Route::SendSms));
+        assert_eq!(Route::of(&Method::POST, "/api/sms/send"), Some(Route::SendSms));
+        assert_eq!(Route::of(&Method::POST, "/api/sms/notifications/voicemail"), Some(Route::VoicemailNotify));
+        assert_eq!(Route::of(&Method::GET, "/api/sms/send"), None);
+        assert_eq!(Route::of(&Method::PUT, "/"), None);
+        assert_eq!(Route::of(&Method::POST, "/api/sms/send/"), None);
+    }
+}

@@ -1,0 +1,106 @@
+//! `serve`: one local HTTP server routed like API Gateway, in front of the
+//! Lambda handlers, with the SQLite store and an outbox that prints each SMS;
+//! optionally a folder that stands in for the voicemail bucket.
+
+mod demo;
+mod http;
+mod watch;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+use shared::adapters::outbox::OutboxGateway;
+use shared::adapters::sqlite::SqliteStore;
+use shared::service::Service;
+use tokio::net::TcpListener;
+
+use crate::fail::{Fail, Result};
+use crate::target::Target;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Where to listen, on loopback (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    addr: SocketAddr,
+    /// Apply the built-in demo configuration first and print curl examples.
+    #[arg(long)]
+    demo: bool,
+    /// Send voicemail SMS for audio files dropped here, laid out like the
+    /// bucket: DIR/voicemail/<tenant>/<extension>/<file>.
+    #[arg(long, value_name = "DIR")]
+    watch: Option<PathBuf>,
+}
+
+pub async fn run(target: &Target, args: ServeArgs) -> Result {
+    // A development server holding a demo key has no business on a network.
+    if !args.addr.ip().is_loopback() {
+        return Err(Fail::usage(format!(
+            "--addr {}: the local server listens on loopback only (127.0.0.1 or [::1])",
+            args.addr
+        )));
+    }
+    let local = target.local("serve")?;
+    let store = Arc::new(SqliteStore::open(&local.db)?);
+    let demo = if args.demo {
+        let demo = demo::Demo::load()?;
+        crate::apply::write(store.as_ref(), &demo.config).await?;
+        Some(demo)
+    } else {
+        None
+    };
+    let gateway = Arc::new(OutboxGateway::open(&local.outbox, true)?);
+    let service = Arc::new(Service::new(store, gateway, local.settings.policy.clone()));
+    // Files already there are not new: only what is dropped from now on is.
+    let watcher = args.watch.map(watch::Watcher::start).transpose()?;
+
+    let listener = TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| Fail::new(format!("cannot listen on {}: {e}", args.addr)))?;
+    let addr = listener.local_addr().map_err(|e| Fail::new(e.to_string()))?;
+    if let Some(demo) = &demo {
+        demo.print(addr);
+    }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let watching = watcher.map(|w| {
+        println!("watching {} for voicemails ({}<tenant>/<extension>/<file>)", w.dir().display(), local.settings.layout.prefix);
+        tokio::spawn(w.run(service.clone(), local.settings.layout.clone(), stopped))
+    });
+    println!("listening on http://{addr} (Ctrl-C stops)");
+
+    http::serve(listener, service, shutdown_signal()).await;
+    // The watcher finishes the voicemail at hand, if any, before it stops.
+    let _ = stop.send(true);
+    if let Some(task) = watching {
+        if let Err(e) = task.await {
+            tracing::error!(error = %e, "the folder watcher stopped abnormally");
+        }
+    }
+    println!("stopped");
+    Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (a supervisor's stop).
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

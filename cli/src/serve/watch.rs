@@ -1,0 +1,195 @@
+//! A folder standing in for the voicemail bucket: `DIR/voicemail/59/1001/
+//! msg0001.wav` is the object `voicemail/59/1001/msg0001.wav`. Polled every
+//! second; a new file, once it holds still, becomes the S3 `ObjectCreated`
+//! notification the bucket would send, run through the trigger.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+use shared::service::Service;
+use shared::trigger::{KeyLayout, process};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tokio::sync::watch;
+
+use crate::fail::{Fail, Result};
+
+const POLL: Duration = Duration::from_secs(1);
+const BUCKET: &str = "local";
+
+/// What tells one upload from another: S3 gives an overwrite a new sequencer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    modified: SystemTime,
+    size: u64,
+}
+
+pub struct Watcher {
+    dir: PathBuf,
+    /// Handled (or there before we started), by object key.
+    done: HashMap<String, Stamp>,
+    /// Seen once; handled when seen again unchanged, so that a file still
+    /// being written is not announced half-way (and then again).
+    pending: HashMap<String, Stamp>,
+}
+
+impl Watcher {
+    pub fn start(dir: PathBuf) -> Result<Self> {
+        if !dir.is_dir() {
+            return Err(Fail::new(format!("--watch {}: not a directory", dir.display())));
+        }
+        let done = scan(&dir);
+        Ok(Watcher { dir, done, pending: HashMap::new() })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub async fn run(mut self, service: Arc<Service>, layout: KeyLayout, mut stop: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(POLL) => {}
+                _ = stop.changed() => return,
+            }
+            let dir = self.dir.clone();
+            let files = match tokio::task::spawn_blocking(move || scan(&dir)).await {
+                Ok(files) => files,
+                Err(e) => {
+                    tracing::error!(error = %e, "scanning the watch folder failed");
+                    continue;
+                }
+            };
+            for (key, stamp) in &files {
+                if self.done.get(key) == Some(stamp) {
+                    continue;
+                }
+                let settled = self.pending.insert(key.clone(), *stamp) == Some(*stamp);
+                if settled && announce(&service, &layout, key, *stamp).await {
+                    self.pending.remove(key);
+                    self.done.insert(key.clone(), *stamp);
+                }
+            }
+            // A file removed and dropped again is a new upload.
+            self.done.retain(|key, _| files.contains_key(key));
+            self.pending.retain(|key, _| files.contains_key(key));
+        }
+    }
+}
+
+/// Runs the notification through the trigger; false when the send failed and
+/// must be tried again (at the next poll), as Lambda would retry it.
+async fn announce(service: &Service, layout: &KeyLayout, key: &str, stamp: Stamp) -> bool {
+    match process(service, layout, &s3_event(key, stamp)).await.into_response() {
+        Ok(response) => {
+            println!("[watch] {key}: {response}");
+            true
+        }
+        Err(e) => {
+            tracing::error!(key, error = %e, "voicemail SMS failed; trying again at the next poll");
+            false
+        }
+    }
+}
+
+/// Every regular file under `dir`, by object key. Unreadable folders and
+/// names that are not UTF-8 (S3 keys are) are left out.
+fn scan(dir: &Path) -> HashMap<String, Stamp> {
+    let mut files = HashMap::new();
+    let mut folders = vec![(dir.to_path_buf(), String::new())];
+    while let Some((folder, prefix)) = folders.pop() {
+        let entries = match std::fs::read_dir(&folder) {
+            Ok(entries) => entries,
+            Err(e) => {
+                tracing::debug!(folder = %folder.display(), error = %e, "cannot read folder");
+                continue;
+            }
+        };
+        for entry in entries.flatten() {
+            let Ok(name) = entry.file_name().into_string() else {
+                tracing::debug!(path = %entry.path().display(), "skipped: name is not UTF-8");
+                continue;
+            };
+            let key = format!("{prefix}{name}");
+            // Folders are not followed through links: a link loop must not hang us.
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => folders.push((entry.path(), format!("{key}/"))),
+                Ok(_) => {
+                    if let Some(meta) = std::fs::metadata(entry.path()).ok().filter(|m| m.is_file()) {
+                        let modified = meta.modified().unwrap_or(UNIX_EPOCH);
+                        files.insert(key, Stamp { modified, size: meta.len() });
+                    }
+                }
+                Err(_) => {}
+            }
+        }
+    }
+    files
+}
+
+/// The notification S3 sends for a new object (one record).
+fn s3_event(key: &str, stamp: Stamp) -> Value {
+    let since_epoch = stamp.modified.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let nanos = u64::try_from(since_epoch.as_nanos()).unwrap_or(u64::MAX);
+    let time = OffsetDateTime::from(stamp.modified).format(&Rfc3339).unwrap_or_default();
+    json!({
+        "Records": [{
+            "eventVersion": "2.1",
+            "eventSource": "aws:s3",
+            "awsRegion": "local",
+            "eventTime": time,
+            "eventName": "ObjectCreated:Put",
+            "s3": {
+                "s3SchemaVersion": "1.0",
+                "configurationId": "smsctl-watch",
+                "bucket": { "name": BUCKET, "arn": format!("arn:aws:s3:::{BUCKET}") },
+                "object": {
+                    "key": encode_key(key),
+                    "size": stamp.size,
+                    "sequencer": format!("{nanos:016X}{:016X}", stamp.size),
+                },
+            },
+        }],
+    })
+}
+
+/// Keys as S3 writes them into notifications: URL-encoded, spaces as `+`
+/// (so a `+` as `%2B`), the `/` between folders kept.
+fn encode_key(key: &str) -> String {
+    key.split('/')
+        .map(|part| form_urlencoded::byte_serialize(part.as_bytes()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::trigger::{Invocation, decode_key};
+
+    #[test]
+    fn keys_are_encoded_like_s3_and_decode_back() {
+        let key = "voicemail/59/1001/my msg+1 (ü).wav";
+        assert_eq!(encode_key(key), "voicemail/59/1001/my+msg%2B1+%28%C3%BC%29.wav");
+        assert_eq!(decode_key(&encode_key(key)).as_deref(), Ok(key));
+    }
+
+    #[test]
+    fn the_event_is_a_voicemail_for_the_trigger() {
+        let stamp = Stamp { modified: UNIX_EPOCH + Duration::from_secs(1_700_000_000), size: 42 };
+        let event = s3_event("voicemail/59/1001/my msg.wav", stamp);
+        let Invocation::Direct(items) = KeyLayout::default().parse(&event) else {
+            panic!("not a direct invocation: {event}");
+        };
+        let [Ok(vm)] = &items[..] else { panic!("{items:?}") };
+        assert_eq!((vm.tenant.as_str(), vm.extension.as_str()), ("59", "1001"));
+        let sequencer = format!("{:016X}{:016X}", 1_700_000_000u64 * 1_000_000_000, 42);
+        assert_eq!(vm.identity, format!("s3://local/voicemail/59/1001/my msg.wav#{sequencer}"));
+        // Another upload of the same key is another voicemail.
+        let again = s3_event("voicemail/59/1001/my msg.wav", Stamp { size: 43, ..stamp });
+        assert_ne!(event["Records"][0]["s3"]["object"]["sequencer"], again["Records"][0]["s3"]["object"]["sequencer"]);
+    }
+}

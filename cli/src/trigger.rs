@@ -1,0 +1,47 @@
+//! `trigger`: voicemail event files through the trigger, as the
+//! voicemail-trigger function would take them, with the configured store and
+//! SMS gateway.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde_json::Value;
+use shared::service::Service;
+use shared::trigger::{KeyLayout, process};
+
+use crate::fail::{Fail, Result};
+use crate::target::Target;
+
+#[derive(Args)]
+pub struct TriggerArgs {
+    /// Event files (JSON): S3 notifications, SQS batches of them, EventBridge
+    /// `Object Created` or `New Voicemail` events.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+pub async fn run(target: &Target, args: TriggerArgs) -> Result {
+    let settings = target.settings()?;
+    let service = settings.service().await?;
+    let mut failed = 0;
+    for file in &args.files {
+        match feed(&service, &settings.layout, file).await {
+            Ok(response) => println!("{response}"),
+            Err(message) => {
+                eprintln!("error: {}: {message}", file.display());
+                failed += 1;
+            }
+        }
+    }
+    match failed {
+        0 => Ok(()),
+        n => Err(Fail::new(format!("{n} of {} event file(s) failed", args.files.len()))),
+    }
+}
+
+/// The function's response, or why it failed.
+async fn feed(service: &Service, layout: &KeyLayout, file: &Path) -> std::result::Result<Value, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
+    let event: Value = serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}"))?;
+    process(service, layout, &event).await.into_response().map_err(|e| e.to_string())
+}
