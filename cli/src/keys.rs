@@ -22,6 +22,7 @@ pub enum KeysCommand {
     Create(CreateArgs),
     /// Lists keys: name, hash prefix, tenants, permissions, state, creation.
     List {
+        /// JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -37,12 +38,13 @@ pub enum KeysCommand {
 
 #[derive(Args)]
 pub struct CreateArgs {
+    /// A name to tell it by (1 to 128 characters).
     #[arg(long, value_parser = key_name)]
     name: String,
     /// Tenant ids, comma-separated (59,60), or * for every tenant.
     #[arg(long, value_parser = scope)]
     tenants: TenantScope,
-    /// Comma-separated.
+    /// What it may do, comma-separated.
     #[arg(long, value_delimiter = ',', value_parser = permission, default_value = "sms")]
     permissions: Vec<Permission>,
     /// Create it disabled.

@@ -15,6 +15,7 @@ pub struct MessagesArgs {
     /// At most this many.
     #[arg(long, default_value_t = 20)]
     limit: usize,
+    /// JSON instead of a table.
     #[arg(long)]
     json: bool,
 }

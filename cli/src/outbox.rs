@@ -17,6 +17,7 @@ pub struct OutboxArgs {
     /// At most this many, newest first.
     #[arg(long, default_value_t = 20)]
     limit: usize,
+    /// JSON instead of a table.
     #[arg(long)]
     json: bool,
 }
