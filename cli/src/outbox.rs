@@ -62,12 +62,13 @@ pub fn run(target: &Target, args: OutboxArgs) -> Result {
                         e.kind,
                         e.from,
                         e.to,
-                        format!("{} x{}", e.encoding, e.segments),
+                        e.encoding,
+                        e.segments.to_string(),
                         output::one_line(&e.text),
                     ]
                 })
                 .collect();
-            output::table(&["AT", "TENANT", "KIND", "FROM", "TO", "SEGMENTS", "TEXT"], &rows, "the outbox is empty");
+            output::table(&["AT", "TENANT", "KIND", "FROM", "TO", "ENCODING", "SEGMENTS", "TEXT"], &rows, "the outbox is empty");
         }
     }
     Ok(())

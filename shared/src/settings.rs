@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::ports::{SmsGateway, Store, StoreError};
+use crate::ports::StoreError;
 use crate::service::{Policy, Service};
 use crate::trigger::{DEFAULT_SUFFIXES, KeyLayout};
 
@@ -117,21 +117,25 @@ impl Settings {
         })
     }
 
-    /// Builds the store and the gateway this configuration names.
-    pub async fn connect(&self) -> Result<(Arc<dyn Store>, Arc<dyn SmsGateway>), StartupError> {
+    /// The service over the store and gateway this configuration names;
+    /// on AWS, voicemail templates may read S3 object metadata.
+    pub async fn service(&self) -> Result<Service, StartupError> {
         match &self.backend {
             #[cfg(feature = "embedded")]
-            Backend::Embedded { db, outbox } => Ok((
+            Backend::Embedded { db, outbox } => Ok(Service::new(
                 Arc::new(crate::adapters::sqlite::SqliteStore::open(db)?),
                 Arc::new(crate::adapters::outbox::OutboxGateway::open(outbox, false)?),
+                self.policy.clone(),
             )),
             #[cfg(feature = "aws")]
             Backend::Aws { table } => {
                 let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-                Ok((
+                Ok(Service::new(
                     Arc::new(crate::adapters::dynamodb::DynamoStore::new(&aws, table)),
                     Arc::new(crate::adapters::sns::SnsGateway::new(&aws)),
-                ))
+                    self.policy.clone(),
+                )
+                .with_details(Arc::new(crate::adapters::s3::S3Details::new(&aws))))
             }
             #[allow(unreachable_patterns)]
             other => Err(StartupError::Invalid {
@@ -140,12 +144,6 @@ impl Settings {
                 expected: "a backend this build includes",
             }),
         }
-    }
-
-    /// The service, with this configuration's store and gateway.
-    pub async fn service(&self) -> Result<Service, StartupError> {
-        let (store, gateway) = self.connect().await?;
-        Ok(Service::new(store, gateway, self.policy.clone()))
     }
 }
 

@@ -15,6 +15,7 @@ use shared::ports::{Admin, GatewayError, OutgoingSms, SmsGateway, Store};
 use shared::service::{Policy, Service};
 
 pub mod moto;
+pub mod runtime_api;
 
 /// One SMS as the gateway behind a backend received it.
 #[derive(Debug, Clone, PartialEq, Eq)]

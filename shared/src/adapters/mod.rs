@@ -9,4 +9,6 @@ pub mod sqlite;
 #[cfg(feature = "aws")]
 pub mod dynamodb;
 #[cfg(feature = "aws")]
+pub mod s3;
+#[cfg(feature = "aws")]
 pub mod sns;

@@ -1,0 +1,491 @@
+//! `smsctl` end to end: the binary against a SQLite file in a temporary
+//! folder, and `serve` spoken to over plain HTTP/1.1.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_smsctl");
+const DEMO_KEY: &str = "demo-key-59-abcdef0123";
+const GUIDE_BODY: &str = "WW91IGhhdmUgcmVjZWl2ZWQgYSBuZXcgdm9pY2VtYWlsLg==";
+const GUIDE_TEXT: &str = "You have received a new voicemail.";
+
+/// The contract's example, plus a key whose secret is left to `apply`.
+const CONFIG: &str = r#"{
+  "numbers":    [{"number": "+14165550000", "tenant": "59", "sms_enabled": true}],
+  "tenants":    [{"id": "59", "active": true, "sender_number": "+14165550000",
+                  "api_enabled": true, "voicemail_notifications": true,
+                  "voicemail_template": "New voicemail on {extension} from {caller_id}"}],
+  "extensions": [{"tenant": "59", "extension": "1001",
+                  "sms_notifications": true, "sms_number": "+14165551234"}],
+  "api_keys":   [{"name": "pbx-integration", "secret": "test-key-59-abcdef",
+                  "tenants": ["59"], "permissions": ["sms"], "enabled": true},
+                 {"name": "generated", "tenants": ["*"], "permissions": ["sms"]}]
+}"#;
+
+/// A temporary folder with the SQLite file; removed when dropped.
+struct Env {
+    dir: PathBuf,
+}
+
+impl Env {
+    fn new(name: &str) -> Env {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+        let dir = std::env::temp_dir().join(format!(
+            "smsctl-{name}-{}-{nanos}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Env { dir }
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("--db").arg(self.dir.join("sms.db"));
+        for var in ["SMS_TABLE_NAME", "SMS_DB_PATH", "SMS_OUTBOX_PATH", "VOICEMAIL_PREFIX", "VOICEMAIL_SUFFIXES"] {
+            cmd.env_remove(var);
+        }
+        cmd.env("LOG_LEVEL", "warn");
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().unwrap()
+    }
+
+    /// Stdout of a command that must succeed.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "smsctl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        serde_json::from_str(&self.ok(args)).unwrap()
+    }
+
+    fn file(&self, name: &str, contents: &str) -> String {
+        let path = self.dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, contents).unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+
+    fn apply(&self, config: &str) -> String {
+        let path = self.file("config.json", config);
+        self.ok(&["apply", &path])
+    }
+
+    fn serve(&self, extra: &[&str]) -> Server {
+        Server::start(self.command().args(["serve", "--addr", "127.0.0.1:0"]).args(extra))
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `smsctl serve`, its stdout read line by line; killed when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+    lines: Receiver<String>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Server {
+    fn start(cmd: &mut Command) -> Server {
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let (tx, lines) = channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            sink.lock().unwrap().push_str(&text);
+        });
+        let mut server = Server { child, addr: String::new(), lines, stderr };
+        let line = server.wait_for(|l| l.starts_with("listening on http://"));
+        server.addr = line["listening on http://".len()..].split(' ').next().unwrap().to_owned();
+        server
+    }
+
+    /// The next line of stdout that matches (earlier ones are consumed).
+    fn wait_for(&self, matches: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if matches(&line) => return line,
+                Ok(_) => {}
+                Err(e) => panic!("no such line from serve ({e}); stderr:\n{}", self.stderr.lock().unwrap()),
+            }
+        }
+    }
+
+    /// Sends `request` as it is; the status and the body of the answer.
+    fn raw(&self, request: &[u8]) -> (u16, String) {
+        let mut stream = TcpStream::connect(&self.addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        stream.write_all(request).unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).unwrap();
+        let answer = String::from_utf8(answer).unwrap();
+        let status = answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        (status, body)
+    }
+
+    fn get(&self, path_and_query: &str) -> (u16, Value) {
+        let (status, body) = self.raw(format!("GET {path_and_query} HTTP/1.1\r\nHost: local\r\nConnection: close\r\n\r\n").as_bytes());
+        (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
+    }
+
+    fn post(&self, path: &str, key: &str, json: &str) -> (u16, Value) {
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: local\r\nConnection: close\r\nX-API-Key: {key}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
+            json.len()
+        );
+        let (status, body) = self.raw(request.as_bytes());
+        (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
+    }
+
+    fn guide_example(&self, key: &str) -> (u16, Value) {
+        self.get(&format!(
+            "/?apikey={key}&action=pbxware.sms.send_message&server=59&to_number=%2B14165551234&body={GUIDE_BODY}"
+        ))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The secret in `API key "<name>": <secret> (shown once; store it now)`.
+fn secret_of(stdout: &str, name: &str) -> String {
+    let prefix = format!("API key \"{name}\": ");
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with(&prefix)).collect();
+    assert_eq!(lines.len(), 1, "the secret of {name} once in:\n{stdout}");
+    let secret = lines[0][prefix.len()..].split(' ').next().unwrap().to_owned();
+    assert!(lines[0].ends_with("(shown once; store it now)"));
+    secret
+}
+
+#[test]
+fn apply_writes_once_and_export_never_shows_a_secret() {
+    let env = Env::new("apply");
+    let first = env.apply(CONFIG);
+    assert!(first.starts_with("applied: 1 number(s), 1 tenant(s), 1 extension(s), 2 API key(s)"), "{first}");
+    let generated = secret_of(&first, "generated");
+    assert!(!first.contains("test-key-59-abcdef"), "a given secret is not echoed:\n{first}");
+
+    let exported = env.ok(&["export"]);
+    let config: Value = serde_json::from_str(&exported).unwrap();
+    assert_eq!(config["tenants"][0]["id"], "59");
+    assert_eq!(config["api_keys"].as_array().unwrap().len(), 2);
+    for secret in ["test-key-59-abcdef", generated.as_str(), "\"secret\""] {
+        assert!(!exported.contains(secret), "export shows {secret}:\n{exported}");
+    }
+
+    // Idempotent: the same file again changes nothing and generates nothing.
+    let second = env.apply(CONFIG);
+    assert!(!second.contains("API key \""), "no secret the second time:\n{second}");
+    assert_eq!(env.ok(&["export"]), exported);
+
+    // The export is itself a configuration that applies to the same state.
+    env.apply(&exported);
+    assert_eq!(env.ok(&["export"]), exported);
+}
+
+#[test]
+fn a_malformed_file_is_refused_with_its_path_and_writes_nothing() {
+    let env = Env::new("malformed");
+    env.apply(CONFIG);
+    let before = env.ok(&["export"]);
+
+    // The tenant switched off (well-formed), and a malformed number further down.
+    let bad = CONFIG
+        .replace("\"active\": true", "\"active\": false")
+        .replace("\"sms_number\": \"+14165551234\"", "\"sms_number\": \"4165551234\"");
+    let path = env.file("bad.json", &bad);
+    let out = env.run(&["apply", &path]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "error: {path}: $.extensions[0].sms_number: expected a phone number in +E.164 format"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert_eq!(env.ok(&["export"]), before, "nothing was written");
+
+    let unknown = env.file("unknown.json", &CONFIG.replace("\"sms_enabled\": true", "\"sms_enabled\": true, \"colour\": 1"));
+    let out = env.run(&["apply", &unknown]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("$.numbers[0].colour: unknown field"));
+
+    // Into an empty store: still nothing.
+    let empty = Env::new("malformed-empty");
+    assert_eq!(empty.run(&["apply", &path]).status.code(), Some(1));
+    let config = empty.json(&["export"]);
+    for list in ["numbers", "tenants", "extensions", "api_keys"] {
+        assert_eq!(config[list], serde_json::json!([]), "{list}");
+    }
+}
+
+#[test]
+fn keys_are_listed_without_secrets_and_refused_once_disabled_or_rotated() {
+    let env = Env::new("keys");
+    env.apply(CONFIG);
+    let created = env.ok(&["keys", "create", "--name", "ops", "--tenants", "59,60"]);
+    let secret = secret_of(&created, "ops");
+    let again = env.run(&["keys", "create", "--name", "ops", "--tenants", "59"]);
+    assert_eq!(again.status.code(), Some(1), "a name is taken once");
+
+    let table = env.ok(&["keys", "list"]);
+    let listed = env.json(&["keys", "list", "--json"]);
+    for output in [&table, &listed.to_string()] {
+        assert!(!output.contains(&secret) && !output.contains("test-key-59-abcdef"), "{output}");
+    }
+    let ops = listed.as_array().unwrap().iter().find(|k| k["name"] == "ops").unwrap();
+    assert_eq!(ops["tenants"], serde_json::json!(["59", "60"]));
+    assert_eq!(ops["permissions"], serde_json::json!(["sms"]));
+    assert_eq!(ops["enabled"], true);
+    let prefix = ops["hash_prefix"].as_str().unwrap();
+    assert_eq!(prefix.len(), 8);
+    assert!(table.lines().any(|l| l.starts_with("ops ") && l.contains(prefix) && l.contains("59,60")), "{table}");
+
+    let server = env.serve(&[]);
+    let (status, body) = server.guide_example(&secret);
+    assert_eq!((status, &body["success"]), (200, &Value::from("SMS message sent")), "{body}");
+
+    env.ok(&["keys", "disable", "ops"]);
+    assert_eq!(server.guide_example(&secret).1["error"], "Invalid API key.");
+    let (status, body) = server.post("/api/sms/send", &secret, r#"{"to": "+14165551234", "message": "hi", "server": "59"}"#);
+    assert_eq!((status, &body["error"]), (401, &Value::from("Invalid API key.")));
+    env.ok(&["keys", "enable", "ops"]);
+    assert_eq!(server.guide_example(&secret).0, 200);
+    assert!(server.guide_example(&secret).1["success"].is_string());
+
+    let rotated = secret_of(&env.ok(&["keys", "rotate", "ops"]), "ops");
+    assert_ne!(rotated, secret);
+    assert_eq!(server.guide_example(&secret).1["error"], "Invalid API key.");
+    assert!(server.guide_example(&rotated).1["success"].is_string());
+    let listed = env.json(&["keys", "list", "--json"]);
+    assert_eq!(listed.as_array().unwrap().iter().filter(|k| k["name"] == "ops").count(), 1);
+
+    env.ok(&["keys", "delete", "ops"]);
+    assert_eq!(server.guide_example(&rotated).1["error"], "Invalid API key.");
+    assert_eq!(env.run(&["keys", "delete", "ops"]).status.code(), Some(1));
+}
+
+#[test]
+fn serve_demo_answers_the_guides_examples_and_keeps_what_it_sent() {
+    let env = Env::new("demo");
+    let server = env.serve(&["--demo"]);
+
+    let (status, body) = server.guide_example(DEMO_KEY);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["success"], "SMS message sent");
+    let echoed = server.wait_for(|l| l.starts_with("[outbox]"));
+    assert!(echoed.ends_with(GUIDE_TEXT) && echoed.contains("+14165550000 -> +14165551234"), "{echoed}");
+
+    let outbox = env.json(&["outbox", "--json"]);
+    assert_eq!(outbox[0]["text"], GUIDE_TEXT);
+    assert_eq!(outbox[0]["to"], "+14165551234");
+    assert_eq!(outbox[0]["id"], body["id"]);
+    assert!(env.ok(&["outbox"]).lines().nth(1).unwrap().ends_with(GUIDE_TEXT));
+    let messages = env.json(&["messages", "--tenant", "59", "--json"]);
+    assert_eq!((&messages[0]["status"], &messages[0]["kind"]), (&Value::from("sent"), &Value::from("api")));
+    assert!(env.ok(&["messages"]).lines().nth(1).unwrap().contains("sent"));
+    assert_eq!(env.json(&["messages", "--tenant", "60", "--json"]), serde_json::json!([]));
+
+    // The guide's REST examples.
+    let (status, body) = server.post("/api/sms/send", DEMO_KEY, r#"{ "to": "+14165551234", "message": "Test SMS notification" }"#);
+    assert_eq!((status, &body["encoding"]), (200, &Value::from("GSM-7")), "{body}");
+    let (status, body) = server.post(
+        "/api/sms/notifications/voicemail",
+        DEMO_KEY,
+        r#"{ "extension": "1001", "message": "New voicemail received" }"#,
+    );
+    assert_eq!((status, &body["to"]), (200, &Value::from("+14165551234")), "{body}");
+    let texts: Vec<Value> = env.json(&["outbox", "--json", "--limit", "2"]).as_array().unwrap().iter().map(|e| e["text"].clone()).collect();
+    assert_eq!(texts, ["New voicemail received", "Test SMS notification"]);
+
+    // Opted out at the (local) provider: refused, and logged as such.
+    env.ok(&["outbox", "opt-out", "+14165551234"]);
+    assert_eq!(server.guide_example(DEMO_KEY).1["error"], "Destination has opted out of SMS");
+    assert_eq!(env.json(&["messages", "--json", "--limit", "1"])[0]["status"], "opted_out");
+    env.ok(&["outbox", "opt-in", "+14165551234"]);
+    assert!(server.guide_example(DEMO_KEY).1["success"].is_string());
+
+    // Anything API Gateway would not route.
+    let (status, body) = server.get("/api/sms/send");
+    assert_eq!((status, &body["error"]), (404, &Value::from("Not found")));
+}
+
+#[test]
+fn serve_refuses_oversize_bodies_with_413() {
+    let env = Env::new("oversize");
+    let server = env.serve(&["--demo"]);
+    let limit = 16 * 1024;
+    let expected = format!("Request body is too large: the limit is {limit} bytes");
+
+    // Declared too long: answered before the body is sent at all.
+    let (status, body) = server.raw(
+        format!(
+            "POST /api/sms/send HTTP/1.1\r\nHost: local\r\nConnection: close\r\nX-API-Key: {DEMO_KEY}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            limit + 1
+        )
+        .as_bytes(),
+    );
+    assert_eq!(status, 413);
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], expected.as_str());
+
+    // Not declared (chunked): read up to the limit, no further.
+    let chunk = "a".repeat(limit + 100);
+    let (status, body) = server.raw(
+        format!(
+            "POST / HTTP/1.1\r\nHost: local\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\n\r\n{:x}\r\n{chunk}\r\n",
+            chunk.len()
+        )
+        .as_bytes(),
+    );
+    assert_eq!(status, 413);
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], expected.as_str());
+    assert_eq!(env.json(&["outbox", "--json"]), serde_json::json!([]));
+}
+
+#[test]
+fn a_voicemail_dropped_in_the_watch_folder_sends_one_sms() {
+    let env = Env::new("watch");
+    let drop_dir = env.dir.join("bucket");
+    std::fs::create_dir_all(drop_dir.join("voicemail/59/1001")).unwrap();
+    let old = drop_dir.join("voicemail/59/1001/old.wav");
+    std::fs::write(&old, b"there before").unwrap();
+    let server = env.serve(&["--demo", "--watch", drop_dir.to_str().unwrap()]);
+
+    // A name S3 would URL-encode, and a file that is not audio.
+    std::fs::write(drop_dir.join("voicemail/59/1001/greeting.txt"), b"text").unwrap();
+    std::fs::write(drop_dir.join("voicemail/59/1001/msg 0001+a.wav"), b"RIFF....WAVE").unwrap();
+    let mut reported = Vec::new();
+    while reported.len() < 2 {
+        reported.push(server.wait_for(|l| l.starts_with("[watch] ")));
+    }
+    reported.sort();
+    assert_eq!(
+        reported,
+        [
+            r#"[watch] voicemail/59/1001/greeting.txt: {"duplicates":0,"sent":0,"skipped":1}"#,
+            r#"[watch] voicemail/59/1001/msg 0001+a.wav: {"duplicates":0,"sent":1,"skipped":0}"#,
+        ]
+    );
+    let outbox = env.json(&["outbox", "--json"]);
+    assert_eq!(outbox.as_array().unwrap().len(), 1, "one SMS, for the .wav only: {outbox}");
+    assert_eq!((&outbox[0]["kind"], &outbox[0]["to"]), (&Value::from("voicemail"), &Value::from("+14165551234")));
+
+    // Nothing more comes of the files already handled, or of the one that
+    // was there before the server started.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(env.json(&["outbox", "--json"]).as_array().unwrap().len(), 1);
+    assert!(old.exists());
+}
+
+fn s3_event(key: &str, sequencer: &str) -> String {
+    serde_json::json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-01-01T00:00:00.000Z", "eventName": "ObjectCreated:Put",
+        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": "pbx-voicemail"},
+               "object": {"key": key, "size": 1024, "sequencer": sequencer}}
+    }]})
+    .to_string()
+}
+
+#[test]
+fn trigger_feeds_event_files_through_the_function() {
+    let env = Env::new("trigger");
+    env.apply(CONFIG);
+    let s3 = env.file("s3.json", &s3_event("voicemail/59/1001/msg0001.wav", "0A1"));
+    assert_eq!(env.ok(&["trigger", &s3]).trim(), r#"{"duplicates":0,"sent":1,"skipped":0}"#);
+    // Delivered again: not sent again.
+    assert_eq!(env.ok(&["trigger", &s3]).trim(), r#"{"duplicates":1,"sent":0,"skipped":0}"#);
+
+    let sqs = env.file(
+        "sqs.json",
+        &serde_json::json!({"Records": [{
+            "messageId": "m-1", "eventSource": "aws:sqs",
+            "body": s3_event("voicemail/59/1001/msg0002.wav", "0B2"),
+        }]})
+        .to_string(),
+    );
+    let bridge = env.file(
+        "eventbridge.json",
+        &serde_json::json!({
+            "id": "evt-1", "detail-type": "New Voicemail", "source": "pbx", "time": "2026-01-01T00:00:00Z",
+            "detail": {"tenant": "59", "extension": "1001", "caller_id": "+14165559999"},
+        })
+        .to_string(),
+    );
+    let out = env.ok(&["trigger", &sqs, &bridge]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines, [r#"{"batchItemFailures":[]}"#, r#"{"duplicates":0,"sent":1,"skipped":0}"#]);
+    let texts: Vec<Value> = env.json(&["outbox", "--json"]).as_array().unwrap().iter().map(|e| e["text"].clone()).collect();
+    assert_eq!(texts[0], "New voicemail on 1001 from +14165559999");
+    assert_eq!(texts.len(), 3);
+
+    let broken = env.file("broken.json", "{ not json");
+    let out = env.run(&["trigger", &broken]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with(&format!("error: {broken}: not JSON")));
+}
+
+#[test]
+fn usage_errors_are_one_line_and_exit_2() {
+    let env = Env::new("usage");
+    let config = env.file("config.json", CONFIG);
+    for args in [
+        &["keys", "create", "--name", "x", "--tenants", "5a"][..],
+        &["keys", "create", "--name", "x", "--tenants", "59", "--permissions", "fax"],
+        &["messages", "--tenant", "../59"],
+        &["outbox", "opt-out", "4165551234"],
+        &["serve", "--addr", "0.0.0.0:3000"],
+        &["apply", "--create-table", &config],
+        &["outbox", "--table", "sms-table"],
+    ] {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: "), "{args:?}");
+    }
+    let missing = env.run(&["apply", "no-such-file.json"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&missing.stderr).lines().count(), 1);
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Lints template.yaml with cfn-lint (errors, warnings and informational
+# checks) and `sam validate --lint`; any finding fails. Installs the pinned
+# tools into .venv at the repository root when missing (scripts/with-moto.sh
+# shares that venv, so only what is missing or at another version is touched).
+set -euo pipefail
+
+CFN_LINT_VERSION="1.58.0"
+# aws-sam-cli pins cfn-lint to <1.59: keep the two in step.
+SAM_CLI_VERSION="1.170.0"
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+venv="$root/.venv"
+cd "$root"
+
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+
+installed() {
+    "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('$1') != '$2')" 2>/dev/null
+}
+missing=()
+installed cfn-lint "$CFN_LINT_VERSION" || missing+=("cfn-lint==$CFN_LINT_VERSION")
+installed aws-sam-cli "$SAM_CLI_VERSION" || missing+=("aws-sam-cli==$SAM_CLI_VERSION")
+if [ "${#missing[@]}" -gt 0 ]; then
+    "$venv/bin/pip" install --quiet "${missing[@]}"
+fi
+
+# SAM's linter and translator want a region, never credentials; no telemetry.
+export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
+export SAM_CLI_TELEMETRY=0
+
+echo "cfn-lint $CFN_LINT_VERSION: template.yaml"
+"$venv/bin/cfn-lint" --include-checks I -- template.yaml
+echo "sam $SAM_CLI_VERSION validate --lint"
+"$venv/bin/sam" validate --lint --template-file template.yaml
+echo "template.yaml: no findings"

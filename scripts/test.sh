@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Every test: template lint and validation, then the whole workspace against
+# the embedded store and against DynamoDB + SNS on a local moto server.
+# Installs what it needs (a Python venv in .venv for moto, cfn-lint and SAM).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/lint-template.sh
+# Bounded fuzzing in the test command; see README for the long run.
+export PROPTEST_CASES="${PROPTEST_CASES:-2000}"
+bash scripts/with-moto.sh cargo test --workspace --locked

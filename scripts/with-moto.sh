@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Runs a command with a local moto server (DynamoDB, SNS) beside it:
+#   bash scripts/with-moto.sh cargo test -p integration-tests --test aws_wire
+# Installs moto into .venv at the repository root if missing, starts it on a
+# free loopback port, exports MOTO_ENDPOINT, runs the command, stops moto and
+# exits with the command's status.
+set -euo pipefail
+
+MOTO_VERSION="5.1.22"
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+venv="$root/.venv"
+
+if [ "$#" -eq 0 ]; then
+    echo "usage: $0 command [args...]" >&2
+    exit 2
+fi
+
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+if [ ! -x "$venv/bin/moto_server" ] || ! "$venv/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+    "$venv/bin/pip" install --quiet "moto[server]==$MOTO_VERSION"
+fi
+
+work="$(mktemp -d)"
+port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+
+# The recorder appends to a file in the working directory unless told where.
+MOTO_RECORDER_FILEPATH="$work/recording.jsonl" "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+moto_pid=$!
+
+stop_moto() {
+    kill "$moto_pid" 2>/dev/null || true
+    wait "$moto_pid" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap stop_moto EXIT
+
+endpoint="http://127.0.0.1:$port"
+if ! "$venv/bin/python" - "$endpoint" <<'EOF'
+import sys, time, urllib.request
+deadline = time.time() + 60
+while True:
+    try:
+        urllib.request.urlopen(sys.argv[1] + "/moto-api/data.json", timeout=2).read()
+        break
+    except Exception:
+        if time.time() > deadline:
+            sys.exit(1)
+        time.sleep(0.2)
+EOF
+then
+    echo "moto did not answer on $endpoint; its log:" >&2
+    cat "$work/moto.log" >&2
+    exit 1
+fi
+
+export MOTO_ENDPOINT="$endpoint"
+echo "moto $MOTO_VERSION on $MOTO_ENDPOINT" >&2
+set +e
+"$@"
+status=$?
+set -e
+exit "$status"

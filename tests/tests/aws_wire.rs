@@ -1,0 +1,378 @@
+//! The AWS adapters over the wire, against moto: what each path costs in
+//! DynamoDB and SNS requests (counted from moto's request recording; the
+//! numbers are in docs/aws.md), what the Publish carries, what SNS holds
+//! afterwards, and the table's own layout.
+//!
+//! Every test owns a fresh table and destination numbers no other test
+//! uses, so that its requests can be told apart on the shared server.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
+use http::{HeaderMap, HeaderValue, Method};
+use integration_tests::moto::{self, Moto, Requests};
+use serde_json::{Value, json};
+use shared::api::HttpRequest;
+use shared::api::rest::Endpoint;
+use shared::config::Config;
+use shared::domain::{E164, Extension, KeyHash, MessageKind, MessageStatus, RateLimits, TenantId, Window};
+use shared::ports::{Admin, Held, Lookup, SmsGateway, Store};
+use shared::service::{Policy, Service};
+use shared::trigger::KeyLayout;
+
+const KEY: &str = "wire-test-key-59-000001";
+const SENDER: &str = "+14165550000";
+const TEXT: &str = "You have received a new voicemail.";
+const TEXT_B64: &str = "WW91IGhhdmUgcmVjZWl2ZWQgYSBuZXcgdm9pY2VtYWlsLg==";
+
+/// Tenant 59 with its sender, one extension whose SMS number is `vm_to`,
+/// and a key for tenant 59 only.
+fn config(vm_to: &str) -> String {
+    format!(
+        r#"{{
+  "numbers":    [{{"number": "{SENDER}", "tenant": "59", "sms_enabled": true}}],
+  "tenants":    [{{"id": "59", "active": true, "sender_number": "{SENDER}", "api_enabled": true,
+                   "voicemail_notifications": true}}],
+  "extensions": [{{"tenant": "59", "extension": "1001", "sms_notifications": true, "sms_number": "{vm_to}"}}],
+  "api_keys":   [{{"name": "wire", "secret": "{KEY}", "tenants": ["59"], "permissions": ["sms"]}}]
+}}"#
+    )
+}
+
+/// Moto with the configuration applied, and the service over it; `None`
+/// when moto is not running (outside CI).
+async fn setup(vm_to: &str) -> Option<(Moto, Service)> {
+    let m = moto::connect().await?;
+    let plan = Config::from_json(&config(vm_to)).expect("config").plan(&[], 1);
+    m.store.apply(&plan.snapshot, &plan.delete_keys).await.expect("apply");
+    let service = Service::new(m.store.clone(), m.gateway.clone(), Policy::default());
+    Some((m, service))
+}
+
+fn counts(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+/// The one Publish carries the sender as origination number, as a
+/// transactional SMS, to `to`; SNS (moto) holds the SMS under the id the
+/// API answered.
+async fn assert_published(m: &Moto, r: &Requests, id: &str, to: &str, text: &str) {
+    assert_eq!(r.publishes.len(), 1, "{r:?}");
+    let p = &r.publishes[0];
+    assert_eq!(p.param("PhoneNumber"), Some(to));
+    assert_eq!(p.param("Message"), Some(text));
+    assert_eq!(p.message_attribute("AWS.MM.SMS.OriginationNumber"), Some(("String".to_owned(), SENDER.to_owned())));
+    assert_eq!(p.message_attribute("AWS.SNS.SMS.SMSType"), Some(("String".to_owned(), "Transactional".to_owned())));
+    let held: Vec<_> = moto::sent_sms(&m.endpoint).await.into_iter().filter(|s| s.id == id).collect();
+    assert_eq!(held.len(), 1, "moto holds the SMS {id}");
+    assert_eq!((held[0].to.as_str(), held[0].text.as_str(), held[0].from.as_deref()), (to, text, Some(SENDER)));
+}
+
+fn body_json(resp: &http::Response<String>) -> Value {
+    serde_json::from_str(resp.body()).expect("JSON answer")
+}
+
+#[tokio::test]
+async fn action_api_send_costs_4_dynamodb_and_2_sns_requests() {
+    let to = "+14165557001";
+    let Some((m, service)) = setup("+14165557002").await else { return };
+    let query = format!("apikey={KEY}&action=pbxware.sms.send_message&server=59&to_number={}&body={TEXT_B64}", to.replace('+', "%2B"));
+    let headers = HeaderMap::new();
+    m.mark().await;
+    let resp = shared::api::action::respond(
+        &service,
+        &HttpRequest { method: &Method::GET, query: Some(&query), headers: &headers, body: b"" },
+    )
+    .await;
+    let answer = body_json(&resp);
+    assert_eq!((resp.status().as_u16(), &answer["success"]), (200, &json!("SMS message sent")), "{answer}");
+    let r = m.requests_since_mark(&[to]).await;
+    // Key + tenant in one read, the sender number, the rate counters, the log.
+    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 2), ("TransactWriteItems", 1), ("PutItem", 1)]), "{r:?}");
+    assert_eq!(r.sns, counts(&[("CheckIfPhoneNumberIsOptedOut", 1), ("Publish", 1)]), "{r:?}");
+    let id = answer["id"].as_str().expect("id");
+    assert_published(&m, &r, id, to, TEXT).await;
+    // The log has the attempt, with SNS's message id.
+    let log = m.store.messages(Some(&TenantId::parse("59").expect("id")), 10).await.expect("messages");
+    assert_eq!(log.len(), 1);
+    assert_eq!((log[0].status, log[0].provider_id.as_deref(), log[0].to.as_str()), (MessageStatus::Sent, Some(id), to));
+}
+
+async fn rest(service: &Service, endpoint: Endpoint, body: &str, idempotency: Option<&str>) -> (u16, Value) {
+    let mut headers = HeaderMap::new();
+    headers.insert("x-api-key", HeaderValue::from_static(KEY));
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    if let Some(k) = idempotency {
+        headers.insert("idempotency-key", HeaderValue::from_str(k).expect("header"));
+    }
+    let req = HttpRequest { method: &Method::POST, query: None, headers: &headers, body: body.as_bytes() };
+    let resp = shared::api::rest::respond(service, endpoint, &req).await;
+    (resp.status().as_u16(), body_json(&resp))
+}
+
+#[tokio::test]
+async fn rest_send_costs_5_dynamodb_and_2_sns_requests() {
+    let to = "+14165557011";
+    let Some((m, service)) = setup("+14165557012").await else { return };
+    let body = json!({"to": to, "message": "Test SMS notification"}).to_string();
+    m.mark().await;
+    let (status, answer) = rest(&service, Endpoint::Send, &body, None).await;
+    assert_eq!(status, 200, "{answer}");
+    let r = m.requests_since_mark(&[to]).await;
+    // The key alone first (the tenant comes from it), then the tenant, the
+    // sender, the rate counters, the log.
+    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 3), ("TransactWriteItems", 1), ("PutItem", 1)]), "{r:?}");
+    assert_eq!(r.sns, counts(&[("CheckIfPhoneNumberIsOptedOut", 1), ("Publish", 1)]), "{r:?}");
+    assert_published(&m, &r, answer["id"].as_str().expect("id"), to, "Test SMS notification").await;
+
+    // Naming the tenant saves the second read.
+    let to = "+14165557013";
+    let body = json!({"to": to, "message": "Test SMS notification", "server": "59"}).to_string();
+    m.mark().await;
+    assert_eq!(rest(&service, Endpoint::Send, &body, None).await.0, 200);
+    let r = m.requests_since_mark(&[to]).await;
+    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 2), ("TransactWriteItems", 1), ("PutItem", 1)]), "{r:?}");
+}
+
+#[tokio::test]
+async fn rest_send_with_idempotency_key_adds_the_claim() {
+    let to = "+14165557021";
+    let Some((m, service)) = setup("+14165557022").await else { return };
+    let body = json!({"to": to, "message": "once"}).to_string();
+    m.mark().await;
+    let first = rest(&service, Endpoint::Send, &body, Some("order-42")).await;
+    assert_eq!(first.0, 200, "{first:?}");
+    let r = m.requests_since_mark(&[to]).await;
+    // + the claim (PutItem) and its finish (UpdateItem).
+    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 3), ("TransactWriteItems", 1), ("PutItem", 2), ("UpdateItem", 1)]), "{r:?}");
+    assert_eq!(r.sns_total(), 2, "{r:?}");
+
+    // The replay answers from the finished claim: no rate count, no SMS.
+    m.mark().await;
+    assert_eq!(rest(&service, Endpoint::Send, &body, Some("order-42")).await, first);
+    let r = m.requests_since_mark(&[to]).await;
+    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 3), ("PutItem", 1)]), "{r:?}");
+    assert_eq!(r.sns_total(), 0, "{r:?}");
+}
+
+#[tokio::test]
+async fn rest_voicemail_notify_costs_5_dynamodb_and_2_sns_requests() {
+    let to = "+14165557031";
+    let Some((m, service)) = setup(to).await else { return };
+    m.mark().await;
+    let (status, answer) = rest(&service, Endpoint::Voicemail, r#"{"extension": "1001"}"#, None).await;
+    assert_eq!(status, 200, "{answer}");
+    let r = m.requests_since_mark(&[to]).await;
+    // Key; tenant + extension in one read; sender; rate; log.
+    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 3), ("TransactWriteItems", 1), ("PutItem", 1)]), "{r:?}");
+    assert_eq!(r.sns, counts(&[("CheckIfPhoneNumberIsOptedOut", 1), ("Publish", 1)]), "{r:?}");
+    assert_published(&m, &r, answer["id"].as_str().expect("id"), to, shared::domain::DEFAULT_VOICEMAIL_TEXT).await;
+}
+
+#[tokio::test]
+async fn voicemail_trigger_costs_6_dynamodb_and_2_sns_requests_and_a_redelivery_3() {
+    let to = "+14165557041";
+    let Some((m, service)) = setup(to).await else { return };
+    let event = json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-11-26T10:00:00.000Z", "eventName": "ObjectCreated:Put",
+        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": "pbx-voicemail"},
+               "object": {"key": format!("voicemail/59/1001/{}.wav", m.table), "size": 1024, "sequencer": "0055AED6DCD90281E5"}}
+    }]});
+    m.mark().await;
+    let report = shared::trigger::process(&service, &KeyLayout::default(), &event).await;
+    assert_eq!((report.sent, report.failed), (1, 0), "{report:?}");
+    let r = m.requests_since_mark(&[to]).await;
+    // Tenant + extension; sender; claim; rate; log; claim done.
+    assert_eq!(
+        r.dynamodb,
+        counts(&[("BatchGetItem", 2), ("PutItem", 2), ("TransactWriteItems", 1), ("UpdateItem", 1)]),
+        "{r:?}"
+    );
+    assert_eq!(r.sns, counts(&[("CheckIfPhoneNumberIsOptedOut", 1), ("Publish", 1)]), "{r:?}");
+    assert_eq!(r.publishes.len(), 1);
+    assert_eq!(r.publishes[0].message_attribute("AWS.MM.SMS.OriginationNumber"), Some(("String".to_owned(), SENDER.to_owned())));
+
+    // Delivered again: the claim says done; nothing is sent.
+    m.mark().await;
+    let report = shared::trigger::process(&service, &KeyLayout::default(), &event).await;
+    assert_eq!((report.sent, report.duplicates), (0, 1), "{report:?}");
+    let r = m.requests_since_mark(&[to]).await;
+    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 2), ("PutItem", 1)]), "{r:?}");
+    assert_eq!(r.sns_total(), 0, "{r:?}");
+}
+
+#[tokio::test]
+async fn an_opted_out_destination_is_asked_about_and_never_published_to() {
+    // Moto answers "opted out" for numbers ending in 99.
+    let to = "+14165557099";
+    let Some((m, service)) = setup("+14165557098").await else { return };
+    m.mark().await;
+    let (status, answer) = rest(&service, Endpoint::Send, &json!({"to": to, "message": "hi"}).to_string(), None).await;
+    assert_eq!((status, answer), (422, json!({"error": "Destination has opted out of SMS"})));
+    let r = m.requests_since_mark(&[to]).await;
+    assert_eq!(r.sns, counts(&[("CheckIfPhoneNumberIsOptedOut", 1)]), "{r:?}");
+    let log = m.store.messages(None, 10).await.expect("messages");
+    assert_eq!((log.len(), log[0].status, log[0].provider_id.clone()), (1, MessageStatus::OptedOut, None));
+}
+
+#[tokio::test]
+async fn sns_gateway_sends_and_answers_opt_out_over_the_wire() {
+    let Some(m) = moto::connect().await else { return };
+    let (from, to, opted) = (E164::parse(SENDER).expect("e164"), E164::parse("+14165557051").expect("e164"), E164::parse("+14165557199").expect("e164"));
+    assert!(!m.gateway.opted_out(&to).await.expect("opt-out check"));
+    assert!(m.gateway.opted_out(&opted).await.expect("opt-out check"));
+    let text = shared::domain::MessageText::new("Grüße – UCS-2 survives the wire").expect("text");
+    let tenant = TenantId::parse("59").expect("tenant");
+    let id = m
+        .gateway
+        .send(shared::ports::OutgoingSms { tenant: &tenant, kind: MessageKind::Api, from: &from, to: &to, text: &text })
+        .await
+        .expect("published");
+    assert!(!id.is_empty());
+    let held: Vec<_> = moto::sent_sms(&m.endpoint).await.into_iter().filter(|s| s.id == id).collect();
+    assert_eq!(held.len(), 1);
+    assert_eq!((held[0].to.as_str(), held[0].text.as_str(), held[0].from.as_deref()), (to.as_str(), text.as_str(), Some(SENDER)));
+}
+
+/// Each hot-path store operation is one request, whatever its outcome.
+#[tokio::test]
+async fn each_hot_path_store_operation_is_one_request() {
+    let Some((m, _)) = setup("+14165557061").await else { return };
+    let store: &dyn Store = &*m.store;
+    let (hash, t59, x) = (KeyHash::of(KEY), TenantId::parse("59").expect("id"), Extension::parse("1001").expect("ext"));
+    let sender = E164::parse(SENDER).expect("e164");
+    let now = 1_795_000_000;
+    let limits = RateLimits { per_minute: 1, per_day: 10 };
+    let cases: Vec<(&str, &str)> = vec![
+        ("lookup of all four kinds", "BatchGetItem"),
+        ("first claim", "PutItem"),
+        ("claim held by another", "PutItem"),
+        ("finish", "UpdateItem"),
+        ("release of a finished claim", "DeleteItem"),
+        ("take_rate", "TransactWriteItems"),
+        ("take_rate refused", "TransactWriteItems"),
+        ("record_message", "PutItem"),
+    ];
+    for (i, (what, op)) in cases.iter().enumerate() {
+        m.mark().await;
+        match i {
+            0 => {
+                let found = store
+                    .lookup(Lookup { key: Some(&hash), tenant: Some(&t59), extension: Some(&x), number: Some(&sender) })
+                    .await
+                    .expect("lookup");
+                assert!(found.key.is_some() && found.tenant.is_some() && found.extension.is_some() && found.number.is_some());
+            }
+            1 => assert_eq!(store.claim("c", "f", now, 60).await.expect("claim"), None),
+            2 => assert!(matches!(store.claim("c", "g", now, 60).await.expect("claim"), Some(Held::Pending { .. }))),
+            3 => store.finish_claim("c", "r", now, 60).await.expect("finish"),
+            4 => store.release_claim("c").await.expect("release"),
+            5 => assert_eq!(store.take_rate(&t59, limits, now).await.expect("rate"), None),
+            6 => assert_eq!(store.take_rate(&t59, limits, now).await.expect("rate"), Some(Window::Minute)),
+            _ => {
+                let record = shared::domain::MessageRecord {
+                    id: "m".to_owned(),
+                    tenant: t59.clone(),
+                    kind: MessageKind::Api,
+                    from: SENDER.to_owned(),
+                    to: "+14165557061".to_owned(),
+                    status: MessageStatus::Sent,
+                    provider_id: Some("p".to_owned()),
+                    segments: 1,
+                    error: None,
+                    at: now,
+                };
+                store.record_message(&record, 86_400).await.expect("record");
+            }
+        }
+        let r = m.requests_since_mark(&[]).await;
+        assert_eq!(r.dynamodb, counts(&[(op, 1)]), "{what}: {r:?}");
+    }
+}
+
+/// The table as docs/aws.md describes it: keys, data, TTL.
+#[tokio::test]
+async fn the_table_layout_is_as_documented() {
+    let Some((m, service)) = setup("+14165557071").await else { return };
+    // Creating it again is harmless; TTL is on `expires_at`.
+    m.store.create_table().await.expect("create again");
+    let client = aws_sdk_dynamodb::Client::new(&m.aws);
+    let ttl = client.describe_time_to_live().table_name(&m.table).send().await.expect("describe ttl");
+    let ttl = ttl.time_to_live_description().expect("ttl description");
+    assert_eq!((ttl.attribute_name(), ttl.time_to_live_status()), (Some("expires_at"), Some(&TimeToLiveStatus::Enabled)));
+    let table = client.describe_table().table_name(&m.table).send().await.expect("describe");
+    let billing = table.table().and_then(|t| t.billing_mode_summary()).and_then(|b| b.billing_mode()).map(|b| b.as_str().to_owned());
+    assert_eq!(billing.as_deref(), Some("PAY_PER_REQUEST"));
+
+    let to = "+14165557072";
+    let (status, _) = rest(&service, Endpoint::Send, &json!({"to": to, "message": "layout"}).to_string(), Some("layout-1")).await;
+    assert_eq!(status, 200);
+
+    let items = client.scan().table_name(&m.table).send().await.expect("scan").items.unwrap_or_default();
+    let s = |item: &std::collections::HashMap<String, AttributeValue>, k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+    let mut layout: Vec<(String, String, bool)> = items
+        .iter()
+        .map(|i| {
+            let pk = s(i, "PK");
+            // Keep what varies out: hashes, times, ids.
+            let pk = pk.split('#').take(if pk.starts_with("RATE#") { 3 } else { 1 }).collect::<Vec<_>>().join("#");
+            let sk = s(i, "SK");
+            let sk = if pk == "LOG" { "<at>#<id>".to_owned() } else { sk };
+            (pk, sk, i.get("expires_at").is_some_and(|v| v.as_n().is_ok()))
+        })
+        .collect();
+    layout.sort();
+    let expected: Vec<(String, String, bool)> = [
+        ("CLAIM", "CLAIM", true),
+        ("KEY", "KEY", false),
+        ("KEYNAME", "KEYNAME", false),
+        ("LOG", "<at>#<id>", true),
+        ("NUMBER", "NUMBER", false),
+        ("RATE#59#day", "RATE", true),
+        ("RATE#59#minute", "RATE", true),
+        ("TENANT", "EXT#1001", false),
+        ("TENANT", "TENANT", false),
+    ]
+    .iter()
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), *c))
+    .collect();
+    assert_eq!(layout, expected);
+    // Entities are their domain JSON in `data`; the key item holds only the hash.
+    let key_item = items.iter().find(|i| s(i, "SK") == "KEY").expect("key item");
+    assert_eq!(s(key_item, "PK"), format!("KEY#{}", KeyHash::of(KEY).as_str()));
+    assert!(!s(key_item, "data").contains(KEY), "the secret is never stored");
+    let data: Value = serde_json::from_str(&s(key_item, "data")).expect("data is JSON");
+    assert_eq!(data["name"], "wire");
+}
+
+/// A refused transaction writes nothing (the store half of "apply is all or
+/// nothing"), and the error says why.
+#[tokio::test]
+async fn a_refused_apply_writes_nothing() {
+    let Some((m, _)) = setup("+14165557081").await else { return };
+    let before = m.store.export().await.expect("export");
+    let mut bad = before.clone();
+    bad.numbers[0].sms_enabled = false;
+    bad.keys[0].name = "renamed".to_owned();
+    bad.tenants[0].allowed_countries = vec!["X".repeat(420_000)];
+    let e = m.store.apply(&bad, &[]).await.expect_err("a 420 KB item is refused");
+    assert!(e.0.contains("TransactWriteItems") && e.0.contains("size"), "{e}");
+    assert_eq!(m.store.export().await.expect("export"), before);
+}
+
+/// Configuration written by the CLI path (`Admin`) is what the hot path
+/// (`Store`) reads, through `Arc<dyn ...>` as the functions hold them.
+#[tokio::test]
+async fn admin_writes_are_what_the_service_reads() {
+    let Some(m) = moto::connect().await else { return };
+    let admin: Arc<dyn Admin> = m.store.clone();
+    let store: Arc<dyn Store> = m.store.clone();
+    let plan = Config::from_json(&config("+14165557091")).expect("config").plan(&[], 7);
+    admin.apply(&plan.snapshot, &plan.delete_keys).await.expect("apply");
+    let hash = KeyHash::of(KEY);
+    let found = store.lookup(Lookup { key: Some(&hash), ..Lookup::default() }).await.expect("lookup");
+    assert_eq!(found.key.map(|k| (k.name, k.created_at)), Some(("wire".to_owned(), 7)));
+    assert_eq!(admin.export().await.expect("export"), plan.snapshot);
+}

@@ -1,0 +1,486 @@
+//! The store contract, written once and run against both stores: the
+//! embedded SQLite store (a temp file) and the DynamoDB store on moto (a
+//! fresh table). Each behaviour is a function over `&dyn Store` /
+//! `&dyn Admin`; every test runs it against every store.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use integration_tests::{moto, temp_path};
+use shared::adapters::sqlite::SqliteStore;
+use shared::config::{Config, Snapshot};
+use shared::domain::{
+    ApiKey, E164, Extension, ExtensionRecord, KeyHash, MessageKind, MessageRecord, MessageStatus,
+    Owner, Permission, RateLimits, SmsNumber, Tenant, TenantId, TenantScope, Window,
+};
+use shared::ports::{Admin, Held, Lookup, Store};
+
+struct Under {
+    name: &'static str,
+    store: Arc<dyn Store>,
+    admin: Arc<dyn Admin>,
+}
+
+/// Every store, fresh: SQLite always, DynamoDB when moto runs (required
+/// under CI=true).
+async fn stores() -> Vec<Under> {
+    let sqlite = Arc::new(SqliteStore::open(&temp_path("contract")).expect("open SQLite"));
+    let mut all = vec![Under { name: "sqlite", store: sqlite.clone(), admin: sqlite }];
+    if let Some(m) = moto::connect().await {
+        all.push(Under { name: "dynamodb", store: m.store.clone(), admin: m.store });
+    }
+    all
+}
+
+/// A realistic clock: on the minute and on the day, so that windows start here.
+const NOW: i64 = 1_795_000_000 - 1_795_000_000 % 86_400;
+
+fn tenant(id: &str) -> TenantId {
+    TenantId::parse(id).expect("tenant id")
+}
+
+fn e164(n: &str) -> E164 {
+    E164::parse(n).expect("E.164")
+}
+
+fn key(name: &str, secret: &str, created_at: i64) -> ApiKey {
+    ApiKey {
+        name: name.to_owned(),
+        hash: KeyHash::of(secret),
+        tenants: TenantScope::Only(vec![tenant("59")]),
+        permissions: vec![Permission::Sms],
+        enabled: true,
+        created_at,
+    }
+}
+
+fn tenant59() -> Tenant {
+    Tenant {
+        id: tenant("59"),
+        active: true,
+        sender_number: Some(e164("+14165550000")),
+        api_enabled: true,
+        voicemail_notifications: true,
+        voicemail_template: None,
+        allowed_countries: vec!["CA".to_owned(), "US".to_owned()],
+        rate_limits: Some(RateLimits { per_minute: 5, per_day: 50 }),
+    }
+}
+
+fn snapshot() -> Snapshot {
+    Snapshot {
+        numbers: vec![
+            SmsNumber { number: e164("+14165550000"), tenant: Owner::Tenant(tenant("59")), sms_enabled: true },
+            SmsNumber { number: e164("+14165550001"), tenant: Owner::System, sms_enabled: false },
+        ],
+        tenants: vec![
+            tenant59(),
+            Tenant { id: tenant("100"), active: false, sender_number: None, api_enabled: false, voicemail_notifications: false, voicemail_template: None, allowed_countries: vec![], rate_limits: None },
+        ],
+        extensions: vec![
+            ExtensionRecord { tenant: tenant("59"), extension: Extension::parse("1001").expect("ext"), sms_notifications: true, sms_number: Some(e164("+14165551234")) },
+            ExtensionRecord { tenant: tenant("100"), extension: Extension::parse("7").expect("ext"), sms_notifications: false, sms_number: None },
+        ],
+        keys: vec![key("pbx-integration", "test-key-59-abcdef", 10)],
+    }
+}
+
+/// Applies a configuration file the way `smsctl apply` does: keys resolved
+/// against the stored ones (a new secret for a known name rotates it).
+async fn apply_file(admin: &dyn Admin, json: &str, now: i64) {
+    let plan = Config::from_json(json).expect("valid configuration").plan(&admin.keys().await.expect("keys"), now);
+    admin.apply(&plan.snapshot, &plan.delete_keys).await.expect("apply");
+}
+
+// ---------------------------------------------------------------- lookup
+
+async fn lookup_finds_every_kind_and_misses_cleanly(name: &str, store: &dyn Store, admin: &dyn Admin) {
+    let s = snapshot();
+    admin.apply(&s, &[]).await.expect("apply");
+    let hash = KeyHash::of("test-key-59-abcdef");
+    let (t59, x1001, sender) = (tenant("59"), Extension::parse("1001").expect("ext"), e164("+14165550000"));
+
+    let all = store
+        .lookup(Lookup { key: Some(&hash), tenant: Some(&t59), extension: Some(&x1001), number: Some(&sender) })
+        .await
+        .expect("lookup");
+    assert_eq!(all.key.as_ref(), Some(&s.keys[0]), "{name}");
+    assert_eq!(all.tenant.as_ref(), Some(&s.tenants[0]), "{name}");
+    assert_eq!(all.extension.as_ref(), Some(&s.extensions[0]), "{name}");
+    assert_eq!(all.number.as_ref(), Some(&s.numbers[0]), "{name}");
+
+    // One at a time, each kind alone.
+    let only_key = store.lookup(Lookup { key: Some(&hash), ..Lookup::default() }).await.expect("lookup");
+    assert!(only_key.key.is_some() && only_key.tenant.is_none() && only_key.extension.is_none() && only_key.number.is_none(), "{name}");
+    let system = e164("+14165550001");
+    let only_number = store.lookup(Lookup { number: Some(&system), ..Lookup::default() }).await.expect("lookup");
+    assert_eq!(only_number.number.as_ref(), Some(&s.numbers[1]), "{name}");
+    let t100 = tenant("100");
+    let x7 = Extension::parse("7").expect("ext");
+    let other = store.lookup(Lookup { tenant: Some(&t100), extension: Some(&x7), ..Lookup::default() }).await.expect("lookup");
+    assert_eq!((other.tenant.as_ref(), other.extension.as_ref()), (Some(&s.tenants[1]), Some(&s.extensions[1])), "{name}");
+
+    // Missing things are None, never errors.
+    let (unknown_hash, t61, x9, nobody) = (KeyHash::of("no-such-key-0000000"), tenant("61"), Extension::parse("9").expect("ext"), e164("+14165559876"));
+    let none = store
+        .lookup(Lookup { key: Some(&unknown_hash), tenant: Some(&t61), extension: Some(&x1001), number: Some(&nobody) })
+        .await
+        .expect("lookup");
+    assert!(none.key.is_none() && none.tenant.is_none() && none.extension.is_none() && none.number.is_none(), "{name}: {none:?}");
+    // A known tenant, an extension it does not have (nor another tenant's).
+    let partial = store.lookup(Lookup { tenant: Some(&t59), extension: Some(&x9), ..Lookup::default() }).await.expect("lookup");
+    assert!(partial.tenant.is_some() && partial.extension.is_none(), "{name}");
+    let foreign = store.lookup(Lookup { tenant: Some(&t59), extension: Some(&x7), ..Lookup::default() }).await.expect("lookup");
+    assert!(foreign.extension.is_none(), "{name}: tenant 100's extension 7 is not tenant 59's");
+    // An extension means nothing without its tenant.
+    let orphan = store.lookup(Lookup { extension: Some(&x1001), ..Lookup::default() }).await.expect("lookup");
+    assert!(orphan.extension.is_none(), "{name}");
+    let empty = store.lookup(Lookup::default()).await.expect("empty lookup");
+    assert!(empty.key.is_none() && empty.tenant.is_none() && empty.extension.is_none() && empty.number.is_none(), "{name}");
+}
+
+#[tokio::test]
+async fn lookup_of_every_entity_kind() {
+    for u in stores().await {
+        lookup_finds_every_kind_and_misses_cleanly(u.name, &*u.store, &*u.admin).await;
+    }
+}
+
+// ---------------------------------------------------------------- apply
+
+async fn apply_is_idempotent_and_exports_what_it_wrote(name: &str, admin: &dyn Admin) {
+    let s = snapshot();
+    admin.apply(&s, &[]).await.expect("apply");
+    let first = admin.export().await.expect("export");
+    assert_eq!(first, s, "{name}: export is the snapshot, in order");
+    admin.apply(&s, &[]).await.expect("apply again");
+    assert_eq!(admin.export().await.expect("export"), first, "{name}: applying twice changes nothing");
+
+    // Changing an item replaces it; what the snapshot leaves out stays.
+    let mut changed = Snapshot { tenants: vec![Tenant { active: false, ..tenant59() }], ..Snapshot::default() };
+    admin.apply(&changed, &[]).await.expect("apply change");
+    let after = admin.export().await.expect("export");
+    assert!(!after.tenants.iter().find(|t| t.id.as_str() == "59").expect("tenant 59").active, "{name}");
+    assert_eq!((after.numbers.len(), after.tenants.len(), after.extensions.len(), after.keys.len()), (2, 2, 2, 1), "{name}");
+    changed.tenants[0].active = true;
+    admin.apply(&changed, &[]).await.expect("apply back");
+    assert_eq!(admin.export().await.expect("export"), first, "{name}");
+}
+
+#[tokio::test]
+async fn apply_twice_gives_the_same_export() {
+    for u in stores().await {
+        apply_is_idempotent_and_exports_what_it_wrote(u.name, &*u.admin).await;
+    }
+}
+
+/// More items than one DynamoDB transaction holds (100), in an order the
+/// export must restore (tenant ids compare as numbers).
+fn large_snapshot() -> Snapshot {
+    let mut s = Snapshot::default();
+    for i in (0..70u32).rev() {
+        let id = tenant(&(i * 7 + 1).to_string());
+        s.tenants.push(Tenant { id: id.clone(), sender_number: Some(e164(&format!("+1416555{:04}", 2000 + i))), ..tenant59() });
+        s.numbers.push(SmsNumber { number: e164(&format!("+1416555{:04}", 2000 + i)), tenant: Owner::Tenant(id.clone()), sms_enabled: true });
+        s.extensions.push(ExtensionRecord { tenant: id, extension: Extension::parse(&format!("{}", 100 + i)).expect("ext"), sms_notifications: true, sms_number: None });
+    }
+    s
+}
+
+async fn a_large_configuration_is_written_whole(name: &str, admin: &dyn Admin) {
+    let s = large_snapshot();
+    admin.apply(&s, &[]).await.expect("apply 210 items");
+    let exported = admin.export().await.expect("export");
+    let mut expected = s.clone();
+    expected.numbers.sort_by(|a, b| a.number.cmp(&b.number));
+    expected.tenants.sort_by_key(|t| t.id.as_str().parse::<u64>().expect("digits"));
+    expected.extensions.sort_by_key(|x| (x.tenant.as_str().parse::<u64>().expect("digits"), x.extension.as_str().to_owned()));
+    assert_eq!(exported, expected, "{name}");
+    admin.apply(&s, &[]).await.expect("apply again");
+    assert_eq!(admin.export().await.expect("export"), expected, "{name}");
+}
+
+#[tokio::test]
+async fn apply_of_a_large_configuration() {
+    for u in stores().await {
+        a_large_configuration_is_written_whole(u.name, &*u.admin).await;
+    }
+}
+
+/// All or nothing: an apply either writes every item or, refused, none.
+/// A tenant item past DynamoDB's 400 KB item limit is refused there (the
+/// whole transaction with it); SQLite takes it, and then all of it.
+async fn apply_is_all_or_nothing(name: &str, admin: &dyn Admin) -> bool {
+    admin.apply(&snapshot(), &[]).await.expect("apply");
+    let before = admin.export().await.expect("export");
+    let mut bad = large_snapshot();
+    bad.tenants.truncate(20);
+    bad.numbers.truncate(20);
+    bad.extensions.clear();
+    bad.tenants[19].allowed_countries = vec!["X".repeat(420_000)];
+    bad.keys.push(key("another", "another-secret-000000", 1));
+    match admin.apply(&bad, &[]).await {
+        Err(_) => {
+            assert_eq!(admin.export().await.expect("export"), before, "{name}: a refused apply wrote something");
+            false
+        }
+        Ok(()) => {
+            let after = admin.export().await.expect("export");
+            assert_eq!((after.tenants.len(), after.numbers.len(), after.keys.len()), (22, 22, 2), "{name}");
+            true
+        }
+    }
+}
+
+#[tokio::test]
+async fn apply_all_or_nothing() {
+    for u in stores().await {
+        let accepted = apply_is_all_or_nothing(u.name, &*u.admin).await;
+        // Which way each store goes is known: make sure the refusal path ran.
+        assert_eq!(accepted, u.name == "sqlite", "{}", u.name);
+    }
+}
+
+// ---------------------------------------------------------------- keys
+
+async fn keys_rotate_and_rename_through_apply(name: &str, store: &dyn Store, admin: &dyn Admin) {
+    let file = |key_name: &str, secret: &str| {
+        format!(r#"{{"api_keys": [{{"name": "{key_name}", "secret": "{secret}", "tenants": ["59"], "permissions": ["sms"]}}]}}"#)
+    };
+    let (a, b, c) = ("secret-a-0123456789", "secret-b-0123456789", "secret-c-0123456789");
+    let found = |secret: &'static str| async move {
+        let h = KeyHash::of(secret);
+        store.lookup(Lookup { key: Some(&h), ..Lookup::default() }).await.expect("lookup").key
+    };
+
+    apply_file(admin, &file("pbx", a), 100).await;
+    apply_file(admin, &file("pbx", a), 200).await;
+    let keys = admin.keys().await.expect("keys");
+    assert_eq!(keys.len(), 1, "{name}");
+    assert_eq!((keys[0].name.as_str(), keys[0].created_at), ("pbx", 100), "{name}: applying again keeps the key");
+
+    // Rotation: the same name with a new secret replaces the old hash.
+    apply_file(admin, &file("pbx", b), 300).await;
+    let keys = admin.keys().await.expect("keys");
+    assert_eq!(keys.iter().map(|k| (k.name.as_str(), k.hash.clone())).collect::<Vec<_>>(), vec![("pbx", KeyHash::of(b))], "{name}");
+    assert!(found(a).await.is_none(), "{name}: the rotated-out secret still opens");
+    assert!(found(b).await.is_some(), "{name}");
+
+    // Rename: the same secret under a new name; the old name is free again.
+    apply_file(admin, &file("pbx-renamed", b), 400).await;
+    let names: Vec<String> = admin.keys().await.expect("keys").into_iter().map(|k| k.name).collect();
+    assert_eq!(names, vec!["pbx-renamed"], "{name}");
+    apply_file(admin, &file("pbx", c), 500).await;
+    let keys = admin.keys().await.expect("keys");
+    assert_eq!(
+        keys.iter().map(|k| (k.name.as_str(), k.hash.clone())).collect::<Vec<_>>(),
+        vec![("pbx", KeyHash::of(c)), ("pbx-renamed", KeyHash::of(b))],
+        "{name}: a name freed by a rename is reusable without touching the renamed key"
+    );
+    assert!(found(b).await.is_some() && found(c).await.is_some(), "{name}");
+}
+
+#[tokio::test]
+async fn key_rotation_and_rename_via_apply() {
+    for u in stores().await {
+        keys_rotate_and_rename_through_apply(u.name, &*u.store, &*u.admin).await;
+    }
+}
+
+async fn put_key_keys_and_delete_key(name: &str, store: &dyn Store, admin: &dyn Admin) {
+    let (x, y) = (key("zeta", "secret-zeta-0123456789", 1), key("alpha", "secret-alpha-0123456789", 2));
+    admin.put_key(&x).await.expect("put");
+    admin.put_key(&y).await.expect("put");
+    assert_eq!(admin.keys().await.expect("keys"), vec![y.clone(), x.clone()], "{name}: sorted by name");
+
+    // Same name, another hash: replaces it.
+    let x2 = ApiKey { enabled: false, ..key("zeta", "secret-zeta-rotated-0123", 3) };
+    admin.put_key(&x2).await.expect("put");
+    assert_eq!(admin.keys().await.expect("keys"), vec![y.clone(), x2.clone()], "{name}");
+    assert!(store.lookup(Lookup { key: Some(&x.hash), ..Lookup::default() }).await.expect("lookup").key.is_none(), "{name}");
+
+    admin.delete_key(&x2.hash).await.expect("delete");
+    admin.delete_key(&KeyHash::of("never-stored-0123456789")).await.expect("deleting an unknown key is fine");
+    assert_eq!(admin.keys().await.expect("keys"), vec![y.clone()], "{name}");
+    assert!(store.lookup(Lookup { key: Some(&x2.hash), ..Lookup::default() }).await.expect("lookup").key.is_none(), "{name}");
+    // The deleted key's name is free.
+    admin.put_key(&x).await.expect("put");
+    assert_eq!(admin.keys().await.expect("keys"), vec![y, x], "{name}");
+}
+
+#[tokio::test]
+async fn put_key_keys_delete_key() {
+    for u in stores().await {
+        put_key_keys_and_delete_key(u.name, &*u.store, &*u.admin).await;
+    }
+}
+
+// ---------------------------------------------------------------- claims
+
+async fn claims_follow_their_lifecycle(name: &str, store: &dyn Store) {
+    let id = "vm#s3://pbx-voicemail/voicemail/59/1001/msg0001.wav#0055AED6DCD90281E5";
+    assert_eq!(store.claim(id, "fp-1", NOW, 120).await.expect("claim"), None, "{name}: first wins");
+    assert_eq!(
+        store.claim(id, "fp-2", NOW + 1, 120).await.expect("claim"),
+        Some(Held::Pending { fingerprint: "fp-1".to_owned(), lease_until: NOW + 120 }),
+        "{name}: second sees the pending claim"
+    );
+    assert!(matches!(store.claim(id, "fp-2", NOW + 119, 120).await.expect("claim"), Some(Held::Pending { .. })), "{name}");
+    // The lease ran out: taken over.
+    assert_eq!(store.claim(id, "fp-3", NOW + 120, 60).await.expect("claim"), None, "{name}: an expired lease is taken over");
+    assert_eq!(
+        store.claim(id, "fp-4", NOW + 121, 60).await.expect("claim"),
+        Some(Held::Pending { fingerprint: "fp-3".to_owned(), lease_until: NOW + 180 }),
+        "{name}"
+    );
+
+    // Finished: Done with its result until kept no more.
+    store.finish_claim(id, "{\"id\":\"m-1\"}", NOW + 130, 1000).await.expect("finish");
+    let done = Some(Held::Done { fingerprint: "fp-3".to_owned(), result: "{\"id\":\"m-1\"}".to_owned() });
+    assert_eq!(store.claim(id, "fp-5", NOW + 500, 60).await.expect("claim"), done, "{name}");
+    // Releasing a finished claim does nothing: redeliveries stay blocked.
+    store.release_claim(id).await.expect("release");
+    assert_eq!(store.claim(id, "fp-5", NOW + 1129, 60).await.expect("claim"), done, "{name}");
+    assert_eq!(store.claim(id, "fp-6", NOW + 1130, 60).await.expect("claim"), None, "{name}: kept 1000 s, then gone");
+
+    // Released while pending: claimable again at once.
+    let other = "idem#59#abc";
+    assert_eq!(store.claim(other, "a", NOW, 120).await.expect("claim"), None, "{name}");
+    store.release_claim(other).await.expect("release");
+    assert_eq!(store.claim(other, "b", NOW + 1, 120).await.expect("claim"), None, "{name}: released, claimable");
+    // Finishing or releasing what was never claimed is harmless.
+    store.finish_claim("never", "x", NOW, 10).await.expect("finish unknown");
+    store.release_claim("never").await.expect("release unknown");
+    assert_eq!(store.claim("never", "n", NOW, 10).await.expect("claim"), None, "{name}: finishing nothing created nothing");
+}
+
+#[tokio::test]
+async fn claim_semantics() {
+    for u in stores().await {
+        claims_follow_their_lifecycle(u.name, &*u.store).await;
+    }
+}
+
+async fn one_of_concurrent_claims_wins(name: &str, store: Arc<dyn Store>) {
+    for round in 0..3 {
+        let id = format!("vm#concurrent-{round}");
+        let tasks: Vec<_> = (0..10)
+            .map(|i| {
+                let (store, id) = (store.clone(), id.clone());
+                tokio::spawn(async move { store.claim(&id, &format!("fp-{i}"), NOW, 120).await })
+            })
+            .collect();
+        let mut winners = 0;
+        for t in tasks {
+            match t.await.expect("task").expect("claim") {
+                None => winners += 1,
+                Some(Held::Pending { lease_until, .. }) => assert_eq!(lease_until, NOW + 120, "{name}"),
+                Some(other) => panic!("{name}: {other:?}"),
+            }
+        }
+        assert_eq!(winners, 1, "{name}: round {round}: exactly one claim wins");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_claims_have_one_winner() {
+    for u in stores().await {
+        one_of_concurrent_claims_wins(u.name, u.store.clone()).await;
+    }
+}
+
+// ---------------------------------------------------------------- rates
+
+async fn rate_windows_refuse_without_counting(name: &str, store: &dyn Store) {
+    let t = tenant("59");
+    let small = RateLimits { per_minute: 2, per_day: 3 };
+    assert_eq!(store.take_rate(&t, small, NOW).await.expect("rate"), None, "{name}");
+    assert_eq!(store.take_rate(&t, small, NOW + 10).await.expect("rate"), None, "{name}");
+    assert_eq!(store.take_rate(&t, small, NOW + 59).await.expect("rate"), Some(Window::Minute), "{name}: minute full");
+    assert_eq!(store.take_rate(&t, small, NOW + 59).await.expect("rate"), Some(Window::Minute), "{name}");
+    // The next minute: room again (the refusals counted nothing).
+    assert_eq!(store.take_rate(&t, small, NOW + 60).await.expect("rate"), None, "{name}: the minute rolled over");
+    assert_eq!(store.take_rate(&t, small, NOW + 61).await.expect("rate"), Some(Window::Day), "{name}: day full at 3");
+    // Nothing was counted by the refusal: with room for one more in the
+    // day, the minute holds one and takes one more.
+    let wider = RateLimits { per_minute: 2, per_day: 4 };
+    assert_eq!(store.take_rate(&t, wider, NOW + 62).await.expect("rate"), None, "{name}");
+    assert_eq!(store.take_rate(&t, wider, NOW + 63).await.expect("rate"), Some(Window::Minute), "{name}");
+    // Both full: the minute answers.
+    assert_eq!(store.take_rate(&t, small, NOW + 64).await.expect("rate"), Some(Window::Minute), "{name}");
+    // Another tenant counts on its own; the next day starts afresh.
+    assert_eq!(store.take_rate(&tenant("60"), small, NOW + 65).await.expect("rate"), None, "{name}");
+    assert_eq!(store.take_rate(&t, small, NOW + 86_400).await.expect("rate"), None, "{name}: the day rolled over");
+    // A zero limit refuses at once.
+    let zero_minute = RateLimits { per_minute: 0, per_day: 10 };
+    assert_eq!(store.take_rate(&tenant("61"), zero_minute, NOW).await.expect("rate"), Some(Window::Minute), "{name}");
+    let zero_day = RateLimits { per_minute: 10, per_day: 0 };
+    assert_eq!(store.take_rate(&tenant("61"), zero_day, NOW).await.expect("rate"), Some(Window::Day), "{name}");
+}
+
+#[tokio::test]
+async fn take_rate_windows() {
+    for u in stores().await {
+        rate_windows_refuse_without_counting(u.name, &*u.store).await;
+    }
+}
+
+// ---------------------------------------------------------------- log
+
+fn record(tenant_id: &str, at: i64, id: &str) -> MessageRecord {
+    MessageRecord {
+        id: id.to_owned(),
+        tenant: tenant(tenant_id),
+        kind: MessageKind::Api,
+        from: "+14165550000".to_owned(),
+        to: "+14165551234".to_owned(),
+        status: if id.ends_with('f') { MessageStatus::Failed } else { MessageStatus::Sent },
+        provider_id: (!id.ends_with('f')).then(|| format!("p-{id}")),
+        segments: 1,
+        error: id.ends_with('f').then(|| "SNS Publish: throttled".to_owned()),
+        at,
+    }
+}
+
+async fn the_log_is_newest_first_per_tenant(name: &str, store: &dyn Store, admin: &dyn Admin) {
+    let keep = 90 * 86_400;
+    let records = [
+        record("59", NOW, "a"),
+        record("59", NOW + 5, "b"),
+        record("60", NOW + 3, "c"),
+        record("59", NOW + 5, "d"),
+        record("59", NOW + 2, "ef"),
+        record("600", NOW + 9, "g"),
+    ];
+    for r in &records {
+        store.record_message(r, keep).await.expect("record");
+    }
+    let ids = |v: Vec<MessageRecord>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let t59 = tenant("59");
+    assert_eq!(ids(admin.messages(Some(&t59), 10).await.expect("messages")), ["d", "b", "ef", "a"], "{name}: newest first, ties by id");
+    assert_eq!(ids(admin.messages(Some(&t59), 2).await.expect("messages")), ["d", "b"], "{name}: limited");
+    assert_eq!(ids(admin.messages(Some(&tenant("60")), 10).await.expect("messages")), ["c"], "{name}: tenant 60 is not 600");
+    assert!(admin.messages(Some(&tenant("61")), 10).await.expect("messages").is_empty(), "{name}");
+    assert_eq!(ids(admin.messages(None, 4).await.expect("messages")), ["g", "d", "b", "c"], "{name}: every tenant");
+    assert!(admin.messages(None, 0).await.expect("messages").is_empty(), "{name}");
+    // Records come back whole, failures with their cause.
+    let all: BTreeMap<String, MessageRecord> = admin.messages(None, 100).await.expect("messages").into_iter().map(|r| (r.id.clone(), r)).collect();
+    assert_eq!(all.len(), records.len(), "{name}");
+    for r in &records {
+        assert_eq!(all.get(&r.id), Some(r), "{name}");
+    }
+    // Recorded again under the same id: replaced, not doubled.
+    let mut again = record("59", NOW + 5, "d");
+    again.status = MessageStatus::OptedOut;
+    store.record_message(&again, keep).await.expect("record");
+    let log = admin.messages(Some(&t59), 10).await.expect("messages");
+    assert_eq!(log.len(), 4, "{name}");
+    assert_eq!(log[0].status, MessageStatus::OptedOut, "{name}");
+}
+
+#[tokio::test]
+async fn record_message_and_messages_newest_first() {
+    for u in stores().await {
+        the_log_is_newest_first_per_tenant(u.name, &*u.store, &*u.admin).await;
+    }
+}
