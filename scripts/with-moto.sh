@@ -19,15 +19,26 @@ fi
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
-if [ ! -x "$venv/bin/moto_server" ] || ! "$venv/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import sys, moto, moto.server; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
     "$venv/bin/pip" install --quiet "moto[server]==$MOTO_VERSION"
 fi
 
 work="$(mktemp -d)"
 port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 
+# moto_server, but serving one request at a time. moto_server runs each
+# request on its own thread, and moto's DynamoDB is not safe for that: a
+# cancelled transaction restores a copy of the table taken when it began,
+# undoing whatever concurrent requests wrote meanwhile, and two conditional
+# writes can both pass their check. DynamoDB serializes them; so does this.
 # The recorder appends to a file in the working directory unless told where.
-MOTO_RECORDER_FILEPATH="$work/recording.jsonl" "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+MOTO_PORT="$port" MOTO_RECORDER_FILEPATH="$work/recording.jsonl" \
+    "$venv/bin/python" - 127.0.0.1 "$port" >"$work/moto.log" 2>&1 <<'EOF' &
+import sys
+from werkzeug.serving import run_simple
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+run_simple(sys.argv[1], int(sys.argv[2]), DomainDispatcherApplication(create_backend_app), threaded=False)
+EOF
 moto_pid=$!
 
 stop_moto() {

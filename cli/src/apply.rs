@@ -9,6 +9,7 @@ use shared::ports::Admin;
 use shared::service::system_clock;
 
 use crate::fail::{Fail, Result};
+use crate::output::say;
 use crate::target::Target;
 
 #[derive(Args)]
@@ -54,7 +55,7 @@ pub async fn write(admin: &dyn Admin, config: &Config) -> Result {
     let plan = config.plan(&admin.keys().await?, system_clock()());
     admin.apply(&plan.snapshot, &plan.delete_keys).await?;
     let s = &plan.snapshot;
-    println!(
+    say!(
         "applied: {} number(s), {} tenant(s), {} extension(s), {} API key(s)",
         s.numbers.len(),
         s.tenants.len(),
@@ -62,7 +63,7 @@ pub async fn write(admin: &dyn Admin, config: &Config) -> Result {
         s.keys.len()
     );
     for (name, secret) in &plan.generated {
-        crate::keys::show_secret(name, secret);
+        crate::keys::show_secret(name, secret)?;
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use shared::ports::Admin;
 use shared::service::system_clock;
 
 use crate::fail::{Fail, Result};
-use crate::output;
+use crate::output::{self, say};
 use crate::target::Target;
 
 /// Enough of a hash to tell keys apart, too little to matter.
@@ -63,15 +63,26 @@ pub async fn run(target: &Target, command: KeysCommand) -> Result {
         KeysCommand::Rotate { name } => rotate(admin, &name).await,
         KeysCommand::Delete { name } => {
             admin.delete_key(&find(admin, &name).await?.hash).await?;
-            println!("API key {name:?} deleted");
+            say!("API key {name:?} deleted");
             Ok(())
         }
     }
 }
 
-/// The one place a secret is printed.
-pub fn show_secret(name: &str, secret: &ApiKeySecret) {
-    println!("API key {name:?}: {} (shown once; store it now)", secret.reveal());
+/// The one place a secret is printed. It is kept nowhere else, so failing
+/// to print it is worth an error.
+pub fn show_secret(name: &str, secret: &ApiKeySecret) -> Result {
+    use std::io::Write as _;
+    writeln!(
+        std::io::stdout().lock(),
+        "API key {name:?}: {} (shown once; store it now)",
+        secret.reveal()
+    )
+    .map_err(|e| {
+        Fail::new(format!(
+            "the secret of API key {name:?} could not be printed ({e}): give it a new one with `smsctl keys rotate {name}`"
+        ))
+    })
 }
 
 async fn create(admin: &dyn Admin, args: CreateArgs) -> Result {
@@ -98,8 +109,7 @@ async fn create(admin: &dyn Admin, args: CreateArgs) -> Result {
             created_at: system_clock()(),
         })
         .await?;
-    show_secret(&args.name, &secret);
-    Ok(())
+    show_secret(&args.name, &secret)
 }
 
 #[derive(Serialize)]
@@ -136,13 +146,28 @@ async fn list(admin: &dyn Admin, json: bool) -> Result {
                 output::one_line(&k.name),
                 k.hash_prefix,
                 k.tenants.to_strings().join(","),
-                k.permissions.iter().map(|p| permission_name(*p)).collect::<Vec<_>>().join(","),
+                k.permissions
+                    .iter()
+                    .map(|p| permission_name(*p))
+                    .collect::<Vec<_>>()
+                    .join(","),
                 if k.enabled { "yes" } else { "no" }.to_owned(),
                 k.created,
             ]
         })
         .collect();
-    output::table(&["NAME", "HASH", "TENANTS", "PERMISSIONS", "ENABLED", "CREATED"], &rows, "no API keys");
+    output::table(
+        &[
+            "NAME",
+            "HASH",
+            "TENANTS",
+            "PERMISSIONS",
+            "ENABLED",
+            "CREATED",
+        ],
+        &rows,
+        "no API keys",
+    );
     Ok(())
 }
 
@@ -150,19 +175,27 @@ async fn set_enabled(admin: &dyn Admin, name: &str, enabled: bool) -> Result {
     let mut key = find(admin, name).await?;
     key.enabled = enabled;
     admin.put_key(&key).await?;
-    println!("API key {name:?} {}", if enabled { "enabled" } else { "disabled" });
+    say!(
+        "API key {name:?} {}",
+        if enabled { "enabled" } else { "disabled" }
+    );
     Ok(())
 }
 
 async fn rotate(admin: &dyn Admin, name: &str) -> Result {
     let old = find(admin, name).await?;
     let secret = ApiKeySecret::generate();
-    let new = ApiKey { hash: secret.hash(), ..old.clone() };
+    let new = ApiKey {
+        hash: secret.hash(),
+        ..old.clone()
+    };
     // One write: the new hash in, the old one out.
-    let snapshot = Snapshot { keys: vec![new], ..Snapshot::default() };
+    let snapshot = Snapshot {
+        keys: vec![new],
+        ..Snapshot::default()
+    };
     admin.apply(&snapshot, &[old.hash]).await?;
-    show_secret(name, &secret);
-    Ok(())
+    show_secret(name, &secret)
 }
 
 async fn find(admin: &dyn Admin, name: &str) -> Result<ApiKey> {

@@ -43,7 +43,9 @@ pub async fn run(target: &Target, args: MessagesArgs) -> Result {
         })
         .collect();
     output::table(
-        &["AT", "TENANT", "KIND", "STATUS", "FROM", "TO", "SEGMENTS", "ID", "ERROR"],
+        &[
+            "AT", "TENANT", "KIND", "STATUS", "FROM", "TO", "SEGMENTS", "ID", "ERROR",
+        ],
         &rows,
         "no messages",
     );

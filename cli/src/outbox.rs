@@ -6,7 +6,7 @@ use shared::adapters::outbox::OutboxGateway;
 use shared::domain::E164;
 
 use crate::fail::Result;
-use crate::output;
+use crate::output::{self, say};
 use crate::target::Target;
 
 #[derive(Args)]
@@ -42,11 +42,11 @@ pub fn run(target: &Target, args: OutboxArgs) -> Result {
     match args.command {
         Some(OutboxCommand::OptOut { number }) => {
             outbox.set_opted_out(&number, true)?;
-            println!("{number} opted out: SMS to it are refused");
+            say!("{number} opted out: SMS to it are refused");
         }
         Some(OutboxCommand::OptIn { number }) => {
             outbox.set_opted_out(&number, false)?;
-            println!("{number} opted in");
+            say!("{number} opted in");
         }
         None => {
             let entries = outbox.list(args.limit)?;
@@ -68,7 +68,13 @@ pub fn run(target: &Target, args: OutboxArgs) -> Result {
                     ]
                 })
                 .collect();
-            output::table(&["AT", "TENANT", "KIND", "FROM", "TO", "ENCODING", "SEGMENTS", "TEXT"], &rows, "the outbox is empty");
+            output::table(
+                &[
+                    "AT", "TENANT", "KIND", "FROM", "TO", "ENCODING", "SEGMENTS", "TEXT",
+                ],
+                &rows,
+                "the outbox is empty",
+            );
         }
     }
     Ok(())

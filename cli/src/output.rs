@@ -3,11 +3,21 @@
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+/// `println!` that does not panic when the reader is gone (`smsctl outbox |
+/// head`): what cannot be written is dropped.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+pub(crate) use say;
+
 /// Prints `rows` under `headers`, each column as wide as its widest cell;
 /// `empty` instead when there is nothing to show.
 pub fn table(headers: &[&str], rows: &[Vec<String>], empty: &str) {
     if rows.is_empty() {
-        println!("{empty}");
+        say!("{empty}");
         return;
     }
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
@@ -17,8 +27,11 @@ pub fn table(headers: &[&str], rows: &[Vec<String>], empty: &str) {
         }
     }
     let line = |cells: &mut dyn Iterator<Item = &str>| {
-        let padded: Vec<String> = cells.zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        println!("{}", padded.join("  ").trim_end());
+        let padded: Vec<String> = cells
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        say!("{}", padded.join("  ").trim_end());
     };
     line(&mut headers.iter().copied());
     for row in rows {
@@ -37,12 +50,19 @@ pub fn time(epoch_secs: i64) -> String {
 /// Control characters escaped, so that one entry stays on one line.
 pub fn one_line(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() })
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
         .collect()
 }
 
 pub fn json<T: serde::Serialize>(value: &T) -> crate::fail::Result {
-    let text = serde_json::to_string_pretty(value).map_err(|e| crate::fail::Fail::new(e.to_string()))?;
-    println!("{text}");
+    let text =
+        serde_json::to_string_pretty(value).map_err(|e| crate::fail::Fail::new(e.to_string()))?;
+    say!("{text}");
     Ok(())
 }

@@ -16,7 +16,13 @@ use crate::fail::{Fail, Result};
 #[derive(Args)]
 pub struct Target {
     /// The embedded SQLite file: the store and the local outbox.
-    #[arg(long, global = true, env = "SMS_DB_PATH", default_value = "sms.db", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "SMS_DB_PATH",
+        default_value = "sms.db",
+        value_name = "PATH"
+    )]
     db: PathBuf,
     /// Work against this DynamoDB table instead (credentials and region from
     /// the usual AWS environment).
@@ -36,10 +42,12 @@ impl Target {
     pub fn settings(&self) -> Result<Settings> {
         // Settings reads text; a path it cannot hold would silently fall
         // back to the default file.
-        let db = self
-            .db
-            .to_str()
-            .ok_or_else(|| Fail::usage(format!("--db {}: the path must be valid UTF-8", self.db.display())))?;
+        let db = self.db.to_str().ok_or_else(|| {
+            Fail::usage(format!(
+                "--db {}: the path must be valid UTF-8",
+                self.db.display()
+            ))
+        })?;
         Ok(Settings::from_lookup(|name| match name {
             "SMS_TABLE_NAME" => self.table.clone(),
             "SMS_DB_PATH" => Some(db.to_owned()),
@@ -52,7 +60,9 @@ impl Target {
         match self.settings()?.backend {
             Backend::Embedded { db, .. } => {
                 if create_table {
-                    return Err(Fail::usage("--create-table is for DynamoDB: give --table NAME"));
+                    return Err(Fail::usage(
+                        "--create-table is for DynamoDB: give --table NAME",
+                    ));
                 }
                 Ok(Arc::new(SqliteStore::open(&db)?))
             }
@@ -74,7 +84,11 @@ impl Target {
     pub fn local(&self, command: &str) -> Result<Local> {
         let settings = self.settings()?;
         match settings.backend.clone() {
-            Backend::Embedded { db, outbox } => Ok(Local { settings, db, outbox }),
+            Backend::Embedded { db, outbox } => Ok(Local {
+                settings,
+                db,
+                outbox,
+            }),
             Backend::Aws { .. } => Err(Fail::usage(format!(
                 "`smsctl {command}` works on the embedded store only: drop --table (and unset SMS_TABLE_NAME)"
             ))),

@@ -1,15 +1,16 @@
-//! `trigger`: voicemail event files through the trigger, as the
-//! voicemail-trigger function would take them, with the configured store and
-//! SMS gateway.
+//! `trigger`: voicemail event files through the voicemail-trigger function's
+//! handler, with the configured store and SMS gateway.
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 use shared::service::Service;
-use shared::trigger::{KeyLayout, process};
+use shared::trigger::KeyLayout;
 
 use crate::fail::{Fail, Result};
+use crate::output::say;
 use crate::target::Target;
 
 #[derive(Args)]
@@ -26,7 +27,7 @@ pub async fn run(target: &Target, args: TriggerArgs) -> Result {
     let mut failed = 0;
     for file in &args.files {
         match feed(&service, &settings.layout, file).await {
-            Ok(response) => println!("{response}"),
+            Ok(response) => say!("{response}"),
             Err(message) => {
                 eprintln!("error: {}: {message}", file.display());
                 failed += 1;
@@ -35,13 +36,32 @@ pub async fn run(target: &Target, args: TriggerArgs) -> Result {
     }
     match failed {
         0 => Ok(()),
-        n => Err(Fail::new(format!("{n} of {} event file(s) failed", args.files.len()))),
+        n => Err(Fail::new(format!(
+            "{n} of {} event file(s) failed",
+            args.files.len()
+        ))),
     }
 }
 
 /// The function's response, or why it failed.
-async fn feed(service: &Service, layout: &KeyLayout, file: &Path) -> std::result::Result<Value, String> {
+async fn feed(
+    service: &Service,
+    layout: &KeyLayout,
+    file: &Path,
+) -> std::result::Result<Value, String> {
     let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
     let event: Value = serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}"))?;
-    process(service, layout, &event).await.into_response().map_err(|e| e.to_string())
+    invoke(service, layout, event).await
+}
+
+/// One invocation of the function: its response, or the error Lambda would
+/// retry on.
+pub async fn invoke(
+    service: &Service,
+    layout: &KeyLayout,
+    event: Value,
+) -> std::result::Result<Value, String> {
+    voicemail_trigger::handler::handle(service, layout, LambdaEvent::new(event, Context::default()))
+        .await
+        .map_err(|e| e.to_string())
 }

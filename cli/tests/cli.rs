@@ -38,7 +38,10 @@ struct Env {
 impl Env {
     fn new(name: &str) -> Env {
         static N: AtomicUsize = AtomicUsize::new(0);
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
         let dir = std::env::temp_dir().join(format!(
             "smsctl-{name}-{}-{nanos}-{}",
             std::process::id(),
@@ -51,7 +54,13 @@ impl Env {
     fn command(&self) -> Command {
         let mut cmd = Command::new(BIN);
         cmd.arg("--db").arg(self.dir.join("sms.db"));
-        for var in ["SMS_TABLE_NAME", "SMS_DB_PATH", "SMS_OUTBOX_PATH", "VOICEMAIL_PREFIX", "VOICEMAIL_SUFFIXES"] {
+        for var in [
+            "SMS_TABLE_NAME",
+            "SMS_DB_PATH",
+            "SMS_OUTBOX_PATH",
+            "VOICEMAIL_PREFIX",
+            "VOICEMAIL_SUFFIXES",
+        ] {
             cmd.env_remove(var);
         }
         cmd.env("LOG_LEVEL", "warn");
@@ -65,7 +74,11 @@ impl Env {
     /// Stdout of a command that must succeed.
     fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(out.status.success(), "smsctl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "smsctl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -88,7 +101,11 @@ impl Env {
     }
 
     fn serve(&self, extra: &[&str]) -> Server {
-        Server::start(self.command().args(["serve", "--addr", "127.0.0.1:0"]).args(extra))
+        Server::start(
+            self.command()
+                .args(["serve", "--addr", "127.0.0.1:0"])
+                .args(extra),
+        )
     }
 }
 
@@ -108,7 +125,11 @@ struct Server {
 
 impl Server {
     fn start(cmd: &mut Command) -> Server {
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let (tx, lines) = channel();
         let stdout = child.stdout.take().unwrap();
         std::thread::spawn(move || {
@@ -126,9 +147,18 @@ impl Server {
             let _ = pipe.read_to_string(&mut text);
             sink.lock().unwrap().push_str(&text);
         });
-        let mut server = Server { child, addr: String::new(), lines, stderr };
+        let mut server = Server {
+            child,
+            addr: String::new(),
+            lines,
+            stderr,
+        };
         let line = server.wait_for(|l| l.starts_with("listening on http://"));
-        server.addr = line["listening on http://".len()..].split(' ').next().unwrap().to_owned();
+        server.addr = line["listening on http://".len()..]
+            .split(' ')
+            .next()
+            .unwrap()
+            .to_owned();
         server
     }
 
@@ -140,7 +170,10 @@ impl Server {
             match self.lines.recv_timeout(left) {
                 Ok(line) if matches(&line) => return line,
                 Ok(_) => {}
-                Err(e) => panic!("no such line from serve ({e}); stderr:\n{}", self.stderr.lock().unwrap()),
+                Err(e) => panic!(
+                    "no such line from serve ({e}); stderr:\n{}",
+                    self.stderr.lock().unwrap()
+                ),
             }
         }
     }
@@ -148,19 +181,34 @@ impl Server {
     /// Sends `request` as it is; the status and the body of the answer.
     fn raw(&self, request: &[u8]) -> (u16, String) {
         let mut stream = TcpStream::connect(&self.addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
         stream.write_all(request).unwrap();
         let mut answer = Vec::new();
         stream.read_to_end(&mut answer).unwrap();
         let answer = String::from_utf8(answer).unwrap();
-        let status = answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-        let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        let status = answer
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = answer
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
         (status, body)
     }
 
     fn get(&self, path_and_query: &str) -> (u16, Value) {
-        let (status, body) = self.raw(format!("GET {path_and_query} HTTP/1.1\r\nHost: local\r\nConnection: close\r\n\r\n").as_bytes());
-        (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
+        let (status, body) = self.raw(
+            format!("GET {path_and_query} HTTP/1.1\r\nHost: local\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        );
+        (
+            status,
+            serde_json::from_str(&body).unwrap_or(Value::String(body)),
+        )
     }
 
     fn post(&self, path: &str, key: &str, json: &str) -> (u16, Value) {
@@ -170,7 +218,10 @@ impl Server {
             json.len()
         );
         let (status, body) = self.raw(request.as_bytes());
-        (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
+        (
+            status,
+            serde_json::from_str(&body).unwrap_or(Value::String(body)),
+        )
     }
 
     fn guide_example(&self, key: &str) -> (u16, Value) {
@@ -192,7 +243,11 @@ fn secret_of(stdout: &str, name: &str) -> String {
     let prefix = format!("API key \"{name}\": ");
     let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with(&prefix)).collect();
     assert_eq!(lines.len(), 1, "the secret of {name} once in:\n{stdout}");
-    let secret = lines[0][prefix.len()..].split(' ').next().unwrap().to_owned();
+    let secret = lines[0][prefix.len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_owned();
     assert!(lines[0].ends_with("(shown once; store it now)"));
     secret
 }
@@ -201,21 +256,33 @@ fn secret_of(stdout: &str, name: &str) -> String {
 fn apply_writes_once_and_export_never_shows_a_secret() {
     let env = Env::new("apply");
     let first = env.apply(CONFIG);
-    assert!(first.starts_with("applied: 1 number(s), 1 tenant(s), 1 extension(s), 2 API key(s)"), "{first}");
+    assert!(
+        first.starts_with("applied: 1 number(s), 1 tenant(s), 1 extension(s), 2 API key(s)"),
+        "{first}"
+    );
     let generated = secret_of(&first, "generated");
-    assert!(!first.contains("test-key-59-abcdef"), "a given secret is not echoed:\n{first}");
+    assert!(
+        !first.contains("test-key-59-abcdef"),
+        "a given secret is not echoed:\n{first}"
+    );
 
     let exported = env.ok(&["export"]);
     let config: Value = serde_json::from_str(&exported).unwrap();
     assert_eq!(config["tenants"][0]["id"], "59");
     assert_eq!(config["api_keys"].as_array().unwrap().len(), 2);
     for secret in ["test-key-59-abcdef", generated.as_str(), "\"secret\""] {
-        assert!(!exported.contains(secret), "export shows {secret}:\n{exported}");
+        assert!(
+            !exported.contains(secret),
+            "export shows {secret}:\n{exported}"
+        );
     }
 
     // Idempotent: the same file again changes nothing and generates nothing.
     let second = env.apply(CONFIG);
-    assert!(!second.contains("API key \""), "no secret the second time:\n{second}");
+    assert!(
+        !second.contains("API key \""),
+        "no secret the second time:\n{second}"
+    );
     assert_eq!(env.ok(&["export"]), exported);
 
     // The export is itself a configuration that applies to the same state.
@@ -232,7 +299,10 @@ fn a_malformed_file_is_refused_with_its_path_and_writes_nothing() {
     // The tenant switched off (well-formed), and a malformed number further down.
     let bad = CONFIG
         .replace("\"active\": true", "\"active\": false")
-        .replace("\"sms_number\": \"+14165551234\"", "\"sms_number\": \"4165551234\"");
+        .replace(
+            "\"sms_number\": \"+14165551234\"",
+            "\"sms_number\": \"4165551234\"",
+        );
     let path = env.file("bad.json", &bad);
     let out = env.run(&["apply", &path]);
     assert_eq!(out.status.code(), Some(1));
@@ -246,7 +316,13 @@ fn a_malformed_file_is_refused_with_its_path_and_writes_nothing() {
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
     assert_eq!(env.ok(&["export"]), before, "nothing was written");
 
-    let unknown = env.file("unknown.json", &CONFIG.replace("\"sms_enabled\": true", "\"sms_enabled\": true, \"colour\": 1"));
+    let unknown = env.file(
+        "unknown.json",
+        &CONFIG.replace(
+            "\"sms_enabled\": true",
+            "\"sms_enabled\": true, \"colour\": 1",
+        ),
+    );
     let out = env.run(&["apply", &unknown]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("$.numbers[0].colour: unknown field"));
@@ -272,24 +348,48 @@ fn keys_are_listed_without_secrets_and_refused_once_disabled_or_rotated() {
     let table = env.ok(&["keys", "list"]);
     let listed = env.json(&["keys", "list", "--json"]);
     for output in [&table, &listed.to_string()] {
-        assert!(!output.contains(&secret) && !output.contains("test-key-59-abcdef"), "{output}");
+        assert!(
+            !output.contains(&secret) && !output.contains("test-key-59-abcdef"),
+            "{output}"
+        );
     }
-    let ops = listed.as_array().unwrap().iter().find(|k| k["name"] == "ops").unwrap();
+    let ops = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "ops")
+        .unwrap();
     assert_eq!(ops["tenants"], serde_json::json!(["59", "60"]));
     assert_eq!(ops["permissions"], serde_json::json!(["sms"]));
     assert_eq!(ops["enabled"], true);
     let prefix = ops["hash_prefix"].as_str().unwrap();
     assert_eq!(prefix.len(), 8);
-    assert!(table.lines().any(|l| l.starts_with("ops ") && l.contains(prefix) && l.contains("59,60")), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("ops ") && l.contains(prefix) && l.contains("59,60")),
+        "{table}"
+    );
 
     let server = env.serve(&[]);
     let (status, body) = server.guide_example(&secret);
-    assert_eq!((status, &body["success"]), (200, &Value::from("SMS message sent")), "{body}");
+    assert_eq!(
+        (status, &body["success"]),
+        (200, &Value::from("SMS message sent")),
+        "{body}"
+    );
 
     env.ok(&["keys", "disable", "ops"]);
     assert_eq!(server.guide_example(&secret).1["error"], "Invalid API key.");
-    let (status, body) = server.post("/api/sms/send", &secret, r#"{"to": "+14165551234", "message": "hi", "server": "59"}"#);
-    assert_eq!((status, &body["error"]), (401, &Value::from("Invalid API key.")));
+    let (status, body) = server.post(
+        "/api/sms/send",
+        &secret,
+        r#"{"to": "+14165551234", "message": "hi", "server": "59"}"#,
+    );
+    assert_eq!(
+        (status, &body["error"]),
+        (401, &Value::from("Invalid API key."))
+    );
     env.ok(&["keys", "enable", "ops"]);
     assert_eq!(server.guide_example(&secret).0, 200);
     assert!(server.guide_example(&secret).1["success"].is_string());
@@ -299,10 +399,21 @@ fn keys_are_listed_without_secrets_and_refused_once_disabled_or_rotated() {
     assert_eq!(server.guide_example(&secret).1["error"], "Invalid API key.");
     assert!(server.guide_example(&rotated).1["success"].is_string());
     let listed = env.json(&["keys", "list", "--json"]);
-    assert_eq!(listed.as_array().unwrap().iter().filter(|k| k["name"] == "ops").count(), 1);
+    assert_eq!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["name"] == "ops")
+            .count(),
+        1
+    );
 
     env.ok(&["keys", "delete", "ops"]);
-    assert_eq!(server.guide_example(&rotated).1["error"], "Invalid API key.");
+    assert_eq!(
+        server.guide_example(&rotated).1["error"],
+        "Invalid API key."
+    );
     assert_eq!(env.run(&["keys", "delete", "ops"]).status.code(), Some(1));
 }
 
@@ -315,34 +426,79 @@ fn serve_demo_answers_the_guides_examples_and_keeps_what_it_sent() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["success"], "SMS message sent");
     let echoed = server.wait_for(|l| l.starts_with("[outbox]"));
-    assert!(echoed.ends_with(GUIDE_TEXT) && echoed.contains("+14165550000 -> +14165551234"), "{echoed}");
+    assert!(
+        echoed.ends_with(GUIDE_TEXT) && echoed.contains("+14165550000 -> +14165551234"),
+        "{echoed}"
+    );
 
     let outbox = env.json(&["outbox", "--json"]);
     assert_eq!(outbox[0]["text"], GUIDE_TEXT);
     assert_eq!(outbox[0]["to"], "+14165551234");
     assert_eq!(outbox[0]["id"], body["id"]);
-    assert!(env.ok(&["outbox"]).lines().nth(1).unwrap().ends_with(GUIDE_TEXT));
+    assert!(
+        env.ok(&["outbox"])
+            .lines()
+            .nth(1)
+            .unwrap()
+            .ends_with(GUIDE_TEXT)
+    );
     let messages = env.json(&["messages", "--tenant", "59", "--json"]);
-    assert_eq!((&messages[0]["status"], &messages[0]["kind"]), (&Value::from("sent"), &Value::from("api")));
-    assert!(env.ok(&["messages"]).lines().nth(1).unwrap().contains("sent"));
-    assert_eq!(env.json(&["messages", "--tenant", "60", "--json"]), serde_json::json!([]));
+    assert_eq!(
+        (&messages[0]["status"], &messages[0]["kind"]),
+        (&Value::from("sent"), &Value::from("api"))
+    );
+    assert!(
+        env.ok(&["messages"])
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains("sent")
+    );
+    assert_eq!(
+        env.json(&["messages", "--tenant", "60", "--json"]),
+        serde_json::json!([])
+    );
 
     // The guide's REST examples.
-    let (status, body) = server.post("/api/sms/send", DEMO_KEY, r#"{ "to": "+14165551234", "message": "Test SMS notification" }"#);
-    assert_eq!((status, &body["encoding"]), (200, &Value::from("GSM-7")), "{body}");
+    let (status, body) = server.post(
+        "/api/sms/send",
+        DEMO_KEY,
+        r#"{ "to": "+14165551234", "message": "Test SMS notification" }"#,
+    );
+    assert_eq!(
+        (status, &body["encoding"]),
+        (200, &Value::from("GSM-7")),
+        "{body}"
+    );
     let (status, body) = server.post(
         "/api/sms/notifications/voicemail",
         DEMO_KEY,
         r#"{ "extension": "1001", "message": "New voicemail received" }"#,
     );
-    assert_eq!((status, &body["to"]), (200, &Value::from("+14165551234")), "{body}");
-    let texts: Vec<Value> = env.json(&["outbox", "--json", "--limit", "2"]).as_array().unwrap().iter().map(|e| e["text"].clone()).collect();
+    assert_eq!(
+        (status, &body["to"]),
+        (200, &Value::from("+14165551234")),
+        "{body}"
+    );
+    let texts: Vec<Value> = env
+        .json(&["outbox", "--json", "--limit", "2"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["text"].clone())
+        .collect();
     assert_eq!(texts, ["New voicemail received", "Test SMS notification"]);
 
     // Opted out at the (local) provider: refused, and logged as such.
     env.ok(&["outbox", "opt-out", "+14165551234"]);
-    assert_eq!(server.guide_example(DEMO_KEY).1["error"], "Destination has opted out of SMS");
-    assert_eq!(env.json(&["messages", "--json", "--limit", "1"])[0]["status"], "opted_out");
+    assert_eq!(
+        server.guide_example(DEMO_KEY).1["error"],
+        "Destination has opted out of SMS"
+    );
+    assert_eq!(
+        env.json(&["messages", "--json", "--limit", "1"])[0]["status"],
+        "opted_out"
+    );
     env.ok(&["outbox", "opt-in", "+14165551234"]);
     assert!(server.guide_example(DEMO_KEY).1["success"].is_string());
 
@@ -368,7 +524,10 @@ fn serve_refuses_oversize_bodies_with_413() {
         .as_bytes(),
     );
     assert_eq!(status, 413);
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], expected.as_str());
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["error"],
+        expected.as_str()
+    );
 
     // Not declared (chunked): read up to the limit, no further.
     let chunk = "a".repeat(limit + 100);
@@ -381,7 +540,10 @@ fn serve_refuses_oversize_bodies_with_413() {
         .as_bytes(),
     );
     assert_eq!(status, 413);
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], expected.as_str());
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["error"],
+        expected.as_str()
+    );
     assert_eq!(env.json(&["outbox", "--json"]), serde_json::json!([]));
 }
 
@@ -396,7 +558,11 @@ fn a_voicemail_dropped_in_the_watch_folder_sends_one_sms() {
 
     // A name S3 would URL-encode, and a file that is not audio.
     std::fs::write(drop_dir.join("voicemail/59/1001/greeting.txt"), b"text").unwrap();
-    std::fs::write(drop_dir.join("voicemail/59/1001/msg 0001+a.wav"), b"RIFF....WAVE").unwrap();
+    std::fs::write(
+        drop_dir.join("voicemail/59/1001/msg 0001+a.wav"),
+        b"RIFF....WAVE",
+    )
+    .unwrap();
     let mut reported = Vec::new();
     while reported.len() < 2 {
         reported.push(server.wait_for(|l| l.starts_with("[watch] ")));
@@ -410,8 +576,15 @@ fn a_voicemail_dropped_in_the_watch_folder_sends_one_sms() {
         ]
     );
     let outbox = env.json(&["outbox", "--json"]);
-    assert_eq!(outbox.as_array().unwrap().len(), 1, "one SMS, for the .wav only: {outbox}");
-    assert_eq!((&outbox[0]["kind"], &outbox[0]["to"]), (&Value::from("voicemail"), &Value::from("+14165551234")));
+    assert_eq!(
+        outbox.as_array().unwrap().len(),
+        1,
+        "one SMS, for the .wav only: {outbox}"
+    );
+    assert_eq!(
+        (&outbox[0]["kind"], &outbox[0]["to"]),
+        (&Value::from("voicemail"), &Value::from("+14165551234"))
+    );
 
     // Nothing more comes of the files already handled, or of the one that
     // was there before the server started.
@@ -435,9 +608,15 @@ fn trigger_feeds_event_files_through_the_function() {
     let env = Env::new("trigger");
     env.apply(CONFIG);
     let s3 = env.file("s3.json", &s3_event("voicemail/59/1001/msg0001.wav", "0A1"));
-    assert_eq!(env.ok(&["trigger", &s3]).trim(), r#"{"duplicates":0,"sent":1,"skipped":0}"#);
+    assert_eq!(
+        env.ok(&["trigger", &s3]).trim(),
+        r#"{"duplicates":0,"sent":1,"skipped":0}"#
+    );
     // Delivered again: not sent again.
-    assert_eq!(env.ok(&["trigger", &s3]).trim(), r#"{"duplicates":1,"sent":0,"skipped":0}"#);
+    assert_eq!(
+        env.ok(&["trigger", &s3]).trim(),
+        r#"{"duplicates":1,"sent":0,"skipped":0}"#
+    );
 
     let sqs = env.file(
         "sqs.json",
@@ -457,15 +636,29 @@ fn trigger_feeds_event_files_through_the_function() {
     );
     let out = env.ok(&["trigger", &sqs, &bridge]);
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines, [r#"{"batchItemFailures":[]}"#, r#"{"duplicates":0,"sent":1,"skipped":0}"#]);
-    let texts: Vec<Value> = env.json(&["outbox", "--json"]).as_array().unwrap().iter().map(|e| e["text"].clone()).collect();
+    assert_eq!(
+        lines,
+        [
+            r#"{"batchItemFailures":[]}"#,
+            r#"{"duplicates":0,"sent":1,"skipped":0}"#
+        ]
+    );
+    let texts: Vec<Value> = env
+        .json(&["outbox", "--json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["text"].clone())
+        .collect();
     assert_eq!(texts[0], "New voicemail on 1001 from +14165559999");
     assert_eq!(texts.len(), 3);
 
     let broken = env.file("broken.json", "{ not json");
     let out = env.run(&["trigger", &broken]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).starts_with(&format!("error: {broken}: not JSON")));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with(&format!("error: {broken}: not JSON"))
+    );
 }
 
 #[test]
@@ -474,7 +667,16 @@ fn usage_errors_are_one_line_and_exit_2() {
     let config = env.file("config.json", CONFIG);
     for args in [
         &["keys", "create", "--name", "x", "--tenants", "5a"][..],
-        &["keys", "create", "--name", "x", "--tenants", "59", "--permissions", "fax"],
+        &[
+            "keys",
+            "create",
+            "--name",
+            "x",
+            "--tenants",
+            "59",
+            "--permissions",
+            "fax",
+        ],
         &["messages", "--tenant", "../59"],
         &["outbox", "opt-out", "4165551234"],
         &["serve", "--addr", "0.0.0.0:3000"],
@@ -482,8 +684,16 @@ fn usage_errors_are_one_line_and_exit_2() {
         &["outbox", "--table", "sms-table"],
     ] {
         let out = env.run(args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: "), "{args:?}");
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).starts_with("error: "),
+            "{args:?}"
+        );
     }
     let missing = env.run(&["apply", "no-such-file.json"]);
     assert_eq!(missing.status.code(), Some(1));

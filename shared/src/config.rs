@@ -285,6 +285,10 @@ mod tests {
             r#""tenants": [{"id": "59", "active": false, "api_enabled": false, "voicemail_notifications": false}, {"#,
         );
         assert_eq!(err(&dup), "$.tenants[1]: listed twice");
+        let bad_country = EXAMPLE.replace("\"active\": true", "\"active\": true, \"allowed_countries\": [\"CA\", \"usa\"]");
+        assert_eq!(err(&bad_country), "$.tenants[0].allowed_countries[1]: expected an ISO 3166 country code such as \"CA\"");
+        let bad_limits = EXAMPLE.replace("\"active\": true", "\"active\": true, \"rate_limits\": {\"per_minute\": -1, \"per_day\": 5}");
+        assert!(err(&bad_limits).starts_with("$.tenants[0].rate_limits.per_minute: invalid value"), "{}", err(&bad_limits));
         assert!(err("[").starts_with("$: "));
     }
 

@@ -199,6 +199,12 @@ impl Recorded {
         self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
+    /// The destination an SNS request is about (`Publish` spells the
+    /// parameter `PhoneNumber`, the opt-out calls `phoneNumber`).
+    pub fn phone_number(&self) -> Option<&str> {
+        self.param("PhoneNumber").or_else(|| self.param("phoneNumber"))
+    }
+
     /// A Publish's message attribute: data type and string value.
     pub fn message_attribute(&self, name: &str) -> Option<(String, String)> {
         let entry = self
@@ -325,7 +331,7 @@ impl Moto {
         for r in &all[start + 1..] {
             if mine(r) {
                 *out.dynamodb.entry(r.operation.clone()).or_default() += 1;
-            } else if r.service == Service::Sns && r.param("PhoneNumber").is_some_and(|n| destinations.contains(&n)) {
+            } else if r.service == Service::Sns && r.phone_number().is_some_and(|n| destinations.contains(&n)) {
                 *out.sns.entry(r.operation.clone()).or_default() += 1;
                 if r.operation == "Publish" {
                     out.publishes.push(r.clone());

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use shared::config::Config;
 
 use crate::fail::{Fail, Result};
+use crate::output::say;
 
 const CONFIG: &str = include_str!("../../demo-config.json");
 
@@ -19,7 +20,8 @@ pub struct Demo {
 
 impl Demo {
     pub fn load() -> Result<Self> {
-        let config = Config::from_json(CONFIG).map_err(|e| Fail::new(format!("the demo configuration: {e}")))?;
+        let config = Config::from_json(CONFIG)
+            .map_err(|e| Fail::new(format!("the demo configuration: {e}")))?;
         let key = config
             .api_keys
             .iter()
@@ -33,21 +35,24 @@ impl Demo {
     pub fn print(&self, addr: SocketAddr) {
         let base = format!("http://{addr}");
         let key = &self.key;
-        println!("demo configuration (cli/demo-config.json):\n{}", CONFIG.trim_end());
-        println!();
-        println!("# The guide's action API example:");
-        println!("curl '{base}{}'", ACTION_EXAMPLE.replace("{key}", key));
-        println!("# Send an SMS (REST):");
-        println!(
+        say!(
+            "demo configuration (cli/demo-config.json):\n{}",
+            CONFIG.trim_end()
+        );
+        say!();
+        say!("# The guide's action API example:");
+        say!("curl '{base}{}'", ACTION_EXAMPLE.replace("{key}", key));
+        say!("# Send an SMS (REST):");
+        say!(
             "curl -X POST {base}/api/sms/send -H \"X-API-Key: {key}\" -H \"Content-Type: application/json\" \
              -d '{{ \"to\": \"+14165551234\", \"message\": \"Test SMS notification\" }}'"
         );
-        println!("# Voicemail notification (REST):");
-        println!(
+        say!("# Voicemail notification (REST):");
+        say!(
             "curl -X POST {base}/api/sms/notifications/voicemail -H \"X-API-Key: {key}\" -H \"Content-Type: application/json\" \
              -d '{{ \"extension\": \"1001\", \"message\": \"New voicemail received\" }}'"
         );
-        println!();
+        say!();
     }
 }
 

@@ -31,7 +31,9 @@ enum Route {
 impl Route {
     fn of(method: &Method, path: &str) -> Option<Route> {
         match (method, path) {
-            (&Method::GET | &Method::POST, "/") | (&Method::POST, "/api/sms/send") => Some(Route::SendSms),
+            (&Method::GET | &Method::POST, "/") | (&Method::POST, "/api/sms/send") => {
+                Some(Route::SendSms)
+            }
             (&Method::POST, "/api/sms/notifications/voicemail") => Some(Route::VoicemailNotify),
             _ => None,
         }
@@ -39,7 +41,11 @@ impl Route {
 }
 
 /// Serves until `shutdown`, then lets open requests finish.
-pub async fn serve(listener: TcpListener, service: Arc<Service>, shutdown: impl Future<Output = ()>) {
+pub async fn serve(
+    listener: TcpListener,
+    service: Arc<Service>,
+    shutdown: impl Future<Output = ()>,
+) {
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -68,7 +74,10 @@ pub async fn serve(listener: TcpListener, service: Arc<Service>, shutdown: impl 
         }
     }
     drop(listener);
-    if tokio::time::timeout(GRACE, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("requests still open after {GRACE:?}; stopping anyway");
     }
 }
@@ -112,14 +121,20 @@ async fn respond(service: &Service, req: Request<Incoming>) -> Response<Full<Byt
         Ok(response) => response.map(|body| Full::new(Bytes::copy_from_slice(&body))),
         Err(e) => {
             tracing::error!(error = %e, "handler failed");
-            full(json_response(StatusCode::INTERNAL_SERVER_ERROR, &json!({ "error": "Internal error" })))
+            full(json_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &json!({ "error": "Internal error" }),
+            ))
         }
     }
 }
 
 fn too_large() -> Response<Full<Bytes>> {
     let text = shared::Error::BodyTooLarge(MAX_REQUEST_BYTES).to_string();
-    full(json_response(StatusCode::PAYLOAD_TOO_LARGE, &json!({ "error": text })))
+    full(json_response(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &json!({ "error": text }),
+    ))
 }
 
 fn full(response: Response<String>) -> Response<Full<Bytes>> {
@@ -134,8 +149,14 @@ mod tests {
     fn routes_are_api_gateways() {
         assert_eq!(Route::of(&Method::GET, "/"), Some(Route::SendSms));
         assert_eq!(Route::of(&Method::POST, "/"), Some(Route::SendSms));
-        assert_eq!(Route::of(&Method::POST, "/api/sms/send"), Some(Route::SendSms));
-        assert_eq!(Route::of(&Method::POST, "/api/sms/notifications/voicemail"), Some(Route::VoicemailNotify));
+        assert_eq!(
+            Route::of(&Method::POST, "/api/sms/send"),
+            Some(Route::SendSms)
+        );
+        assert_eq!(
+            Route::of(&Method::POST, "/api/sms/notifications/voicemail"),
+            Some(Route::VoicemailNotify)
+        );
         assert_eq!(Route::of(&Method::GET, "/api/sms/send"), None);
         assert_eq!(Route::of(&Method::PUT, "/"), None);
         assert_eq!(Route::of(&Method::POST, "/api/sms/send/"), None);

@@ -17,6 +17,7 @@ use shared::service::Service;
 use tokio::net::TcpListener;
 
 use crate::fail::{Fail, Result};
+use crate::output::say;
 use crate::target::Target;
 
 #[derive(Args)]
@@ -58,16 +59,22 @@ pub async fn run(target: &Target, args: ServeArgs) -> Result {
     let listener = TcpListener::bind(args.addr)
         .await
         .map_err(|e| Fail::new(format!("cannot listen on {}: {e}", args.addr)))?;
-    let addr = listener.local_addr().map_err(|e| Fail::new(e.to_string()))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Fail::new(e.to_string()))?;
     if let Some(demo) = &demo {
         demo.print(addr);
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let watching = watcher.map(|w| {
-        println!("watching {} for voicemails ({}<tenant>/<extension>/<file>)", w.dir().display(), local.settings.layout.prefix);
+        say!(
+            "watching {} for voicemails ({}<tenant>/<extension>/<file>)",
+            w.dir().display(),
+            local.settings.layout.prefix
+        );
         tokio::spawn(w.run(service.clone(), local.settings.layout.clone(), stopped))
     });
-    println!("listening on http://{addr} (Ctrl-C stops)");
+    say!("listening on http://{addr} (Ctrl-C stops)");
 
     http::serve(listener, service, shutdown_signal()).await;
     // The watcher finishes the voicemail at hand, if any, before it stops.
@@ -77,7 +84,7 @@ pub async fn run(target: &Target, args: ServeArgs) -> Result {
             tracing::error!(error = %e, "the folder watcher stopped abnormally");
         }
     }
-    println!("stopped");
+    say!("stopped");
     Ok(())
 }
 

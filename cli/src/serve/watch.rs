@@ -1,7 +1,8 @@
 //! A folder standing in for the voicemail bucket: `DIR/voicemail/59/1001/
 //! msg0001.wav` is the object `voicemail/59/1001/msg0001.wav`. Polled every
 //! second; a new file, once it holds still, becomes the S3 `ObjectCreated`
-//! notification the bucket would send, run through the trigger.
+//! notification the bucket would send, run through the voicemail-trigger
+//! function.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -10,12 +11,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use shared::service::Service;
-use shared::trigger::{KeyLayout, process};
+use shared::trigger::KeyLayout;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::watch;
 
 use crate::fail::{Fail, Result};
+use crate::output::say;
 
 const POLL: Duration = Duration::from_secs(1);
 const BUCKET: &str = "local";
@@ -37,19 +39,28 @@ pub struct Watcher {
 }
 
 impl Watcher {
+    /// Creates the folder if need be, so that it can be filled after start.
     pub fn start(dir: PathBuf) -> Result<Self> {
-        if !dir.is_dir() {
-            return Err(Fail::new(format!("--watch {}: not a directory", dir.display())));
-        }
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Fail::new(format!("--watch {}: {e}", dir.display())))?;
         let done = scan(&dir);
-        Ok(Watcher { dir, done, pending: HashMap::new() })
+        Ok(Watcher {
+            dir,
+            done,
+            pending: HashMap::new(),
+        })
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
-    pub async fn run(mut self, service: Arc<Service>, layout: KeyLayout, mut stop: watch::Receiver<bool>) {
+    pub async fn run(
+        mut self,
+        service: Arc<Service>,
+        layout: KeyLayout,
+        mut stop: watch::Receiver<bool>,
+    ) {
         loop {
             tokio::select! {
                 () = tokio::time::sleep(POLL) => {}
@@ -83,9 +94,9 @@ impl Watcher {
 /// Runs the notification through the trigger; false when the send failed and
 /// must be tried again (at the next poll), as Lambda would retry it.
 async fn announce(service: &Service, layout: &KeyLayout, key: &str, stamp: Stamp) -> bool {
-    match process(service, layout, &s3_event(key, stamp)).await.into_response() {
+    match crate::trigger::invoke(service, layout, s3_event(key, stamp)).await {
         Ok(response) => {
-            println!("[watch] {key}: {response}");
+            say!("[watch] {key}: {response}");
             true
         }
         Err(e) => {
@@ -118,9 +129,16 @@ fn scan(dir: &Path) -> HashMap<String, Stamp> {
             match entry.file_type() {
                 Ok(t) if t.is_dir() => folders.push((entry.path(), format!("{key}/"))),
                 Ok(_) => {
-                    if let Some(meta) = std::fs::metadata(entry.path()).ok().filter(|m| m.is_file()) {
+                    if let Some(meta) = std::fs::metadata(entry.path()).ok().filter(|m| m.is_file())
+                    {
                         let modified = meta.modified().unwrap_or(UNIX_EPOCH);
-                        files.insert(key, Stamp { modified, size: meta.len() });
+                        files.insert(
+                            key,
+                            Stamp {
+                                modified,
+                                size: meta.len(),
+                            },
+                        );
                     }
                 }
                 Err(_) => {}
@@ -132,9 +150,14 @@ fn scan(dir: &Path) -> HashMap<String, Stamp> {
 
 /// The notification S3 sends for a new object (one record).
 fn s3_event(key: &str, stamp: Stamp) -> Value {
-    let since_epoch = stamp.modified.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let since_epoch = stamp
+        .modified
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let nanos = u64::try_from(since_epoch.as_nanos()).unwrap_or(u64::MAX);
-    let time = OffsetDateTime::from(stamp.modified).format(&Rfc3339).unwrap_or_default();
+    let time = OffsetDateTime::from(stamp.modified)
+        .format(&Rfc3339)
+        .unwrap_or_default();
     json!({
         "Records": [{
             "eventVersion": "2.1",
@@ -173,23 +196,37 @@ mod tests {
     #[test]
     fn keys_are_encoded_like_s3_and_decode_back() {
         let key = "voicemail/59/1001/my msg+1 (ü).wav";
-        assert_eq!(encode_key(key), "voicemail/59/1001/my+msg%2B1+%28%C3%BC%29.wav");
+        assert_eq!(
+            encode_key(key),
+            "voicemail/59/1001/my+msg%2B1+%28%C3%BC%29.wav"
+        );
         assert_eq!(decode_key(&encode_key(key)).as_deref(), Ok(key));
     }
 
     #[test]
     fn the_event_is_a_voicemail_for_the_trigger() {
-        let stamp = Stamp { modified: UNIX_EPOCH + Duration::from_secs(1_700_000_000), size: 42 };
+        let stamp = Stamp {
+            modified: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+            size: 42,
+        };
         let event = s3_event("voicemail/59/1001/my msg.wav", stamp);
         let Invocation::Direct(items) = KeyLayout::default().parse(&event) else {
             panic!("not a direct invocation: {event}");
         };
-        let [Ok(vm)] = &items[..] else { panic!("{items:?}") };
+        let [Ok(vm)] = &items[..] else {
+            panic!("{items:?}")
+        };
         assert_eq!((vm.tenant.as_str(), vm.extension.as_str()), ("59", "1001"));
         let sequencer = format!("{:016X}{:016X}", 1_700_000_000u64 * 1_000_000_000, 42);
-        assert_eq!(vm.identity, format!("s3://local/voicemail/59/1001/my msg.wav#{sequencer}"));
+        assert_eq!(
+            vm.identity,
+            format!("s3://local/voicemail/59/1001/my msg.wav#{sequencer}")
+        );
         // Another upload of the same key is another voicemail.
         let again = s3_event("voicemail/59/1001/my msg.wav", Stamp { size: 43, ..stamp });
-        assert_ne!(event["Records"][0]["s3"]["object"]["sequencer"], again["Records"][0]["s3"]["object"]["sequencer"]);
+        assert_ne!(
+            event["Records"][0]["s3"]["object"]["sequencer"],
+            again["Records"][0]["s3"]["object"]["sequencer"]
+        );
     }
 }

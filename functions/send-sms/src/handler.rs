@@ -4,12 +4,7 @@ use shared::service::Service;
 
 /// Routes as the HTTP API does; anything else is 404.
 pub async fn handle(service: &Service, req: Request) -> Result<Response<Body>, lambda_http::Error> {
-    let http = HttpRequest {
-        method: req.method(),
-        query: req.uri().query(),
-        headers: req.headers(),
-        body: req.body(),
-    };
+    let http = HttpRequest::of(&req);
     let response = match req.uri().path() {
         "/" => api::action::respond(service, &http).await,
         "/api/sms/send" => api::rest::respond(service, Endpoint::Send, &http).await,

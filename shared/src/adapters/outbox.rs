@@ -2,6 +2,7 @@
 //! printed when asked), instead of going to a phone. Destinations listed as
 //! opted out behave like opted-out numbers at a real provider.
 
+use std::io::Write;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
@@ -120,7 +121,9 @@ impl SmsGateway for OutboxGateway {
             )
             .map_err(|e| GatewayError::Unavailable(format!("outbox: {e}")))?;
         if self.echo {
-            println!(
+            // A closed stdout must not fail (or panic) a send.
+            let _ = writeln!(
+                std::io::stdout().lock(),
                 "[outbox] {at} {} -> {} (tenant {}, {}, {} segment(s)): {}",
                 sms.from,
                 sms.to,

@@ -4,9 +4,9 @@
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use http::{Method, Response, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
-use super::{HttpRequest, error_body, header_key, json_response, log_failure, method_not_allowed};
+use super::{HttpRequest, error_body, header_key, json_response, log_failure, method_not_allowed, sent_body};
 use crate::domain::{E164, MessageText, TenantId};
 use crate::service::{ApiAction, ApiCall, ApiRequest, ApiStyle, Sent, Service};
 use crate::{Error, Result};
@@ -37,17 +37,13 @@ pub async fn respond(service: &Service, req: &HttpRequest<'_>) -> Response<Strin
 /// Maps a result to the action API's answer.
 pub fn answer(result: Result<Sent>) -> Response<String> {
     match result {
-        Ok(sent) => json_response(
-            StatusCode::OK,
-            &json!({
-                "success": "SMS message sent",
-                "id": sent.id,
-                "from": sent.from,
-                "to": sent.to,
-                "segments": sent.segments,
-                "encoding": sent.encoding,
-            }),
-        ),
+        Ok(sent) => {
+            let mut body = json!({ "success": "SMS message sent" });
+            if let (Some(b), Value::Object(fields)) = (body.as_object_mut(), sent_body(&sent)) {
+                b.extend(fields);
+            }
+            json_response(StatusCode::OK, &body)
+        }
         Err(e) => {
             log_failure(&e);
             let status = match e {

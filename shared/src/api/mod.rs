@@ -8,6 +8,7 @@ use http::{HeaderMap, Method, Response, StatusCode, header};
 use serde_json::{Value, json};
 
 use crate::Error;
+use crate::service::Sent;
 #[cfg(doc)]
 use crate::service::ApiCall;
 
@@ -26,7 +27,17 @@ pub struct HttpRequest<'a> {
     pub body: &'a [u8],
 }
 
-impl HttpRequest<'_> {
+impl<'a> HttpRequest<'a> {
+    /// The parts of any `http::Request` (lambda_http's, the local server's).
+    pub fn of<B: AsRef<[u8]>>(req: &'a http::Request<B>) -> Self {
+        HttpRequest {
+            method: req.method(),
+            query: req.uri().query(),
+            headers: req.headers(),
+            body: req.body().as_ref(),
+        }
+    }
+
     fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
@@ -47,6 +58,17 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response<String> {
         .header(header::CONTENT_TYPE, "application/json")
         .body(body.to_string())
         .unwrap_or_default()
+}
+
+/// What both API styles report of a sent SMS.
+fn sent_body(sent: &Sent) -> Value {
+    json!({
+        "id": sent.id,
+        "from": sent.from,
+        "to": sent.to,
+        "segments": sent.segments,
+        "encoding": sent.encoding,
+    })
 }
 
 fn error_body(text: &str) -> Value {

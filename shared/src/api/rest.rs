@@ -2,9 +2,9 @@
 //! JSON in, JSON out, `X-API-Key` header; HTTP statuses per CONTRACT.md.
 
 use http::{Method, Response, StatusCode};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use super::{HttpRequest, error_body, header_key, json_response, log_failure, method_not_allowed};
+use super::{HttpRequest, error_body, header_key, json_response, log_failure, method_not_allowed, sent_body};
 use crate::domain::{E164, Extension, MessageText, TenantId};
 use crate::service::{ApiAction, ApiCall, ApiRequest, ApiStyle, Sent, Service, fingerprint};
 use crate::{Error, Result};
@@ -72,16 +72,7 @@ pub fn status(e: &Error) -> StatusCode {
 
 pub fn answer(result: Result<Sent>) -> Response<String> {
     match result {
-        Ok(sent) => json_response(
-            StatusCode::OK,
-            &json!({
-                "id": sent.id,
-                "from": sent.from,
-                "to": sent.to,
-                "segments": sent.segments,
-                "encoding": sent.encoding,
-            }),
-        ),
+        Ok(sent) => json_response(StatusCode::OK, &sent_body(&sent)),
         Err(e) => {
             log_failure(&e);
             let text = match e {

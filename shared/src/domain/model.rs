@@ -124,7 +124,7 @@ pub struct Tenant {
     /// Destination countries (ISO 3166 alpha-2) this tenant may send to;
     /// when empty, only the sender number's country.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub allowed_countries: Vec<String>,
+    pub allowed_countries: Vec<CountryCode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limits: Option<RateLimits>,
 }
@@ -134,7 +134,7 @@ impl Tenant {
         if self.allowed_countries.is_empty() {
             sender.country() == country
         } else {
-            self.allowed_countries.iter().any(|c| *c == country.0)
+            self.allowed_countries.contains(country)
         }
     }
 

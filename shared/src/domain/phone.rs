@@ -11,10 +11,33 @@ pub struct E164 {
     country: CountryCode,
 }
 
-/// ISO 3166-1 alpha-2 region of a number ("CA", "US", "GB"), or the
-/// calling code's "001"-style non-geographic marker.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CountryCode(pub String);
+/// ISO 3166-1 alpha-2 region of a number ("CA", "US", "GB").
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CountryCode(String);
+
+impl CountryCode {
+    pub fn parse(s: &str) -> Option<Self> {
+        (s.len() == 2 && s.bytes().all(|b| b.is_ascii_uppercase())).then(|| CountryCode(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for CountryCode {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s).ok_or_else(|| "expected an ISO 3166 country code such as \"CA\"".to_owned())
+    }
+}
+
+impl From<CountryCode> for String {
+    fn from(c: CountryCode) -> String {
+        c.0
+    }
+}
 
 impl fmt::Display for CountryCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -43,7 +66,7 @@ impl E164 {
         let text = number.format().mode(phonenumber::Mode::E164).to_string();
         Some(E164 {
             text,
-            country: CountryCode(format!("{region:?}")),
+            country: CountryCode::parse(&format!("{region:?}"))?,
         })
     }
 
@@ -83,9 +106,9 @@ mod tests {
     fn the_guides_numbers_are_valid() {
         let n = E164::parse("+14165551234").unwrap();
         assert_eq!(n.as_str(), "+14165551234");
-        assert_eq!(n.country().0, "CA");
-        assert_eq!(E164::parse("+14165550000").unwrap().country().0, "CA");
-        assert_eq!(E164::parse("+442079460123").unwrap().country().0, "GB");
+        assert_eq!(n.country().as_str(), "CA");
+        assert_eq!(E164::parse("+14165550000").unwrap().country().as_str(), "CA");
+        assert_eq!(E164::parse("+442079460123").unwrap().country().as_str(), "GB");
     }
 
     #[test]
