@@ -120,6 +120,7 @@ impl Settings {
     /// The service over the store and gateway this configuration names;
     /// on AWS, voicemail templates may read S3 object metadata.
     pub async fn service(&self) -> Result<Service, StartupError> {
+        crate::domain::warm_up();
         match &self.backend {
             #[cfg(feature = "embedded")]
             Backend::Embedded { db, outbox } => Ok(Service::new(

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use shared::api::HttpRequest;
 use shared::api::rest::Endpoint;
 use shared::config::Config;
-use shared::domain::{E164, Extension, KeyHash, MessageKind, MessageStatus, RateLimits, TenantId, Window};
+use shared::domain::{CountryCode, E164, Extension, KeyHash, MessageKind, MessageStatus, RateLimits, TenantId, Window};
 use shared::ports::{Admin, Held, Lookup, SmsGateway, Store};
 use shared::service::{Policy, Service};
 use shared::trigger::KeyLayout;
@@ -212,6 +212,8 @@ async fn an_opted_out_destination_is_asked_about_and_never_published_to() {
     let (status, answer) = rest(&service, Endpoint::Send, &json!({"to": to, "message": "hi"}).to_string(), None).await;
     assert_eq!((status, answer), (422, json!({"error": "Destination has opted out of SMS"})));
     let r = m.requests_since_mark(&[to]).await;
+    // The rate was counted before the question; the refusal is logged.
+    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 3), ("TransactWriteItems", 1), ("PutItem", 1)]), "{r:?}");
     assert_eq!(r.sns, counts(&[("CheckIfPhoneNumberIsOptedOut", 1)]), "{r:?}");
     let log = m.store.messages(None, 10).await.expect("messages");
     assert_eq!((log.len(), log[0].status, log[0].provider_id.clone()), (1, MessageStatus::OptedOut, None));
@@ -356,7 +358,7 @@ async fn a_refused_apply_writes_nothing() {
     let mut bad = before.clone();
     bad.numbers[0].sms_enabled = false;
     bad.keys[0].name = "renamed".to_owned();
-    bad.tenants[0].allowed_countries = vec!["X".repeat(420_000)];
+    bad.tenants[0].allowed_countries = vec![CountryCode::parse("CA").expect("country"); 90_000];
     let e = m.store.apply(&bad, &[]).await.expect_err("a 420 KB item is refused");
     assert!(e.0.contains("TransactWriteItems") && e.0.contains("size"), "{e}");
     assert_eq!(m.store.export().await.expect("export"), before);

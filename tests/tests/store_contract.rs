@@ -10,7 +10,7 @@ use integration_tests::{moto, temp_path};
 use shared::adapters::sqlite::SqliteStore;
 use shared::config::{Config, Snapshot};
 use shared::domain::{
-    ApiKey, E164, Extension, ExtensionRecord, KeyHash, MessageKind, MessageRecord, MessageStatus,
+    ApiKey, CountryCode, E164, Extension, ExtensionRecord, KeyHash, MessageKind, MessageRecord, MessageStatus,
     Owner, Permission, RateLimits, SmsNumber, Tenant, TenantId, TenantScope, Window,
 };
 use shared::ports::{Admin, Held, Lookup, Store};
@@ -43,6 +43,10 @@ fn e164(n: &str) -> E164 {
     E164::parse(n).expect("E.164")
 }
 
+fn country(c: &str) -> CountryCode {
+    CountryCode::parse(c).expect("country code")
+}
+
 fn key(name: &str, secret: &str, created_at: i64) -> ApiKey {
     ApiKey {
         name: name.to_owned(),
@@ -62,7 +66,7 @@ fn tenant59() -> Tenant {
         api_enabled: true,
         voicemail_notifications: true,
         voicemail_template: None,
-        allowed_countries: vec!["CA".to_owned(), "US".to_owned()],
+        allowed_countries: vec![country("CA"), country("US")],
         rate_limits: Some(RateLimits { per_minute: 5, per_day: 50 }),
     }
 }
@@ -208,8 +212,9 @@ async fn apply_of_a_large_configuration() {
 }
 
 /// All or nothing: an apply either writes every item or, refused, none.
-/// A tenant item past DynamoDB's 400 KB item limit is refused there (the
-/// whole transaction with it); SQLite takes it, and then all of it.
+/// A tenant item past DynamoDB's 400 KB item limit (90,000 allowed
+/// countries) is refused there, the whole transaction with it; SQLite takes
+/// it, and then all of it.
 async fn apply_is_all_or_nothing(name: &str, admin: &dyn Admin) -> bool {
     admin.apply(&snapshot(), &[]).await.expect("apply");
     let before = admin.export().await.expect("export");
@@ -217,7 +222,7 @@ async fn apply_is_all_or_nothing(name: &str, admin: &dyn Admin) -> bool {
     bad.tenants.truncate(20);
     bad.numbers.truncate(20);
     bad.extensions.clear();
-    bad.tenants[19].allowed_countries = vec!["X".repeat(420_000)];
+    bad.tenants[19].allowed_countries = vec![country("CA"); 90_000];
     bad.keys.push(key("another", "another-secret-000000", 1));
     match admin.apply(&bad, &[]).await {
         Err(_) => {

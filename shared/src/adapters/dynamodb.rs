@@ -257,10 +257,6 @@ impl DynamoStore {
         }
     }
 
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
     /// Creates the table (on-demand billing) unless it exists, waits until
     /// it is active, and turns TTL on for `expires_at`. Safe to run again.
     pub async fn create_table(&self) -> Result<(), StoreError> {

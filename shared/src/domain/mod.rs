@@ -15,5 +15,5 @@ pub use model::{
     ApiKey, ExtensionRecord, MessageKind, MessageRecord, MessageStatus, Owner, RateLimits,
     SmsNumber, Tenant, Window,
 };
-pub use phone::{CountryCode, E164};
+pub use phone::{CountryCode, E164, warm_up};
 pub use template::{Template, VoicemailDetails, DEFAULT_VOICEMAIL_TEXT};

@@ -79,6 +79,13 @@ impl E164 {
     }
 }
 
+/// Loads libphonenumber's metadata and compiles the North American patterns:
+/// about 0.1 s the first time, so it belongs in a cold start's init phase, not
+/// in the first request.
+pub fn warm_up() {
+    let _ = E164::parse("+14165550000");
+}
+
 impl TryFrom<String> for E164 {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
