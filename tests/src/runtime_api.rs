@@ -314,6 +314,7 @@ pub struct Lambda {
     api: RuntimeApi,
     child: Child,
     output: Arc<Mutex<Vec<u8>>>,
+    readers: Vec<thread::JoinHandle<()>>,
 }
 
 impl Lambda {
@@ -352,12 +353,13 @@ impl Lambda {
         // Both streams into one log, drained so the child never blocks on a
         // full pipe.
         let output = Arc::new(Mutex::new(Vec::new()));
+        let mut readers = Vec::new();
         for stream in [
             Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
             Box::new(child.stderr.take().unwrap()),
         ] {
             let output = output.clone();
-            thread::spawn(move || {
+            readers.push(thread::spawn(move || {
                 let mut stream = stream;
                 let mut buf = [0u8; 8192];
                 while let Ok(n) = stream.read(&mut buf) {
@@ -366,9 +368,16 @@ impl Lambda {
                     }
                     output.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(&buf[..n]);
                 }
-            });
+            }));
         }
-        Lambda { name: function.to_owned(), api, child, output }
+        Lambda { name: function.to_owned(), api, child, output, readers }
+    }
+
+    /// Once the process has exited: waits for its last words.
+    fn drain(&mut self) {
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
     }
 
     /// What the process wrote to stdout and stderr so far.
@@ -411,8 +420,7 @@ impl Lambda {
                 Err(_) => {}
             }
             if let Some(status) = self.child.try_wait().unwrap() {
-                // Let the pipe readers catch the last words.
-                thread::sleep(Duration::from_millis(100));
+                self.drain();
                 said.push_str(&self.output());
                 return (Some(status), said);
             }
@@ -438,6 +446,7 @@ impl Lambda {
                 if let Ok(outcome) = self.api.outcomes.recv_timeout(Duration::from_millis(200)) {
                     return Ok(outcome);
                 }
+                self.drain();
                 return Err(format!("the process exited ({status})\n{}", self.output()));
             }
             if start.elapsed() > WAIT {

@@ -211,7 +211,7 @@ async fn the_guides_examples_send_from_the_tenants_sender() {
         assert_eq!(status, 200, "{sent}");
         assert_eq!(
             sent.as_object().unwrap().keys().collect::<Vec<_>>(),
-            ["encoding", "from", "id", "segments", "to"]
+            ["id", "from", "to", "segments", "encoding"]
         );
         let (status, vm) = rest(&b, "/api/sms/notifications/voicemail", Some("key-only-59-0000001"), r#"{ "extension": "1001", "message": "New voicemail received" }"#).await;
         assert_eq!((status, &vm["to"]), (200, &json!("+14165551234")), "{vm}");
