@@ -564,7 +564,7 @@ impl Store for DynamoStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk) OR #exp <= :now OR (#done = :no AND #lease < :now)")
+            .condition_expression("attribute_not_exists(#pk) OR #exp <= :now OR (#done = :no AND #lease <= :now)")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#exp", EXPIRES_AT)
             .expression_attribute_names("#done", "done")

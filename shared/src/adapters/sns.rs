@@ -85,7 +85,7 @@ impl SmsGateway for SnsGateway {
             .phone_number(sms.to.as_str())
             .message(sms.text.as_str())
             .message_attributes(SMS_TYPE, string_attribute("Transactional")?)
-            
+            .message_attributes(ORIGINATION_NUMBER, string_attribute(sms.from.as_str())?)
             .send()
             .await
             .map_err(|e| classify("Publish", &e))?;
