@@ -699,3 +699,52 @@ fn usage_errors_are_one_line_and_exit_2() {
     assert_eq!(missing.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&missing.stderr).lines().count(), 1);
 }
+
+/// The same commands against DynamoDB on moto (`scripts/with-moto.sh` sets
+/// MOTO_ENDPOINT; under CI=true it must be there).
+#[test]
+fn apply_export_and_keys_work_against_dynamodb() {
+    let Some(endpoint) = std::env::var("MOTO_ENDPOINT").ok().filter(|e| !e.is_empty()) else {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "MOTO_ENDPOINT is required under CI=true");
+        eprintln!("MOTO_ENDPOINT is not set: skipping smsctl against DynamoDB");
+        return;
+    };
+    let env = Env::new("dynamodb");
+    let table = format!("smsctl-test-{}", env.dir.file_name().unwrap().to_string_lossy());
+    let file = env.dir.join("config.json");
+    std::fs::write(&file, CONFIG).unwrap();
+    let dynamo = |args: &[&str]| {
+        let out = env
+            .command()
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .arg("--table")
+            .arg(&table)
+            .args(args)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "smsctl --table {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        stdout
+    };
+    let first = dynamo(&["apply", "--create-table", file.to_str().unwrap()]);
+    let generated = secret_of(&first, "generated");
+    let export = dynamo(&["export"]);
+    assert!(!export.contains("test-key-59-abcdef") && !export.contains(&generated));
+    // Idempotent: the table exists, the generated key keeps its hash.
+    let again = dynamo(&["apply", "--create-table", file.to_str().unwrap()]);
+    assert!(!again.contains("shown once"), "{again}");
+    assert_eq!(dynamo(&["export"]), export);
+    let created = dynamo(&["keys", "create", "--name", "crm", "--tenants", "59"]);
+    let secret = secret_of(&created, "crm");
+    dynamo(&["keys", "disable", "crm"]);
+    let rotated = dynamo(&["keys", "rotate", "crm"]);
+    assert_ne!(secret_of(&rotated, "crm"), secret);
+    let list = dynamo(&["keys", "list", "--json"]);
+    let keys: Value = serde_json::from_str(&list).unwrap();
+    let names: Vec<&str> = keys.as_array().unwrap().iter().map(|k| k["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["crm", "generated", "pbx-integration"]);
+    assert!(!list.contains(&secret) && !list.contains(&generated));
+}
