@@ -15,6 +15,8 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod ports;
+#[cfg(feature = "lambda")]
+pub mod runtime;
 pub mod service;
 pub mod settings;
 pub mod trigger;

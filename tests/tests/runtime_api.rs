@@ -237,3 +237,22 @@ fn a_bad_setting_fails_the_cold_start_naming_it() {
         assert!(outbox(&db).is_empty());
     }
 }
+
+#[test]
+fn a_raw_query_string_that_is_no_valid_uri_is_answered_not_a_crash() {
+    let db = preloaded_db();
+    let mut lambda = Lambda::start("send-sms", &db, &[]);
+    let mut event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_path("events/action-api-get.json")).unwrap()).unwrap();
+    // What a client that does not encode its query string sends: raw spaces,
+    // quotes and angle brackets, which lambda_http alone would panic on.
+    let raw = event["rawQueryString"].as_str().unwrap().replace("%2B", "+") + "&note=say \"hi\" <b>";
+    event["rawQueryString"] = json!(raw);
+    let answer = HttpAnswer::of(&lambda.invoke(event.to_string().as_bytes()));
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    assert_eq!(answer.body["success"], "SMS message sent", "{:?}", answer.body);
+    // The same process answers the next request: it did not crash.
+    let again = HttpAnswer::of(&lambda.invoke_file("action-api-get.json"));
+    assert_eq!(again.body["success"], "SMS message sent");
+    assert_eq!(outbox(&db).len(), 2);
+}

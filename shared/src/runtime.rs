@@ -1,0 +1,95 @@
+//! The HTTP functions' runtime loop: `lambda_http::run`, with one repair
+//! before lambda_http sees an event. lambda_http builds the request URI from
+//! API Gateway's `rawQueryString` as the client sent it and panics (`expect`)
+//! when that is not a valid URI, e.g. a raw space, quote or angle bracket: a
+//! request could crash the function. Such bytes are percent-encoded first,
+//! which the query parsers decode back to the same text.
+
+use std::fmt::Debug;
+use std::task::{Context, Poll};
+
+use lambda_http::lambda_runtime::Diagnostic;
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Adapter, IntoResponse, LambdaEvent, Request, Service};
+
+pub async fn run_http<'a, R, S, E>(handler: S) -> Result<(), lambda_http::Error>
+where
+    S: Service<Request, Response = R, Error = E>,
+    S::Future: Send + 'a,
+    R: IntoResponse,
+    E: Debug + Into<Diagnostic>,
+{
+    lambda_http::lambda_runtime::run(RepairQuery(Adapter::from(handler))).await
+}
+
+struct RepairQuery<A>(A);
+
+impl<A: Service<LambdaEvent<LambdaRequest>>> Service<LambdaEvent<LambdaRequest>> for RepairQuery<A> {
+    type Response = A::Response;
+    type Error = A::Error;
+    type Future = A::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut event: LambdaEvent<LambdaRequest>) -> Self::Future {
+        repair(&mut event.payload);
+        self.0.call(event)
+    }
+}
+
+/// Percent-encodes what a URI query may not hold in an API Gateway v2 event.
+pub fn repair(request: &mut LambdaRequest) {
+    if let LambdaRequest::ApiGatewayV2(r) = request {
+        if let Some(q) = r.raw_query_string.as_mut() {
+            if q.bytes().any(|b| !query_byte(b)) {
+                *q = encode_query(q);
+            }
+        }
+    }
+}
+
+/// RFC 3986 query characters, `%` (escapes are kept as sent) and the few that
+/// `http::Uri` takes beyond them.
+fn query_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b)
+}
+
+fn encode_query(q: &str) -> String {
+    let mut out = String::with_capacity(q.len() * 3);
+    for b in q.bytes() {
+        if query_byte(b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_query_strings_become_valid_and_keep_their_meaning() {
+        for raw in ["a=b c", "a=\"x\"", "a=<x>", "a=é", "a=\\", "a={}|^`", "a=%zz", "a=#frag", "a=\u{0}"] {
+            let event = serde_json::json!({
+                "version": "2.0", "routeKey": "GET /", "rawPath": "/", "rawQueryString": raw,
+                "headers": {"host": "example.com"},
+                "requestContext": {"http": {"method": "GET", "path": "/", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.1", "userAgent": "t"},
+                                   "stage": "$default", "requestId": "r", "routeKey": "GET /", "accountId": "1", "apiId": "a",
+                                   "domainName": "example.com", "domainPrefix": "example", "time": "t", "timeEpoch": 0},
+                "isBase64Encoded": false
+            });
+            let mut request: LambdaRequest = serde_json::from_value(event).unwrap();
+            repair(&mut request);
+            let request: Request = request.into();
+            let query = request.uri().query().unwrap_or_default().to_owned();
+            let decoded: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+            let expected: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes()).into_owned().collect();
+            assert_eq!(decoded, expected, "{raw:?}");
+        }
+    }
+}
