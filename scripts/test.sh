@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 bash scripts/lint-template.sh
 # Bounded fuzzing in the test command; see README for the long run.
 export PROPTEST_CASES="${PROPTEST_CASES:-2000}"
-bash scripts/with-moto.sh cargo test --workspace --locked
+bash scripts/with-moto.sh cargo test --workspace --locked --no-fail-fast
