@@ -31,12 +31,6 @@ pub struct Lookup<'a> {
     pub number: Option<&'a E164>,
 }
 
-impl Lookup<'_> {
-    pub fn is_empty(&self) -> bool {
-        self.key.is_none() && self.tenant.is_none() && self.extension.is_none() && self.number.is_none()
-    }
-}
-
 #[derive(Debug, Default, Clone)]
 pub struct Found {
     pub key: Option<ApiKey>,

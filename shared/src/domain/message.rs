@@ -26,14 +26,6 @@ impl Encoding {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "GSM-7" => Some(Encoding::Gsm7),
-            "UCS-2" => Some(Encoding::Ucs2),
-            _ => None,
-        }
-    }
-
     /// Units in one lone SMS, and in each part of a concatenated one (the
     /// user data header takes the difference).
     fn capacity(self) -> (usize, usize) {

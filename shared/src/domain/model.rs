@@ -186,14 +186,6 @@ impl MessageKind {
             MessageKind::Voicemail => "voicemail",
         }
     }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "api" => Some(MessageKind::Api),
-            "voicemail" => Some(MessageKind::Voicemail),
-            _ => None,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,15 +202,6 @@ impl MessageStatus {
             MessageStatus::Sent => "sent",
             MessageStatus::Failed => "failed",
             MessageStatus::OptedOut => "opted_out",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "sent" => Some(MessageStatus::Sent),
-            "failed" => Some(MessageStatus::Failed),
-            "opted_out" => Some(MessageStatus::OptedOut),
-            _ => None,
         }
     }
 }
