@@ -571,8 +571,8 @@ fn a_voicemail_dropped_in_the_watch_folder_sends_one_sms() {
     assert_eq!(
         reported,
         [
-            r#"[watch] voicemail/59/1001/greeting.txt: {"duplicates":0,"sent":0,"skipped":1}"#,
-            r#"[watch] voicemail/59/1001/msg 0001+a.wav: {"duplicates":0,"sent":1,"skipped":0}"#,
+            r#"[watch] voicemail/59/1001/greeting.txt: {"sent":0,"skipped":1,"duplicates":0}"#,
+            r#"[watch] voicemail/59/1001/msg 0001+a.wav: {"sent":1,"skipped":0,"duplicates":0}"#,
         ]
     );
     let outbox = env.json(&["outbox", "--json"]);
@@ -610,12 +610,12 @@ fn trigger_feeds_event_files_through_the_function() {
     let s3 = env.file("s3.json", &s3_event("voicemail/59/1001/msg0001.wav", "0A1"));
     assert_eq!(
         env.ok(&["trigger", &s3]).trim(),
-        r#"{"duplicates":0,"sent":1,"skipped":0}"#
+        r#"{"sent":1,"skipped":0,"duplicates":0}"#
     );
     // Delivered again: not sent again.
     assert_eq!(
         env.ok(&["trigger", &s3]).trim(),
-        r#"{"duplicates":1,"sent":0,"skipped":0}"#
+        r#"{"sent":0,"skipped":0,"duplicates":1}"#
     );
 
     let sqs = env.file(
@@ -640,7 +640,7 @@ fn trigger_feeds_event_files_through_the_function() {
         lines,
         [
             r#"{"batchItemFailures":[]}"#,
-            r#"{"duplicates":0,"sent":1,"skipped":0}"#
+            r#"{"sent":1,"skipped":0,"duplicates":0}"#
         ]
     );
     let texts: Vec<Value> = env
