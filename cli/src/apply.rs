@@ -42,17 +42,14 @@ fn read(path: &Path) -> Result<Config> {
 /// Warns about what will not qualify yet, writes the configuration, and shows
 /// each generated secret once.
 pub async fn write(admin: &dyn Admin, config: &Config) -> Result {
-    let stored_numbers: BTreeMap<_, _> = admin
-        .export()
-        .await?
-        .numbers
-        .into_iter()
-        .map(|n| (n.number.clone(), n))
-        .collect();
+    // One read of what is stored: its numbers for the warnings, its keys
+    // for the plan.
+    let stored = admin.export().await?;
+    let stored_numbers: BTreeMap<_, _> = stored.numbers.into_iter().map(|n| (n.number.clone(), n)).collect();
     for warning in config.warnings(&stored_numbers) {
         eprintln!("warning: {warning}");
     }
-    let plan = config.plan(&admin.keys().await?, system_clock()());
+    let plan = config.plan(&stored.keys, system_clock()());
     admin.apply(&plan.snapshot, &plan.delete_keys).await?;
     let s = &plan.snapshot;
     say!(
