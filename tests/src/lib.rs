@@ -36,6 +36,10 @@ pub struct TestGateway {
     fail_every: AtomicUsize,
     /// Destinations whose sends fail.
     fail_to: Mutex<Vec<String>>,
+    /// Sends the provider refuses (rather than cannot be reached).
+    reject_next: AtomicUsize,
+    /// Wait this long (ms) before each send: keeps a request in flight.
+    slow_ms: AtomicUsize,
     attempts: AtomicUsize,
 }
 
@@ -47,6 +51,8 @@ impl TestGateway {
             fail_next: AtomicUsize::new(0),
             fail_every: AtomicUsize::new(0),
             fail_to: Mutex::new(Vec::new()),
+            reject_next: AtomicUsize::new(0),
+            slow_ms: AtomicUsize::new(0),
             attempts: AtomicUsize::new(0),
         }
     }
@@ -57,6 +63,14 @@ impl TestGateway {
 
     pub fn fail_every(&self, n: usize) {
         self.fail_every.store(n, Ordering::SeqCst);
+    }
+
+    pub fn reject_next(&self, n: usize) {
+        self.reject_next.store(n, Ordering::SeqCst);
+    }
+
+    pub fn slow(&self, ms: usize) {
+        self.slow_ms.store(ms, Ordering::SeqCst);
     }
 
     pub fn fail_to(&self, numbers: &[&str]) {
@@ -85,6 +99,13 @@ impl SmsGateway for TestGateway {
             || self.fail_to.lock().unwrap().iter().any(|t| t == sms.to.as_str());
         if injected {
             return Err(GatewayError::Unavailable("injected failure".to_owned()));
+        }
+        if self.reject_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1)).is_ok() {
+            return Err(GatewayError::Rejected("injected rejection".to_owned()));
+        }
+        let slow = self.slow_ms.load(Ordering::SeqCst);
+        if slow > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(slow as u64)).await;
         }
         let id = self.inner.send(sms).await?;
         self.accepted.lock().unwrap().push(SentSms {

@@ -219,3 +219,19 @@ async fn the_store_holds_only_key_hashes() {
         assert!(!data.windows(KEY.len()).any(|w| w == KEY.as_bytes()), "the secret is in the file");
     }
 }
+
+#[tokio::test]
+async fn an_idempotency_key_in_flight_is_refused_not_sent_twice() {
+    for b in setup().await {
+        let svc = b.service();
+        b.gateway.slow(300);
+        let body = json!({"to": "+14165551234", "message": "in flight", "server": "70"});
+        let both = join_all((0..2).map(|_| rest_send(&svc, body.clone(), &[("idempotency-key", "flight-1")]))).await;
+        let mut statuses: Vec<u16> = both.iter().map(|(s, _)| *s).collect();
+        statuses.sort();
+        assert_eq!(statuses, [200, 409], "{}: {both:?}", b.name);
+        let refused = both.iter().find(|(s, _)| *s == 409).unwrap();
+        assert_eq!(refused.1, json!({"error": "A request with this Idempotency-Key is still being processed"}));
+        assert_eq!(b.sent().await.len(), 1, "{}", b.name);
+    }
+}

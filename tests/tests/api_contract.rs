@@ -288,3 +288,25 @@ async fn routes_and_methods() {
         assert_nothing_sent(&b, "routes");
     }
 }
+
+#[tokio::test]
+async fn provider_failures_are_reported_never_hidden() {
+    let send = r#"{"to": "+14165551234", "message": "hi"}"#;
+    let query = q(ALL, "59", "%2B14165551234", BODY);
+    for b in setup().await {
+        // Refused by the provider: 502 in REST, an `error` (HTTP 200) in the action API.
+        let refused = "SMS provider failed to send the message";
+        b.gateway.reject_next(2);
+        assert_eq!(rest(&b, "/api/sms/send", Some("key-only-59-0000001"), send).await, (502, err(refused)), "{}", b.name);
+        assert_eq!(action(&b, &query).await, (200, err(refused)));
+        // Unreachable or throttling: infrastructure, 502 in both.
+        let down = "SMS provider is unavailable";
+        b.gateway.fail_next(2);
+        assert_eq!(rest(&b, "/api/sms/send", Some("key-only-59-0000001"), send).await, (502, err(down)));
+        assert_eq!(action(&b, &query).await, (502, err(down)));
+        assert!(b.gateway.accepted().is_empty(), "{}: nothing reported as sent", b.name);
+        let log = b.admin.messages(None, 10).await.unwrap();
+        assert_eq!(log.len(), 4);
+        assert!(log.iter().all(|m| m.status.as_str() == "failed" && m.provider_id.is_none()));
+    }
+}
