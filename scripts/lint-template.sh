@@ -8,6 +8,8 @@ set -euo pipefail
 CFN_LINT_VERSION="1.58.0"
 # aws-sam-cli pins cfn-lint to <1.59: keep the two in step.
 SAM_CLI_VERSION="1.170.0"
+# docs/openapi.yaml is checked here too: same venv, same kind of check.
+OPENAPI_VALIDATOR_VERSION="0.9.0"
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="$root/.venv"
@@ -23,6 +25,7 @@ installed() {
 missing=()
 installed cfn-lint "$CFN_LINT_VERSION" || missing+=("cfn-lint==$CFN_LINT_VERSION")
 installed aws-sam-cli "$SAM_CLI_VERSION" || missing+=("aws-sam-cli==$SAM_CLI_VERSION")
+installed openapi-spec-validator "$OPENAPI_VALIDATOR_VERSION" || missing+=("openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION")
 if [ "${#missing[@]}" -gt 0 ]; then
     "$venv/bin/pip" install --quiet "${missing[@]}"
 fi
@@ -36,3 +39,5 @@ echo "cfn-lint $CFN_LINT_VERSION: template.yaml"
 echo "sam $SAM_CLI_VERSION validate --lint"
 "$venv/bin/sam" validate --lint --template-file template.yaml
 echo "template.yaml: no findings"
+"$venv/bin/python" -c "import sys, yaml; from openapi_spec_validator import validate; validate(yaml.safe_load(open(sys.argv[1])))" docs/openapi.yaml
+echo "docs/openapi.yaml: valid OpenAPI"
