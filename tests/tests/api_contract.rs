@@ -310,3 +310,44 @@ async fn provider_failures_are_reported_never_hidden() {
         assert!(log.iter().all(|m| m.status.as_str() == "failed" && m.provider_id.is_none()));
     }
 }
+
+/// A store that cannot be read.
+struct BrokenStore;
+
+#[async_trait::async_trait]
+impl shared::ports::Store for BrokenStore {
+    async fn lookup(&self, _: shared::ports::Lookup<'_>) -> Result<shared::ports::Found, StoreError> {
+        Err(StoreError("disk on fire".into()))
+    }
+    async fn claim(&self, _: &str, _: &str, _: i64, _: i64) -> Result<Option<shared::ports::Held>, StoreError> {
+        Err(StoreError("disk on fire".into()))
+    }
+    async fn finish_claim(&self, _: &str, _: &str, _: i64, _: i64) -> Result<(), StoreError> {
+        Err(StoreError("disk on fire".into()))
+    }
+    async fn release_claim(&self, _: &str) -> Result<(), StoreError> {
+        Err(StoreError("disk on fire".into()))
+    }
+    async fn take_rate(&self, _: &shared::domain::TenantId, _: shared::domain::RateLimits, _: i64) -> Result<Option<shared::domain::Window>, StoreError> {
+        Err(StoreError("disk on fire".into()))
+    }
+    async fn record_message(&self, _: &shared::domain::MessageRecord, _: i64) -> Result<(), StoreError> {
+        Err(StoreError("disk on fire".into()))
+    }
+}
+
+use shared::ports::StoreError;
+
+#[tokio::test]
+async fn storage_failures_answer_a_generic_500_and_log_the_cause() {
+    let b = integration_tests::embedded();
+    let svc = shared::service::Service::new(std::sync::Arc::new(BrokenStore), b.gateway.clone(), Default::default());
+    let (logs, guard) = integration_tests::capture_logs();
+    let rest = answer(send_sms::handler::handle(&svc, request("POST", "/api/sms/send", &[("x-api-key", ALL)], r#"{"to": "+14165551234", "message": "hi"}"#)).await.unwrap());
+    let action = answer(send_sms::handler::handle(&svc, request("GET", &format!("/?{}", q(ALL, "59", "%2B14165551234", BODY)), &[], "")).await.unwrap());
+    drop(guard);
+    assert_eq!(rest, (500, err("Internal error")));
+    assert_eq!(action, (500, err("Internal error")));
+    assert!(logs.text().contains("disk on fire"), "the cause goes to the log: {}", logs.text());
+    assert_nothing_sent(&b, "storage down");
+}
