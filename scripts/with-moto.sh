@@ -26,17 +26,60 @@ fi
 work="$(mktemp -d)"
 port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 
-# moto_server, but serving one request at a time. moto_server runs each
-# request on its own thread, and moto's DynamoDB is not safe for that: a
-# cancelled transaction restores a copy of the table taken when it began,
-# undoing whatever concurrent requests wrote meanwhile, and two conditional
-# writes can both pass their check. DynamoDB serializes them; so does this.
+# moto_server, but serving one request at a time, and with transactions
+# that roll back only what they touched.
+#
+# - One request at a time: moto_server runs each request on its own thread,
+#   and moto's DynamoDB is not safe for that: a cancelled transaction
+#   restores a copy of the table taken when it began, undoing whatever
+#   concurrent requests wrote meanwhile, and two conditional writes can both
+#   pass their check. DynamoDB serializes them; so does this.
+# - Rollback: moto deep-copies every table a transaction names before it
+#   runs, so each transaction costs time in proportion to the table and a
+#   test that writes thousands of items slows to a crawl. Here a
+#   transaction saves (and on failure restores) only the items it names;
+#   what it does is moto's own code.
 # The recorder appends to a file in the working directory unless told where.
 MOTO_PORT="$port" MOTO_RECORDER_FILEPATH="$work/recording.jsonl" \
     "$venv/bin/python" - 127.0.0.1 "$port" >"$work/moto.log" 2>&1 <<'EOF' &
-import sys
+import copy, sys, types
 from werkzeug.serving import run_simple
+import moto.dynamodb.models as ddb
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+# Inside moto's DynamoDB module, a Table is no longer deep-copied (the
+# transaction's backup); everything else is, as before.
+ddb.copy = types.SimpleNamespace(deepcopy=lambda x, memo=None: x if isinstance(x, Table) else copy.deepcopy(x, memo))
+original = ddb.DynamoDBBackend.transact_write_items
+
+def transact_write_items(self, transact_items):
+    saved = []
+    for item in transact_items:
+        op_type, op = next(iter(item.items()))
+        table = self.tables.get(op.get("TableName"))
+        if table is None:
+            continue
+        key = op["Item"] if op_type == "Put" else op.get("Key", {})
+        if table.hash_key_attr not in key or (table.range_key_attr and table.range_key_attr not in key):
+            continue
+        h = DynamoType(key[table.hash_key_attr])
+        r = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+        saved.append((table, h, r, copy.deepcopy(table.get_item(h, r))))
+    try:
+        return original(self, transact_items)
+    except Exception:
+        for table, h, r, before in reversed(saved):
+            if before is None:
+                table.delete_item(h, r)
+            elif r is None:
+                table.items[h] = before
+            else:
+                table.items[h][r] = before
+        raise
+
+ddb.DynamoDBBackend.transact_write_items = transact_write_items
 run_simple(sys.argv[1], int(sys.argv[2]), DomainDispatcherApplication(create_backend_app), threaded=False)
 EOF
 moto_pid=$!

@@ -597,6 +597,7 @@ fn s3_event(key: &str, sequencer: &str) -> String {
     serde_json::json!({"Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
         "eventTime": "2026-01-01T00:00:00.000Z", "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"}, "requestParameters": {"sourceIPAddress": "203.0.113.20"},
         "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": "pbx-voicemail"},
                "object": {"key": key, "size": 1024, "sequencer": sequencer}}
     }]})

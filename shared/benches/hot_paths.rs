@@ -27,7 +27,7 @@ fn parsing(c: &mut Criterion) {
     let headers = HeaderMap::new();
     c.bench_function("action API: parse the guide's request", |b| {
         b.iter(|| {
-            let req = HttpRequest { method: &Method::GET, query: Some(black_box(QUERY)), headers: &headers, body: b"" };
+            let req = HttpRequest { method: &Method::GET, query: Some(black_box(QUERY)), headers: &headers, body: b"", deadline: None };
             action::parse(&req).unwrap()
         })
     });
@@ -36,7 +36,7 @@ fn parsing(c: &mut Criterion) {
     let body = br#"{"to": "+14165551234", "message": "Test SMS notification"}"#;
     c.bench_function("REST: parse the guide's send body", |b| {
         b.iter(|| {
-            let req = HttpRequest { method: &Method::POST, query: None, headers: &json_headers, body: black_box(body) };
+            let req = HttpRequest { method: &Method::POST, query: None, headers: &json_headers, body: black_box(body), deadline: None };
             rest::parse(rest::Endpoint::Send, &req).unwrap()
         })
     });
@@ -61,7 +61,7 @@ fn send(c: &mut Criterion) {
     let headers = HeaderMap::new();
     c.bench_function("action API: whole send on the embedded store (SQLite + outbox)", |b| {
         b.to_async(&rt).iter(|| async {
-            let req = HttpRequest { method: &Method::GET, query: Some(QUERY), headers: &headers, body: b"" };
+            let req = HttpRequest { method: &Method::GET, query: Some(QUERY), headers: &headers, body: b"", deadline: None };
             let resp = action::respond(&service, &req).await;
             assert_eq!(resp.status(), 200);
         })

@@ -63,10 +63,11 @@ pub enum Error {
     IdempotencyMismatch,
     #[error("A request with this Idempotency-Key is still being processed")]
     IdempotencyInProgress,
-    /// The provider answered and refused the message.
+    /// The provider answered and refused the message for good.
     #[error("SMS provider failed to send the message")]
     ProviderRejected(String),
-    /// The provider could not be reached or throttled us: worth a retry.
+    /// The provider could not be reached, timed out, throttled us or is not
+    /// allowed yet: worth a retry.
     #[error("SMS provider is unavailable")]
     ProviderUnavailable(String),
     #[error("Internal error")]
@@ -96,13 +97,11 @@ impl Error {
     }
 
     /// A failure that a redelivery could cure (the trigger reports it so the
-    /// platform retries); everything else is final for that voicemail.
+    /// platform retries): infrastructure, and a full minute window.
+    /// Everything else is final for that voicemail: a full day, the
+    /// provider's refusal, an opt-out, a refused country.
     pub fn is_retryable(&self) -> bool {
-        self.is_infrastructure()
-            || matches!(
-                self,
-                Error::ProviderRejected(_) | Error::RateLimited { .. }
-            )
+        self.is_infrastructure() || matches!(self, Error::RateLimited { window: Window::Minute, .. })
     }
 
     pub fn invalid(field: &'static str, expected: &'static str) -> Self {

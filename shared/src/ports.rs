@@ -48,33 +48,92 @@ pub enum Held {
     Done { fingerprint: String, result: String },
 }
 
+impl Held {
+    pub fn fingerprint(&self) -> &str {
+        match self {
+            Held::Pending { fingerprint, .. } | Held::Done { fingerprint, .. } => fingerprint,
+        }
+    }
+}
+
+/// A claim on one piece of work (a voicemail's SMS, an Idempotency-Key's
+/// request): who holds it does it; every other delivery finds it.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    /// `vm#<voicemail identity>` or `idem#<tenant>#<key hash>`.
+    pub id: &'a str,
+    /// What the work is (a request body's hash): a claim reused for other
+    /// work is told apart.
+    pub fingerprint: &'a str,
+    /// The holder's own token: only the holder can finish or release it.
+    pub token: &'a str,
+    /// Until when the holder may still run (epoch seconds); after that a
+    /// pending claim can be taken over.
+    pub lease_until: i64,
+    /// How long a finished claim is remembered.
+    pub keep_secs: i64,
+}
+
+/// What starting a message writes, all or nothing: its claim (taken, or
+/// found held), one slot of its tenant's budget, and its log entry.
+#[derive(Debug, Clone, Copy)]
+pub struct Start<'a> {
+    /// The log entry: `sending` when a send follows; a final status when
+    /// the work ends here (a skipped voicemail), which finishes the claim.
+    pub record: &'a MessageRecord,
+    pub claim: Option<Claim<'a>>,
+    /// The budget charged and its limits; none for work that sends nothing.
+    pub budget: Option<(MessageKind, RateLimits)>,
+    pub now: i64,
+    /// How long the log entry is kept.
+    pub log_keep_secs: i64,
+}
+
+/// How a start went. Only `Started` wrote anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Begun {
+    Started,
+    /// The claim is someone else's.
+    Held(Held),
+    /// This window of the budget is full.
+    Limited(Window),
+}
+
+/// How a started message ended: its log entry's final state, and its claim
+/// finished (`result` kept, redeliveries are duplicates) or released (a
+/// retry takes it again). Written only while the claim is still the
+/// holder's.
+#[derive(Debug, Clone, Copy)]
+pub struct End<'a> {
+    pub record: &'a MessageRecord,
+    pub claim: Option<Closing<'a>>,
+    pub now: i64,
+    pub log_keep_secs: i64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Closing<'a> {
+    pub id: &'a str,
+    pub token: &'a str,
+    /// `Some`: finished with this result; `None`: released.
+    pub result: Option<&'a str>,
+    pub keep_secs: i64,
+}
+
 /// The hot path: everything a send needs.
 #[async_trait]
 pub trait Store: Send + Sync {
     /// Reads the items named, in one round trip where the backend allows it.
     async fn lookup(&self, lookup: Lookup<'_>) -> Result<Found, StoreError>;
 
-    /// Takes a claim on `id` (a voicemail's identity, or an Idempotency-Key)
-    /// for `lease_secs`: `None` when this caller now holds it, otherwise who
-    /// holds it. An expired pending claim can be taken over. Atomic: of
-    /// concurrent callers exactly one gets `None`.
-    async fn claim(&self, id: &str, fingerprint: &str, now: i64, lease_secs: i64)
-        -> Result<Option<Held>, StoreError>;
+    /// Starts a message, atomically (one transaction): of concurrent
+    /// starts on one claim exactly one gets `Started`. A claim is takeable
+    /// when absent, expired, or pending with its lease run out.
+    async fn begin(&self, start: &Start<'_>) -> Result<Begun, StoreError>;
 
-    /// Marks a held claim done with its result, kept for `keep_secs`.
-    async fn finish_claim(&self, id: &str, result: &str, now: i64, keep_secs: i64)
-        -> Result<(), StoreError>;
-
-    /// Lets go of a pending claim so that a retry can take it.
-    async fn release_claim(&self, id: &str) -> Result<(), StoreError>;
-
-    /// Counts one SMS against the tenant's limits, atomically: `Some(window)`
-    /// (and nothing counted) when that window is already full.
-    async fn take_rate(&self, tenant: &TenantId, limits: RateLimits, now: i64)
-        -> Result<Option<Window>, StoreError>;
-
-    /// Appends to the message log, kept `keep_secs`.
-    async fn record_message(&self, record: &MessageRecord, keep_secs: i64) -> Result<(), StoreError>;
+    /// Ends a started message; `false` (and nothing written) when its claim
+    /// is no longer this holder's: it was taken over after the lease.
+    async fn finish(&self, end: &End<'_>) -> Result<bool, StoreError>;
 }
 
 /// What operators do with `smsctl`.
@@ -107,10 +166,12 @@ pub enum GatewayError {
     /// The destination opted out of SMS: final, not retried.
     #[error("destination opted out: {0}")]
     OptedOut(String),
-    /// The provider refused the request (invalid parameter and the like).
+    /// The provider refused this message for good (an invalid parameter:
+    /// the number, the text): final, not retried.
     #[error("rejected: {0}")]
     Rejected(String),
-    /// Throttled, unreachable, timed out: worth a retry.
+    /// Anything a retry may cure: throttled, unreachable, timed out, a 5xx,
+    /// a permission missing until an operator adds it.
     #[error("unavailable: {0}")]
     Unavailable(String),
 }

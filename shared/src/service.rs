@@ -1,5 +1,9 @@
 //! The service: the contract's checks in their order, then the send. The APIs
-//! and the trigger only parse and map; every rule lives here.
+//! and the trigger only parse and map; every rule lives here (the checks in
+//! [`rules`], the steps of a send in `steps`).
+
+mod rules;
+mod steps;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -7,12 +11,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    ApiKey, DEFAULT_VOICEMAIL_TEXT, E164, Encoding, Extension, ExtensionRecord, KeyHash,
-    MessageKind, MessageRecord, MessageStatus, MessageText, Tenant, TenantId, VoicemailDetails, Window,
-    sha256_hex,
+    E164, Encoding, Extension, KeyHash, MessageKind, MessageStatus, MessageText, TenantId,
+    VoicemailDetails,
 };
 use crate::error::{Error, Result};
-use crate::ports::{Found, Held, Lookup, OutgoingSms, SmsGateway, Store};
+use crate::ports::{Begun, Held, SmsGateway, Store};
+pub use rules::fingerprint;
+use rules::{authorize, check_voicemail, default_voicemail_text, voicemail_text};
+use steps::Work;
 
 /// Which API a request came through: they differ in one text and in how a
 /// tenant is named.
@@ -49,6 +55,8 @@ pub struct ApiCall {
     /// REST `Idempotency-Key` header, with a fingerprint of the request it
     /// came with.
     pub idempotency: Option<(String, String)>,
+    /// The invocation's deadline (epoch milliseconds), when one is known.
+    pub deadline: Option<u64>,
 }
 
 /// A sent SMS, as the APIs report it.
@@ -64,8 +72,9 @@ pub struct Sent {
 /// A voicemail, from whichever event announced it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Voicemail {
-    /// What makes it unique across deliveries: bucket, key and version or
-    /// sequencer, or the `New Voicemail` event's id.
+    /// What makes it unique across deliveries and paths: bucket, key and
+    /// version or sequencer; or tenant and the PBX's message id (else the
+    /// event's id) for a `New Voicemail` event.
     pub identity: String,
     pub tenant: TenantId,
     pub extension: Extension,
@@ -85,17 +94,22 @@ pub struct S3Object {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Sent(Sent),
-    /// Not a voicemail, does not qualify, or can never be sent: the reason
-    /// is logged, and it is not retried.
+    /// Does not qualify, or was refused for good: recorded with its reason
+    /// in the message log, and not retried.
     Skipped(String),
-    /// Another delivery of the same voicemail sent it, or is sending it.
+    /// Another delivery of the same voicemail finished it.
     Duplicate,
+    /// Another delivery holds it until its lease ends (epoch seconds): its
+    /// run may still be under way, or may have died. Reported as a failure
+    /// so that the platform delivers it again later.
+    InFlight { lease_until: i64 },
 }
 
 /// Fills in what a template needs beyond the event (S3 object metadata).
+/// Never fails: what cannot be read is left unknown.
 #[async_trait::async_trait]
 pub trait DetailsSource: Send + Sync {
-    async fn complete(&self, voicemail: &mut Voicemail) -> Result<()>;
+    async fn complete(&self, voicemail: &mut Voicemail);
 }
 
 /// Tunables, from the environment at cold start.
@@ -103,9 +117,8 @@ pub trait DetailsSource: Send + Sync {
 pub struct Policy {
     /// How long the message log keeps an entry.
     pub message_log_days: u32,
-    /// How long a voicemail claim blocks other deliveries while a send is
-    /// under way: longer than a function run, shorter than the queue's
-    /// visibility timeout, so a crashed run's voicemail is retried.
+    /// A claim's lease when the invocation's deadline is unknown (the local
+    /// server). With a deadline, the lease ends [`LEASE_MARGIN_SECS`] after it.
     pub claim_lease_secs: i64,
     /// How long a finished claim (and an Idempotency-Key) is remembered.
     pub dedup_keep_secs: i64,
@@ -113,25 +126,20 @@ pub struct Policy {
     pub check_opt_out: bool,
 }
 
+/// How long a claim outlives its holder's deadline: the clocks of two
+/// instances may differ a little, and a process may take a moment to stop.
+pub const LEASE_MARGIN_SECS: i64 = 10;
+
 impl Default for Policy {
     fn default() -> Self {
-        Policy {
-            message_log_days: 90,
-            claim_lease_secs: 120,
-            dedup_keep_secs: 7 * 86_400,
-            check_opt_out: true,
-        }
+        Policy { message_log_days: 90, claim_lease_secs: 120, dedup_keep_secs: 7 * 86_400, check_opt_out: true }
     }
 }
 
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64)
-    })
+    Arc::new(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64))
 }
 
 #[derive(Clone)]
@@ -143,21 +151,9 @@ pub struct Service {
     clock: Clock,
 }
 
-/// Everything a send needs once the checks passed.
-struct Checked {
-    tenant: Tenant,
-    sender: E164,
-}
-
 impl Service {
     pub fn new(store: Arc<dyn Store>, gateway: Arc<dyn SmsGateway>, policy: Policy) -> Self {
-        Service {
-            store,
-            gateway,
-            details: None,
-            policy,
-            clock: system_clock(),
-        }
+        Service { store, gateway, details: None, policy, clock: system_clock() }
     }
 
     pub fn with_details(mut self, details: Arc<dyn DetailsSource>) -> Self {
@@ -173,26 +169,9 @@ impl Service {
     /// Both APIs: checks 1 to 6 in the contract's order.
     pub async fn api(&self, call: ApiCall) -> Result<Sent> {
         let hash = call.key.as_deref().and_then(KeyHash::of_presented);
-        // One read for what the request names: the key, and the tenant and
-        // extension when the request names them.
-        let hint = call.request.as_ref().ok();
-        let tenant_hint = hint.and_then(|r| r.tenant.clone());
-        let ext_hint = hint.and_then(|r| match &r.action {
-            ApiAction::VoicemailNotify { extension, .. } => tenant_hint.as_ref().map(|_| extension.clone()),
-            ApiAction::Send { .. } => None,
-        });
-        let found = self
-            .store
-            .lookup(Lookup {
-                key: hash.as_ref(),
-                tenant: tenant_hint.as_ref(),
-                extension: ext_hint.as_ref(),
-                number: None,
-            })
-            .await?;
-
+        let (mut found, named) = self.read_for_api(hash.as_ref(), call.request.as_ref().ok()).await?;
         // 1. The key.
-        let key = match (&hash, found.key) {
+        let key = match (&hash, found.key.take()) {
             (Some(h), Some(k)) if k.enabled && k.hash.matches(h) => k,
             _ => return Err(Error::InvalidApiKey),
         };
@@ -205,26 +184,15 @@ impl Service {
         };
         // 3. The key's rights.
         authorize(&key, &tenant_id)?;
-        // 4. The tenant (read now if the request did not name it).
+        // 4. The tenant, read now if the request did not name it.
         let extension = match &request.action {
             ApiAction::VoicemailNotify { extension, .. } => Some(extension),
             ApiAction::Send { .. } => None,
         };
-        let mut found = Found {
-            tenant: found.tenant,
-            extension: found.extension,
-            ..Found::default()
+        let found = match named {
+            Some(t) if t == tenant_id => found,
+            _ => self.read_tenant(&tenant_id, extension).await?,
         };
-        if tenant_hint.as_ref() != Some(&tenant_id) {
-            found = self
-                .store
-                .lookup(Lookup {
-                    tenant: Some(&tenant_id),
-                    extension,
-                    ..Lookup::default()
-                })
-                .await?;
-        }
         let tenant = found.tenant.ok_or_else(|| Error::UnknownTenant(tenant_id.to_string()))?;
         if !tenant.active {
             return Err(Error::TenantInactive);
@@ -233,69 +201,40 @@ impl Service {
             return Err(Error::ApiDisabled);
         }
         let checked = self.check_sender(tenant).await?;
-
         let (to, text, kind) = match request.action {
             ApiAction::Send { to, text } => (to, text, MessageKind::Api),
             ApiAction::VoicemailNotify { extension, text } => {
                 // 5. Voicemail only.
                 let to = check_voicemail(&checked.tenant, &extension, found.extension.as_ref())?;
-                let text = match text {
-                    Some(t) => t,
-                    None => voicemail_text(
-                        &checked.tenant,
-                        &VoicemailDetails {
-                            extension: extension.to_string(),
-                            ..VoicemailDetails::default()
-                        },
-                    ),
-                };
+                let text = text.unwrap_or_else(|| voicemail_text(&checked.tenant, &VoicemailDetails::new(&extension)));
                 (to, text, MessageKind::Voicemail)
             }
         };
-
-        // 6. Send, once per Idempotency-Key.
-        let Some((idem_key, fingerprint)) = call.idempotency else {
-            return self.deliver(&checked, &to, &text, kind).await;
-        };
-        let claim_id = format!("idem#{tenant_id}#{}", KeyHash::of(&idem_key).as_str());
-        let now = self.now();
-        match self.store.claim(&claim_id, &fingerprint, now, self.policy.claim_lease_secs).await? {
-            None => {}
-            Some(held) if held_fingerprint(&held) != fingerprint => {
-                return Err(Error::IdempotencyMismatch)
+        // 6. Send, once per Idempotency-Key; every API request counts
+        // against the API's budget.
+        checked.allows(&to)?;
+        let mut work = Work::api(self, &checked, &to, &text, kind, call.idempotency.as_ref(), call.deadline);
+        match work.begin(MessageKind::Api).await? {
+            Begun::Started => {}
+            Begun::Held(held) if Some(held.fingerprint()) != work.fingerprint() => return Err(Error::IdempotencyMismatch),
+            Begun::Held(Held::Done { result, .. }) => {
+                return serde_json::from_str(&result).map_err(|e| Error::Internal(e.to_string()));
             }
-            Some(Held::Done { result, .. }) => {
-                return serde_json::from_str(&result).map_err(|e| Error::Internal(e.to_string()))
-            }
-            Some(Held::Pending { .. }) => return Err(Error::IdempotencyInProgress),
+            Begun::Held(Held::Pending { .. }) => return Err(Error::IdempotencyInProgress),
+            Begun::Limited(window) => return Err(work.rate_limited(window)),
         }
-        match self.deliver(&checked, &to, &text, kind).await {
-            Ok(sent) => {
-                let result = serde_json::to_string(&sent).map_err(|e| Error::Internal(e.to_string()))?;
-                self.finish_or_log(&claim_id, &result).await;
-                Ok(sent)
-            }
-            Err(e) => {
-                self.release_or_log(&claim_id).await;
-                Err(e)
-            }
-        }
+        let sent = work.send(&text).await;
+        work.end(&sent).await;
+        sent
     }
 
-    /// The trigger: a voicemail that qualifies gets exactly one SMS.
-    pub async fn voicemail(&self, mut voicemail: Voicemail) -> Result<Outcome> {
-        let found = self
-            .store
-            .lookup(Lookup {
-                tenant: Some(&voicemail.tenant),
-                extension: Some(&voicemail.extension),
-                ..Lookup::default()
-            })
-            .await?;
+    /// The trigger: a voicemail that qualifies gets exactly one SMS; one
+    /// that does not is recorded as skipped, with its reason.
+    pub async fn voicemail(&self, mut voicemail: Voicemail, deadline: Option<u64>) -> Result<Outcome> {
+        let found = self.read_tenant(&voicemail.tenant, Some(&voicemail.extension)).await?;
+        let mut work = Work::voicemail(self, &voicemail, deadline);
         let qualified = async {
-            let tenant = found
-                .tenant
-                .ok_or_else(|| Error::UnknownTenant(voicemail.tenant.to_string()))?;
+            let tenant = found.tenant.ok_or_else(|| Error::UnknownTenant(voicemail.tenant.to_string()))?;
             if !tenant.active {
                 return Err(Error::TenantInactive);
             }
@@ -306,215 +245,41 @@ impl Service {
         let (checked, to) = match qualified.await {
             Ok(ok) => ok,
             Err(e) if e.is_infrastructure() => return Err(e),
-            Err(e) => return Ok(Outcome::Skipped(e.to_string())),
+            Err(e) => return work.conclude(MessageStatus::Skipped, &e).await,
         };
-
-        let now = self.now();
-        let id = format!("vm#{}", voicemail.identity);
-        match self.store.claim(&id, &voicemail.identity, now, self.policy.claim_lease_secs).await? {
-            None => {}
-            Some(_) => return Ok(Outcome::Duplicate),
+        work.address(&checked, &to);
+        if let Err(e) = checked.allows(&to) {
+            return work.conclude(MessageStatus::Refused, &e).await;
         }
-        let result = async {
-            if checked.tenant.voicemail_template.as_ref().is_some_and(|t| t.needs_details()) {
-                if let Some(source) = &self.details {
-                    source.complete(&mut voicemail).await?;
-                }
-            }
-            let text = voicemail_text(&checked.tenant, &voicemail.details);
-            self.deliver(&checked, &to, &text, MessageKind::Voicemail).await
-        }
-        .await;
-        match result {
-            Ok(sent) => {
-                self.finish_or_log(&id, &sent.id).await;
-                Ok(Outcome::Sent(sent))
-            }
-            Err(e) if e.is_retryable() => {
-                // Not marked as sent: the platform's retry will take it again.
-                self.release_or_log(&id).await;
-                Err(e)
-            }
-            Err(e) => {
-                // Final (opted out, country refused): remember it so that
-                // redeliveries do not ask again.
-                self.finish_or_log(&id, &format!("refused: {e}")).await;
-                Ok(Outcome::Skipped(e.to_string()))
+        match work.begin(MessageKind::Voicemail).await? {
+            Begun::Started => {}
+            Begun::Held(Held::Done { .. }) => return Ok(Outcome::Duplicate),
+            Begun::Held(Held::Pending { lease_until, .. }) => return Ok(Outcome::InFlight { lease_until }),
+            Begun::Limited(window) => {
+                let e = work.rate_limited(window);
+                // A full minute delays the voicemail; a full day refuses it.
+                return if e.is_retryable() { Err(e) } else { work.conclude(MessageStatus::Refused, &e).await };
             }
         }
-    }
-
-    /// Check 4's last step: the sender is in the registry, SMS-enabled and
-    /// the tenant's (or the system's).
-    async fn check_sender(&self, tenant: Tenant) -> Result<Checked> {
-        let sender = tenant.sender_number.clone().ok_or(Error::InvalidSender)?;
-        let found = self
-            .store
-            .lookup(Lookup {
-                number: Some(&sender),
-                ..Lookup::default()
-            })
-            .await?;
-        match found.number {
-            Some(n) if n.usable_by(&tenant.id) => Ok(Checked { tenant, sender }),
-            _ => Err(Error::InvalidSender),
+        if checked.tenant.voicemail_template.as_ref().is_some_and(|t| t.needs_details()) {
+            if let Some(source) = &self.details {
+                source.complete(&mut voicemail).await;
+            }
         }
-    }
-
-    /// Destination rules, rate limit, opt-out, send, log.
-    async fn deliver(
-        &self,
-        checked: &Checked,
-        to: &E164,
-        text: &MessageText,
-        kind: MessageKind,
-    ) -> Result<Sent> {
-        let tenant = &checked.tenant;
-        if !tenant.allows_country(&checked.sender, to.country()) {
-            return Err(Error::CountryNotAllowed {
-                country: to.country().to_string(),
-            });
-        }
-        let now = self.now();
-        if let Some(window) = self.store.take_rate(&tenant.id, tenant.limits(), now).await? {
-            let limits = tenant.limits();
-            let limit = match window {
-                Window::Minute => limits.per_minute,
-                Window::Day => limits.per_day,
-            };
-            return Err(Error::RateLimited { limit, window });
-        }
-        let sms = OutgoingSms {
-            tenant: &tenant.id,
-            kind,
-            from: &checked.sender,
-            to,
-            text,
+        let text = match &checked.tenant.voicemail_template {
+            Some(_) => voicemail_text(&checked.tenant, &voicemail.details),
+            None => default_voicemail_text(),
         };
-        let sent = match self.opt_out_check(to).await {
-            Ok(()) => self.gateway.send(sms).await.map_err(Error::from),
-            Err(e) => Err(e),
-        };
-        let mut record = MessageRecord {
-            id: message_id(),
-            tenant: tenant.id.clone(),
-            kind,
-            from: checked.sender.to_string(),
-            to: to.to_string(),
-            status: MessageStatus::Sent,
-            provider_id: None,
-            segments: text.segments(),
-            error: None,
-            at: now,
-        };
-        match &sent {
-            Ok(provider_id) => record.provider_id = Some(provider_id.clone()),
-            Err(e) => {
-                record.status = if *e == Error::OptedOut {
-                    MessageStatus::OptedOut
-                } else {
-                    MessageStatus::Failed
-                };
-                record.error = Some(e.cause().unwrap_or(&e.to_string()).to_owned());
-            }
-        }
-        let keep = i64::from(self.policy.message_log_days) * 86_400;
-        if let Err(e) = self.store.record_message(&record, keep).await {
-            // The SMS is out (or failed) either way; failing the request now
-            // would make the caller retry and send it twice.
-            tracing::error!(error = %e, message = %record.id, "message log write failed");
-        }
-        let provider_id = sent?;
-        tracing::info!(tenant = %tenant.id, kind = kind.as_str(), to = %to, id = %provider_id, segments = text.segments(), "SMS sent");
-        Ok(Sent {
-            id: provider_id,
-            from: checked.sender.to_string(),
-            to: to.to_string(),
-            segments: text.segments(),
-            encoding: text.encoding(),
-        })
-    }
-
-    async fn opt_out_check(&self, to: &E164) -> Result<()> {
-        if self.policy.check_opt_out && self.gateway.opted_out(to).await? {
-            return Err(Error::OptedOut);
-        }
-        Ok(())
-    }
-
-    async fn finish_or_log(&self, id: &str, result: &str) {
-        if let Err(e) = self
-            .store
-            .finish_claim(id, result, self.now(), self.policy.dedup_keep_secs)
-            .await
-        {
-            // The lease runs out and a redelivery may send again: the one
-            // window for a duplicate, logged so an operator can see it.
-            tracing::error!(error = %e, claim = id, "could not mark claim done");
-        }
-    }
-
-    async fn release_or_log(&self, id: &str) {
-        if let Err(e) = self.store.release_claim(id).await {
-            // The lease runs out on its own; the retry waits until then.
-            tracing::warn!(error = %e, claim = id, "could not release claim");
+        let sent = work.send(&text).await;
+        work.end(&sent).await;
+        match sent {
+            Ok(sent) => Ok(Outcome::Sent(sent)),
+            Err(e) if e.is_retryable() => Err(e),
+            Err(e) => Ok(Outcome::Skipped(e.to_string())),
         }
     }
 
     fn now(&self) -> i64 {
         (self.clock)()
     }
-}
-
-/// Check 3.
-fn authorize(key: &ApiKey, tenant: &TenantId) -> Result<()> {
-    if !key.allows_sms() {
-        return Err(Error::KeyNotForSms);
-    }
-    if !key.tenants.allows(tenant) {
-        return Err(Error::KeyNotForTenant);
-    }
-    Ok(())
-}
-
-/// Check 5: the destination of a voicemail SMS.
-fn check_voicemail(tenant: &Tenant, extension: &Extension, record: Option<&ExtensionRecord>) -> Result<E164> {
-    if !tenant.voicemail_notifications {
-        return Err(Error::VoicemailDisabled);
-    }
-    let record = record.ok_or_else(|| Error::UnknownExtension(extension.to_string()))?;
-    if !record.sms_notifications {
-        return Err(Error::ExtensionDisabled);
-    }
-    record.sms_number.clone().ok_or(Error::NoDestination)
-}
-
-/// The tenant's template filled in, or the guide's text; a template that
-/// renders to something unsendable (too long) falls back to the guide's text.
-fn voicemail_text(tenant: &Tenant, details: &VoicemailDetails) -> MessageText {
-    let default = || MessageText::new(DEFAULT_VOICEMAIL_TEXT).expect("the default text is valid");
-    match &tenant.voicemail_template {
-        Some(t) => MessageText::new(t.render(details)).unwrap_or_else(|e| {
-            tracing::warn!(tenant = %tenant.id, error = %e, "voicemail template unusable, default text sent");
-            default()
-        }),
-        None => default(),
-    }
-}
-
-fn held_fingerprint(held: &Held) -> &str {
-    match held {
-        Held::Pending { fingerprint, .. } | Held::Done { fingerprint, .. } => fingerprint,
-    }
-}
-
-/// A fingerprint of a request body, for Idempotency-Key checks.
-pub fn fingerprint(body: &[u8]) -> String {
-    sha256_hex(body)
-}
-
-/// Time-ordered and unique: UUIDv7 is monotonic within a process, so
-/// entries of one second still sort in the order they were made.
-fn message_id() -> String {
-    uuid::Uuid::now_v7().to_string()
 }

@@ -24,6 +24,25 @@ pub struct Settings {
     pub backend: Backend,
     pub policy: Policy,
     pub layout: KeyLayout,
+    pub timeouts: AwsTimeouts,
+}
+
+/// Bounds on every AWS call (DynamoDB, SNS, S3), so that a hung call fails
+/// well inside the function's timeout and its claim is released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AwsTimeouts {
+    /// Opening a connection (TCP and TLS).
+    pub connect_ms: u64,
+    /// One attempt: request sent, answer read.
+    pub attempt_ms: u64,
+    /// The whole call, retries included.
+    pub operation_ms: u64,
+}
+
+impl Default for AwsTimeouts {
+    fn default() -> Self {
+        AwsTimeouts { connect_ms: 1_000, attempt_ms: 2_000, operation_ms: 3_000 }
+    }
 }
 
 #[derive(thiserror::Error)]
@@ -77,6 +96,7 @@ impl Settings {
             }
         };
         let defaults = Policy::default();
+        let timeouts = timeouts(&get)?;
         let policy = Policy {
             message_log_days: number(&get, "MESSAGE_LOG_DAYS", 1, 3650, defaults.message_log_days.into())? as u32,
             claim_lease_secs: number(&get, "CLAIM_LEASE_SECONDS", 10, 43_200, defaults.claim_lease_secs as u64)? as i64,
@@ -110,11 +130,22 @@ impl Settings {
                 expected: "a comma-separated list of file suffixes such as .wav,.mp3",
             });
         }
-        Ok(Settings {
-            backend,
-            policy,
-            layout: KeyLayout { prefix, suffixes },
-        })
+        check_function_timeout(&get, &policy, &timeouts)?;
+        Ok(Settings { backend, policy, layout: KeyLayout { prefix, suffixes }, timeouts })
+    }
+
+    /// The AWS SDK's configuration: the usual environment (credentials,
+    /// region, `AWS_ENDPOINT_URL`), with this configuration's timeouts.
+    #[cfg(feature = "aws")]
+    pub async fn aws(&self) -> aws_config::SdkConfig {
+        use std::time::Duration;
+        let t = self.timeouts;
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(Duration::from_millis(t.connect_ms))
+            .operation_attempt_timeout(Duration::from_millis(t.attempt_ms))
+            .operation_timeout(Duration::from_millis(t.operation_ms))
+            .build();
+        aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await
     }
 
     /// The service over the store and gateway this configuration names;
@@ -130,7 +161,7 @@ impl Settings {
             )),
             #[cfg(feature = "aws")]
             Backend::Aws { table } => {
-                let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                let aws = self.aws().await;
                 Ok(Service::new(
                     Arc::new(crate::adapters::dynamodb::DynamoStore::new(&aws, table)),
                     Arc::new(crate::adapters::sns::SnsGateway::new(&aws)),
@@ -146,6 +177,50 @@ impl Settings {
             }),
         }
     }
+}
+
+fn timeouts(get: &impl Fn(&str) -> Option<String>) -> Result<AwsTimeouts, StartupError> {
+    let d = AwsTimeouts::default();
+    let connect_ms = number(get, "AWS_CONNECT_TIMEOUT_MS", 50, 30_000, d.connect_ms)?;
+    let attempt_ms = number(get, "AWS_ATTEMPT_TIMEOUT_MS", 50, 60_000, d.attempt_ms)?;
+    let operation_ms = number(get, "AWS_OPERATION_TIMEOUT_MS", 50, 120_000, d.operation_ms)?;
+    if operation_ms < attempt_ms {
+        return Err(StartupError::Invalid {
+            name: "AWS_OPERATION_TIMEOUT_MS",
+            value: operation_ms.to_string(),
+            expected: "at least AWS_ATTEMPT_TIMEOUT_MS (an operation is one or more attempts)",
+        });
+    }
+    Ok(AwsTimeouts { connect_ms, attempt_ms, operation_ms })
+}
+
+/// `FUNCTION_TIMEOUT_SECONDS` (the template sets it to the function's
+/// timeout): a claim's lease must outlast any run, and one hung AWS call
+/// must leave time to release the claim.
+fn check_function_timeout(
+    get: &impl Fn(&str) -> Option<String>,
+    policy: &Policy,
+    timeouts: &AwsTimeouts,
+) -> Result<(), StartupError> {
+    if get("FUNCTION_TIMEOUT_SECONDS").is_none() {
+        return Ok(());
+    }
+    let secs = number(get, "FUNCTION_TIMEOUT_SECONDS", 1, 900, 0)? as i64;
+    if policy.claim_lease_secs < secs {
+        return Err(StartupError::Invalid {
+            name: "CLAIM_LEASE_SECONDS",
+            value: policy.claim_lease_secs.to_string(),
+            expected: "at least the function's timeout (FUNCTION_TIMEOUT_SECONDS): a claim must outlast its holder",
+        });
+    }
+    if timeouts.operation_ms.saturating_mul(3) > secs as u64 * 1000 {
+        return Err(StartupError::Invalid {
+            name: "AWS_OPERATION_TIMEOUT_MS",
+            value: timeouts.operation_ms.to_string(),
+            expected: "at most a third of the function's timeout (FUNCTION_TIMEOUT_SECONDS), to leave time to release a claim",
+        });
+    }
+    Ok(())
 }
 
 fn number(
@@ -188,6 +263,17 @@ pub fn init_tracing() {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_lease_shorter_than_the_function_is_refused() {
+        let e = with(&[("FUNCTION_TIMEOUT_SECONDS", "300"), ("CLAIM_LEASE_SECONDS", "120")]).unwrap_err().to_string();
+        assert!(e.starts_with("invalid setting CLAIM_LEASE_SECONDS=\"120\": expected at least the function's timeout"), "{e}");
+        assert!(with(&[("FUNCTION_TIMEOUT_SECONDS", "30"), ("CLAIM_LEASE_SECONDS", "30")]).is_ok());
+        let e = with(&[("FUNCTION_TIMEOUT_SECONDS", "5")]).unwrap_err().to_string();
+        assert!(e.starts_with("invalid setting AWS_OPERATION_TIMEOUT_MS=\"3000\""), "{e}");
+        let e = with(&[("AWS_ATTEMPT_TIMEOUT_MS", "5000"), ("AWS_OPERATION_TIMEOUT_MS", "1000")]).unwrap_err().to_string();
+        assert!(e.starts_with("invalid setting AWS_OPERATION_TIMEOUT_MS="), "{e}");
+    }
+
     fn with(vars: &[(&str, &str)]) -> Result<Settings, StartupError> {
         Settings::from_lookup(|n| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string()))
     }
@@ -209,6 +295,8 @@ mod tests {
             ("VOICEMAIL_SUFFIXES", "wav"),
             ("SMS_TABLE_NAME", "a b"),
             ("SMS_CHECK_OPT_OUT", "maybe"),
+            ("AWS_ATTEMPT_TIMEOUT_MS", "0"),
+            ("FUNCTION_TIMEOUT_SECONDS", "0"),
         ] {
             let e = with(&[(name, value)]).unwrap_err().to_string();
             assert!(e.starts_with(&format!("invalid setting {name}=")), "{e}");

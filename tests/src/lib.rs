@@ -15,6 +15,7 @@ use shared::ports::{Admin, GatewayError, OutgoingSms, SmsGateway, Store};
 use shared::service::{Policy, Service};
 
 pub mod moto;
+pub mod platform;
 pub mod runtime_api;
 
 /// One SMS as the gateway behind a backend received it.
@@ -40,6 +41,8 @@ pub struct TestGateway {
     reject_next: AtomicUsize,
     /// Wait this long (ms) before each send: keeps a request in flight.
     slow_ms: AtomicUsize,
+    /// The next send waits for this before it goes on.
+    hold: Mutex<Option<Arc<tokio::sync::Notify>>>,
     attempts: AtomicUsize,
 }
 
@@ -53,8 +56,16 @@ impl TestGateway {
             fail_to: Mutex::new(Vec::new()),
             reject_next: AtomicUsize::new(0),
             slow_ms: AtomicUsize::new(0),
+            hold: Mutex::new(None),
             attempts: AtomicUsize::new(0),
         }
+    }
+
+    /// The next send waits until the returned gate is opened (`notify_one`).
+    pub fn hold_next(&self) -> Arc<tokio::sync::Notify> {
+        let gate = Arc::new(tokio::sync::Notify::new());
+        *self.hold.lock().unwrap() = Some(gate.clone());
+        gate
     }
 
     pub fn fail_next(&self, n: usize) {
@@ -90,6 +101,10 @@ impl TestGateway {
 impl SmsGateway for TestGateway {
     async fn send(&self, sms: OutgoingSms<'_>) -> Result<String, GatewayError> {
         let n = self.attempts.fetch_add(1, Ordering::SeqCst) + 1;
+        let gate = self.hold.lock().unwrap().take();
+        if let Some(gate) = gate {
+            gate.notified().await;
+        }
         let every = self.fail_every.load(Ordering::SeqCst);
         let injected = self
             .fail_next
@@ -341,13 +356,19 @@ pub async fn invoke_event(b: &Backend, file: &str) -> (u16, serde_json::Value) {
     }
 }
 
-/// An S3 `ObjectCreated:Put` notification record for this (raw, encoded) key.
+/// An S3 `ObjectCreated:Put` notification record for this (raw, encoded)
+/// key, shaped as S3 sends it.
 pub fn s3_record(raw_key: &str, sequencer: &str) -> serde_json::Value {
     serde_json::json!({
         "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
         "eventTime": "2026-11-26T10:00:00.000Z", "eventName": "ObjectCreated:Put",
-        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": "pbx-voicemail"},
-               "object": {"key": raw_key, "size": 1024, "sequencer": sequencer}}
+        "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
+        "requestParameters": {"sourceIPAddress": "203.0.113.20"},
+        "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQ"},
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "voicemail-created",
+               "bucket": {"name": "pbx-voicemail", "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
+                          "arn": "arn:aws:s3:::pbx-voicemail"},
+               "object": {"key": raw_key, "size": 1024, "eTag": "d41d8cd98f00b204e9800998ecf8427e", "sequencer": sequencer}}
     })
 }
 
@@ -367,7 +388,15 @@ pub fn sqs_batch(records: &[serde_json::Value]) -> serde_json::Value {
 
 /// Runs one event through the voicemail-trigger handler.
 pub async fn trigger(service: &Service, event: serde_json::Value) -> Result<serde_json::Value, String> {
-    let event = lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default());
+    trigger_by(service, event, 0).await
+}
+
+/// Runs one event through the voicemail-trigger handler, as an invocation
+/// with this deadline (epoch milliseconds; 0: none, as a local invocation).
+pub async fn trigger_by(service: &Service, event: serde_json::Value, deadline_ms: u64) -> Result<serde_json::Value, String> {
+    let mut context = lambda_runtime::Context::default();
+    context.deadline = deadline_ms;
+    let event = lambda_runtime::LambdaEvent::new(event, context);
     voicemail_trigger::handler::handle(service, &shared::trigger::KeyLayout::default(), event)
         .await
         .map_err(|e| e.to_string())

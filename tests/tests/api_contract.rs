@@ -306,8 +306,11 @@ async fn provider_failures_are_reported_never_hidden() {
         assert_eq!(action(&b, &query).await, (502, err(down)));
         assert!(b.gateway.accepted().is_empty(), "{}: nothing reported as sent", b.name);
         let log = b.admin.messages(None, 10).await.unwrap();
-        assert_eq!(log.len(), 4);
-        assert!(log.iter().all(|m| m.status.as_str() == "failed" && m.provider_id.is_none()));
+        let mut statuses: Vec<&str> = log.iter().map(|m| m.status.as_str()).collect();
+        statuses.sort();
+        // Refused for good, or failed and worth a retry; never sent.
+        assert_eq!(statuses, ["failed", "failed", "refused", "refused"], "{}", b.name);
+        assert!(log.iter().all(|m| m.provider_id.is_none() && m.error.is_some()));
     }
 }
 
@@ -319,19 +322,10 @@ impl shared::ports::Store for BrokenStore {
     async fn lookup(&self, _: shared::ports::Lookup<'_>) -> Result<shared::ports::Found, StoreError> {
         Err(StoreError("disk on fire".into()))
     }
-    async fn claim(&self, _: &str, _: &str, _: i64, _: i64) -> Result<Option<shared::ports::Held>, StoreError> {
+    async fn begin(&self, _: &shared::ports::Start<'_>) -> Result<shared::ports::Begun, StoreError> {
         Err(StoreError("disk on fire".into()))
     }
-    async fn finish_claim(&self, _: &str, _: &str, _: i64, _: i64) -> Result<(), StoreError> {
-        Err(StoreError("disk on fire".into()))
-    }
-    async fn release_claim(&self, _: &str) -> Result<(), StoreError> {
-        Err(StoreError("disk on fire".into()))
-    }
-    async fn take_rate(&self, _: &shared::domain::TenantId, _: shared::domain::RateLimits, _: i64) -> Result<Option<shared::domain::Window>, StoreError> {
-        Err(StoreError("disk on fire".into()))
-    }
-    async fn record_message(&self, _: &shared::domain::MessageRecord, _: i64) -> Result<(), StoreError> {
+    async fn finish(&self, _: &shared::ports::End<'_>) -> Result<bool, StoreError> {
         Err(StoreError("disk on fire".into()))
     }
 }

@@ -17,7 +17,7 @@ use shared::api::HttpRequest;
 use shared::api::rest::Endpoint;
 use shared::config::Config;
 use shared::domain::{CountryCode, E164, Extension, KeyHash, MessageKind, MessageStatus, RateLimits, TenantId, Window};
-use shared::ports::{Admin, Held, Lookup, SmsGateway, Store};
+use shared::ports::{Admin, Begun, Claim, Closing, End, Held, Lookup, SmsGateway, Start, Store};
 use shared::service::{Policy, Service};
 use shared::trigger::KeyLayout;
 
@@ -82,14 +82,15 @@ async fn action_api_send_costs_4_dynamodb_and_2_sns_requests() {
     m.mark().await;
     let resp = shared::api::action::respond(
         &service,
-        &HttpRequest { method: &Method::GET, query: Some(&query), headers: &headers, body: b"" },
+        &HttpRequest { method: &Method::GET, query: Some(&query), headers: &headers, body: b"", deadline: None },
     )
     .await;
     let answer = body_json(&resp);
     assert_eq!((resp.status().as_u16(), &answer["success"]), (200, &json!("SMS message sent")), "{answer}");
     let r = m.requests_since_mark(&[to]).await;
-    // Key + tenant in one read, the sender number, the rate counters, the log.
-    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 2), ("TransactWriteItems", 1), ("PutItem", 1)]), "{r:?}");
+    // Key + tenant in one read, the sender number; the rate counters and
+    // the log entry (`sending`) in one transaction; the log entry's outcome.
+    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 2), ("TransactWriteItems", 1), ("UpdateItem", 1)]), "{r:?}");
     assert_eq!(r.sns, counts(&[("CheckIfPhoneNumberIsOptedOut", 1), ("Publish", 1)]), "{r:?}");
     let id = answer["id"].as_str().expect("id");
     assert_published(&m, &r, id, to, TEXT).await;
@@ -106,7 +107,7 @@ async fn rest(service: &Service, endpoint: Endpoint, body: &str, idempotency: Op
     if let Some(k) = idempotency {
         headers.insert("idempotency-key", HeaderValue::from_str(k).expect("header"));
     }
-    let req = HttpRequest { method: &Method::POST, query: None, headers: &headers, body: body.as_bytes() };
+    let req = HttpRequest { method: &Method::POST, query: None, headers: &headers, body: body.as_bytes(), deadline: None };
     let resp = shared::api::rest::respond(service, endpoint, &req).await;
     (resp.status().as_u16(), body_json(&resp))
 }
@@ -121,8 +122,8 @@ async fn rest_send_costs_5_dynamodb_and_2_sns_requests() {
     assert_eq!(status, 200, "{answer}");
     let r = m.requests_since_mark(&[to]).await;
     // The key alone first (the tenant comes from it), then the tenant, the
-    // sender, the rate counters, the log.
-    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 3), ("TransactWriteItems", 1), ("PutItem", 1)]), "{r:?}");
+    // sender; rate counters and log entry; the outcome.
+    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 3), ("TransactWriteItems", 1), ("UpdateItem", 1)]), "{r:?}");
     assert_eq!(r.sns, counts(&[("CheckIfPhoneNumberIsOptedOut", 1), ("Publish", 1)]), "{r:?}");
     assert_published(&m, &r, answer["id"].as_str().expect("id"), to, "Test SMS notification").await;
 
@@ -132,7 +133,7 @@ async fn rest_send_costs_5_dynamodb_and_2_sns_requests() {
     m.mark().await;
     assert_eq!(rest(&service, Endpoint::Send, &body, None).await.0, 200);
     let r = m.requests_since_mark(&[to]).await;
-    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 2), ("TransactWriteItems", 1), ("PutItem", 1)]), "{r:?}");
+    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 2), ("TransactWriteItems", 1), ("UpdateItem", 1)]), "{r:?}");
 }
 
 #[tokio::test]
@@ -144,15 +145,16 @@ async fn rest_send_with_idempotency_key_adds_the_claim() {
     let first = rest(&service, Endpoint::Send, &body, Some("order-42")).await;
     assert_eq!(first.0, 200, "{first:?}");
     let r = m.requests_since_mark(&[to]).await;
-    // + the claim (PutItem) and its finish (UpdateItem).
-    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 3), ("TransactWriteItems", 1), ("PutItem", 2), ("UpdateItem", 1)]), "{r:?}");
+    // The claim joins the start's transaction, its finish the outcome's.
+    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 3), ("TransactWriteItems", 2)]), "{r:?}");
     assert_eq!(r.sns_total(), 2, "{r:?}");
 
-    // The replay answers from the finished claim: no rate count, no SMS.
+    // The replay answers from the finished claim (the cancelled start
+    // returns it): no rate count, no SMS.
     m.mark().await;
     assert_eq!(rest(&service, Endpoint::Send, &body, Some("order-42")).await, first);
     let r = m.requests_since_mark(&[to]).await;
-    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 3), ("PutItem", 1)]), "{r:?}");
+    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 3), ("TransactWriteItems", 1)]), "{r:?}");
     assert_eq!(r.sns_total(), 0, "{r:?}");
 }
 
@@ -164,42 +166,33 @@ async fn rest_voicemail_notify_costs_5_dynamodb_and_2_sns_requests() {
     let (status, answer) = rest(&service, Endpoint::Voicemail, r#"{"extension": "1001"}"#, None).await;
     assert_eq!(status, 200, "{answer}");
     let r = m.requests_since_mark(&[to]).await;
-    // Key; tenant + extension in one read; sender; rate; log.
-    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 3), ("TransactWriteItems", 1), ("PutItem", 1)]), "{r:?}");
+    // Key; tenant + extension in one read; sender; rate + log; outcome.
+    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 3), ("TransactWriteItems", 1), ("UpdateItem", 1)]), "{r:?}");
     assert_eq!(r.sns, counts(&[("CheckIfPhoneNumberIsOptedOut", 1), ("Publish", 1)]), "{r:?}");
     assert_published(&m, &r, answer["id"].as_str().expect("id"), to, shared::domain::DEFAULT_VOICEMAIL_TEXT).await;
 }
 
 #[tokio::test]
-async fn voicemail_trigger_costs_6_dynamodb_and_2_sns_requests_and_a_redelivery_3() {
+async fn voicemail_trigger_costs_4_dynamodb_and_2_sns_requests_and_a_redelivery_3() {
     let to = "+14165557041";
     let Some((m, service)) = setup(to).await else { return };
-    let event = json!({"Records": [{
-        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-        "eventTime": "2026-11-26T10:00:00.000Z", "eventName": "ObjectCreated:Put",
-        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": "pbx-voicemail"},
-               "object": {"key": format!("voicemail/59/1001/{}.wav", m.table), "size": 1024, "sequencer": "0055AED6DCD90281E5"}}
-    }]});
+    let event = json!({"Records": [integration_tests::s3_record(&format!("voicemail/59/1001/{}.wav", m.table), "0055AED6DCD90281E5")]});
     m.mark().await;
-    let report = shared::trigger::process(&service, &KeyLayout::default(), &event).await;
+    let report = shared::trigger::process(&service, &KeyLayout::default(), &event, None).await;
     assert_eq!((report.sent, report.failed), (1, 0), "{report:?}");
     let r = m.requests_since_mark(&[to]).await;
-    // Tenant + extension; sender; claim; rate; log; claim done.
-    assert_eq!(
-        r.dynamodb,
-        counts(&[("BatchGetItem", 2), ("PutItem", 2), ("TransactWriteItems", 1), ("UpdateItem", 1)]),
-        "{r:?}"
-    );
+    // Tenant + extension; sender; claim + rate + log entry; outcome + claim done.
+    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 2), ("TransactWriteItems", 2)]), "{r:?}");
     assert_eq!(r.sns, counts(&[("CheckIfPhoneNumberIsOptedOut", 1), ("Publish", 1)]), "{r:?}");
     assert_eq!(r.publishes.len(), 1);
     assert_eq!(r.publishes[0].message_attribute("AWS.MM.SMS.OriginationNumber"), Some(("String".to_owned(), SENDER.to_owned())));
 
     // Delivered again: the claim says done; nothing is sent.
     m.mark().await;
-    let report = shared::trigger::process(&service, &KeyLayout::default(), &event).await;
+    let report = shared::trigger::process(&service, &KeyLayout::default(), &event, None).await;
     assert_eq!((report.sent, report.duplicates), (0, 1), "{report:?}");
     let r = m.requests_since_mark(&[to]).await;
-    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 2), ("PutItem", 1)]), "{r:?}");
+    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 2), ("TransactWriteItems", 1)]), "{r:?}");
     assert_eq!(r.sns_total(), 0, "{r:?}");
 }
 
@@ -213,7 +206,7 @@ async fn an_opted_out_destination_is_asked_about_and_never_published_to() {
     assert_eq!((status, answer), (422, json!({"error": "Destination has opted out of SMS"})));
     let r = m.requests_since_mark(&[to]).await;
     // The rate was counted before the question; the refusal is logged.
-    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 3), ("TransactWriteItems", 1), ("PutItem", 1)]), "{r:?}");
+    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 3), ("TransactWriteItems", 1), ("UpdateItem", 1)]), "{r:?}");
     assert_eq!(r.sns, counts(&[("CheckIfPhoneNumberIsOptedOut", 1)]), "{r:?}");
     let log = m.store.messages(None, 10).await.expect("messages");
     assert_eq!((log.len(), log[0].status, log[0].provider_id.clone()), (1, MessageStatus::OptedOut, None));
@@ -247,15 +240,31 @@ async fn each_hot_path_store_operation_is_one_request() {
     let sender = E164::parse(SENDER).expect("e164");
     let now = 1_795_000_000;
     let limits = RateLimits { per_minute: 1, per_day: 10 };
+    let record = shared::domain::MessageRecord {
+        id: "m".to_owned(),
+        tenant: t59.clone(),
+        kind: MessageKind::Api,
+        extension: None,
+        from: SENDER.to_owned(),
+        to: "+14165557061".to_owned(),
+        status: MessageStatus::Sending,
+        provider_id: None,
+        segments: 1,
+        error: None,
+        at: now,
+        attempts: 0,
+    };
+    let claim = |token| Claim { id: "c", fingerprint: "f", token, lease_until: now + 60, keep_secs: 60 };
+    let start = |token, budget| Start { record: &record, claim: Some(claim(token)), budget, now, log_keep_secs: 86_400 };
+    let end = |claim| End { record: &record, claim, now, log_keep_secs: 86_400 };
     let cases: Vec<(&str, &str)> = vec![
         ("lookup of all four kinds", "BatchGetItem"),
-        ("first claim", "PutItem"),
-        ("claim held by another", "PutItem"),
-        ("finish", "UpdateItem"),
-        ("release of a finished claim", "DeleteItem"),
-        ("take_rate", "TransactWriteItems"),
-        ("take_rate refused", "TransactWriteItems"),
-        ("record_message", "PutItem"),
+        ("start: claim, budget and log entry", "TransactWriteItems"),
+        ("start refused: the claim is held", "TransactWriteItems"),
+        ("finish: claim done and log entry", "TransactWriteItems"),
+        ("finish refused: not the holder", "TransactWriteItems"),
+        ("start refused: the budget is full", "TransactWriteItems"),
+        ("log entry alone", "UpdateItem"),
     ];
     for (i, (what, op)) in cases.iter().enumerate() {
         m.mark().await;
@@ -267,27 +276,16 @@ async fn each_hot_path_store_operation_is_one_request() {
                     .expect("lookup");
                 assert!(found.key.is_some() && found.tenant.is_some() && found.extension.is_some() && found.number.is_some());
             }
-            1 => assert_eq!(store.claim("c", "f", now, 60).await.expect("claim"), None),
-            2 => assert!(matches!(store.claim("c", "g", now, 60).await.expect("claim"), Some(Held::Pending { .. }))),
-            3 => store.finish_claim("c", "r", now, 60).await.expect("finish"),
-            4 => store.release_claim("c").await.expect("release"),
-            5 => assert_eq!(store.take_rate(&t59, limits, now).await.expect("rate"), None),
-            6 => assert_eq!(store.take_rate(&t59, limits, now).await.expect("rate"), Some(Window::Minute)),
-            _ => {
-                let record = shared::domain::MessageRecord {
-                    id: "m".to_owned(),
-                    tenant: t59.clone(),
-                    kind: MessageKind::Api,
-                    from: SENDER.to_owned(),
-                    to: "+14165557061".to_owned(),
-                    status: MessageStatus::Sent,
-                    provider_id: Some("p".to_owned()),
-                    segments: 1,
-                    error: None,
-                    at: now,
-                };
-                store.record_message(&record, 86_400).await.expect("record");
+            1 => assert_eq!(store.begin(&start("t1", Some((MessageKind::Api, limits)))).await.expect("begin"), Begun::Started),
+            2 => assert!(matches!(store.begin(&start("t2", None)).await.expect("begin"), Begun::Held(Held::Pending { .. }))),
+            3 => assert!(store.finish(&end(Some(Closing { id: "c", token: "t1", result: Some("r"), keep_secs: 60 }))).await.expect("finish")),
+            4 => assert!(!store.finish(&end(Some(Closing { id: "c", token: "t2", result: None, keep_secs: 60 }))).await.expect("finish")),
+            5 => {
+                let rec = shared::domain::MessageRecord { id: "m2".to_owned(), ..record.clone() };
+                let s = Start { record: &rec, claim: None, budget: Some((MessageKind::Api, limits)), now, log_keep_secs: 86_400 };
+                assert_eq!(store.begin(&s).await.expect("begin"), Begun::Limited(Window::Minute));
             }
+            _ => assert!(store.finish(&end(None)).await.expect("finish")),
         }
         let r = m.requests_since_mark(&[]).await;
         assert_eq!(r.dynamodb, counts(&[(op, 1)]), "{what}: {r:?}");
@@ -319,23 +317,24 @@ async fn the_table_layout_is_as_documented() {
         .map(|i| {
             let pk = s(i, "PK");
             // Keep what varies out: hashes, times, ids.
-            let pk = pk.split('#').take(if pk.starts_with("RATE#") { 3 } else { 1 }).collect::<Vec<_>>().join("#");
+            let pk = pk.split('#').take(if pk.starts_with("RATE#") { 4 } else { 1 }).collect::<Vec<_>>().join("#");
             let sk = s(i, "SK");
-            let sk = if pk == "LOG" { "<at>#<id>".to_owned() } else { sk };
-            (pk, sk, i.get("expires_at").is_some_and(|v| v.as_n().is_ok()))
+            // A message is listed by tenant and time through its index keys.
+            let log = s(i, "log_pk") + "|" + &s(i, "log_sk").chars().filter(|c| *c == '#').collect::<String>();
+            (format!("{pk} {log}"), sk, i.get("expires_at").is_some_and(|v| v.as_n().is_ok()))
         })
         .collect();
     layout.sort();
     let expected: Vec<(String, String, bool)> = [
-        ("CLAIM", "CLAIM", true),
-        ("KEY", "KEY", false),
-        ("KEYNAME", "KEYNAME", false),
-        ("LOG", "<at>#<id>", true),
-        ("NUMBER", "NUMBER", false),
-        ("RATE#59#day", "RATE", true),
-        ("RATE#59#minute", "RATE", true),
-        ("TENANT", "EXT#1001", false),
-        ("TENANT", "TENANT", false),
+        ("CLAIM |", "CLAIM", true),
+        ("KEY |", "KEY", false),
+        ("KEYNAME |", "KEYNAME", false),
+        ("MSG LOG#59|#", "MSG", true),
+        ("NUMBER |", "NUMBER", false),
+        ("RATE#59#api#day |", "RATE", true),
+        ("RATE#59#api#minute |", "RATE", true),
+        ("TENANT |", "EXT#1001", false),
+        ("TENANT |", "TENANT", false),
     ]
     .iter()
     .map(|(a, b, c)| (a.to_string(), b.to_string(), *c))

@@ -13,7 +13,7 @@ use shared::domain::{
     ApiKey, CountryCode, E164, Extension, ExtensionRecord, KeyHash, MessageKind, MessageRecord, MessageStatus,
     Owner, Permission, RateLimits, SmsNumber, Tenant, TenantId, TenantScope, Window,
 };
-use shared::ports::{Admin, Held, Lookup, Store};
+use shared::ports::{Admin, Begun, Claim, Closing, End, Held, Lookup, Start, Store};
 
 struct Under {
     name: &'static str,
@@ -68,6 +68,7 @@ fn tenant59() -> Tenant {
         voicemail_template: None,
         allowed_countries: vec![country("CA"), country("US")],
         rate_limits: Some(RateLimits { per_minute: 5, per_day: 50 }),
+        voicemail_rate_limits: Some(RateLimits { per_minute: 7, per_day: 70 }),
     }
 }
 
@@ -79,7 +80,7 @@ fn snapshot() -> Snapshot {
         ],
         tenants: vec![
             tenant59(),
-            Tenant { id: tenant("100"), active: false, sender_number: None, api_enabled: false, voicemail_notifications: false, voicemail_template: None, allowed_countries: vec![], rate_limits: None },
+            Tenant { id: tenant("100"), active: false, sender_number: None, api_enabled: false, voicemail_notifications: false, voicemail_template: None, allowed_countries: vec![], rate_limits: None, voicemail_rate_limits: None },
         ],
         extensions: vec![
             ExtensionRecord { tenant: tenant("59"), extension: Extension::parse("1001").expect("ext"), sms_notifications: true, sms_number: Some(e164("+14165551234")) },
@@ -322,41 +323,86 @@ async fn put_key_keys_delete_key() {
 
 // ---------------------------------------------------------------- claims
 
-async fn claims_follow_their_lifecycle(name: &str, store: &dyn Store) {
-    let id = "vm#s3://pbx-voicemail/voicemail/59/1001/msg0001.wav#0055AED6DCD90281E5";
-    assert_eq!(store.claim(id, "fp-1", NOW, 120).await.expect("claim"), None, "{name}: first wins");
-    assert_eq!(
-        store.claim(id, "fp-2", NOW + 1, 120).await.expect("claim"),
-        Some(Held::Pending { fingerprint: "fp-1".to_owned(), lease_until: NOW + 120 }),
-        "{name}: second sees the pending claim"
-    );
-    assert!(matches!(store.claim(id, "fp-2", NOW + 119, 120).await.expect("claim"), Some(Held::Pending { .. })), "{name}");
-    // The lease ran out: taken over.
-    assert_eq!(store.claim(id, "fp-3", NOW + 120, 60).await.expect("claim"), None, "{name}: an expired lease is taken over");
-    assert_eq!(
-        store.claim(id, "fp-4", NOW + 121, 60).await.expect("claim"),
-        Some(Held::Pending { fingerprint: "fp-3".to_owned(), lease_until: NOW + 180 }),
-        "{name}"
-    );
+const KEEP_LOG: i64 = 90 * 86_400;
 
-    // Finished: Done with its result until kept no more.
-    store.finish_claim(id, "{\"id\":\"m-1\"}", NOW + 130, 1000).await.expect("finish");
-    let done = Some(Held::Done { fingerprint: "fp-3".to_owned(), result: "{\"id\":\"m-1\"}".to_owned() });
-    assert_eq!(store.claim(id, "fp-5", NOW + 500, 60).await.expect("claim"), done, "{name}");
-    // Releasing a finished claim does nothing: redeliveries stay blocked.
-    store.release_claim(id).await.expect("release");
-    assert_eq!(store.claim(id, "fp-5", NOW + 1129, 60).await.expect("claim"), done, "{name}");
-    assert_eq!(store.claim(id, "fp-6", NOW + 1130, 60).await.expect("claim"), None, "{name}: kept 1000 s, then gone");
+fn record(tenant_id: &str, at: i64, id: &str) -> MessageRecord {
+    MessageRecord {
+        id: id.to_owned(),
+        tenant: tenant(tenant_id),
+        kind: MessageKind::Api,
+        extension: None,
+        from: "+14165550000".to_owned(),
+        to: "+14165551234".to_owned(),
+        status: if id.ends_with('f') { MessageStatus::Failed } else { MessageStatus::Sent },
+        provider_id: (!id.ends_with('f')).then(|| format!("p-{id}")),
+        segments: 1,
+        error: id.ends_with('f').then(|| "SNS Publish: throttled".to_owned()),
+        at,
+        attempts: 0,
+    }
+}
+
+fn sending(id: &str, at: i64) -> MessageRecord {
+    MessageRecord { status: MessageStatus::Sending, provider_id: None, error: None, ..record("59", at, id) }
+}
+
+fn claim<'a>(id: &'a str, fingerprint: &'a str, token: &'a str, lease_until: i64) -> Claim<'a> {
+    Claim { id, fingerprint, token, lease_until, keep_secs: 1000 }
+}
+
+/// Starts `message` under a claim held by `token`, without a budget.
+async fn take(store: &dyn Store, id: &str, fp: &str, token: &str, now: i64, lease_until: i64) -> Begun {
+    let rec = sending("m-claimed", now);
+    let start = Start { record: &rec, claim: Some(claim(id, fp, token, lease_until)), budget: None, now, log_keep_secs: KEEP_LOG };
+    store.begin(&start).await.expect("begin")
+}
+
+/// Ends `message` as `token`: finished with `result`, or released.
+async fn close(store: &dyn Store, id: &str, token: &str, result: Option<&str>, now: i64) -> bool {
+    let rec = record("59", now, "m-claimed");
+    let closing = Closing { id, token, result, keep_secs: 1000 };
+    store.finish(&End { record: &rec, claim: Some(closing), now, log_keep_secs: KEEP_LOG }).await.expect("finish")
+}
+
+async fn claims_follow_their_lifecycle(name: &str, store: &dyn Store) {
+    let id = "vm#s3://pbx-voicemail/voicemail/59/1001/msg0001.wav#55AED6DCD90281E5";
+    let pending = |fp: &str, lease_until| Begun::Held(Held::Pending { fingerprint: fp.to_owned(), lease_until });
+    assert_eq!(take(store, id, "fp-1", "t1", NOW, NOW + 120).await, Begun::Started, "{name}: first wins");
+    assert_eq!(take(store, id, "fp-2", "t2", NOW + 1, NOW + 200).await, pending("fp-1", NOW + 120), "{name}: second sees it");
+    assert_eq!(take(store, id, "fp-2", "t2", NOW + 119, NOW + 200).await, pending("fp-1", NOW + 120), "{name}");
+    // The lease ran out: taken over by t3.
+    assert_eq!(take(store, id, "fp-3", "t3", NOW + 120, NOW + 180).await, Begun::Started, "{name}: an expired lease is taken over");
+    // The old holder can neither finish nor release the new holder's claim.
+    assert!(!close(store, id, "t1", Some("late"), NOW + 121).await, "{name}: a former holder finished the claim");
+    assert!(!close(store, id, "t1", None, NOW + 121).await, "{name}: a former holder released the claim");
+    assert_eq!(take(store, id, "fp-4", "t4", NOW + 122, NOW + 200).await, pending("fp-3", NOW + 180), "{name}: still t3's");
+
+    // Finished by its holder: Done with its result until kept no more.
+    assert!(close(store, id, "t3", Some("{\"id\":\"m-1\"}"), NOW + 130).await, "{name}");
+    let done = Begun::Held(Held::Done { fingerprint: "fp-3".to_owned(), result: "{\"id\":\"m-1\"}".to_owned() });
+    assert_eq!(take(store, id, "fp-5", "t5", NOW + 500, NOW + 560).await, done, "{name}");
+    // A finished claim cannot be released or finished again: redeliveries stay blocked.
+    assert!(!close(store, id, "t3", None, NOW + 501).await, "{name}");
+    assert!(!close(store, id, "t3", Some("again"), NOW + 501).await, "{name}");
+    assert_eq!(take(store, id, "fp-5", "t5", NOW + 1129, NOW + 1200).await, done, "{name}");
+    assert_eq!(take(store, id, "fp-6", "t6", NOW + 1130, NOW + 1200).await, Begun::Started, "{name}: kept 1000 s, then gone");
 
     // Released while pending: claimable again at once.
     let other = "idem#59#abc";
-    assert_eq!(store.claim(other, "a", NOW, 120).await.expect("claim"), None, "{name}");
-    store.release_claim(other).await.expect("release");
-    assert_eq!(store.claim(other, "b", NOW + 1, 120).await.expect("claim"), None, "{name}: released, claimable");
-    // Finishing or releasing what was never claimed is harmless.
-    store.finish_claim("never", "x", NOW, 10).await.expect("finish unknown");
-    store.release_claim("never").await.expect("release unknown");
-    assert_eq!(store.claim("never", "n", NOW, 10).await.expect("claim"), None, "{name}: finishing nothing created nothing");
+    assert_eq!(take(store, other, "a", "ta", NOW, NOW + 120).await, Begun::Started, "{name}");
+    assert!(close(store, other, "ta", None, NOW + 1).await, "{name}");
+    assert_eq!(take(store, other, "b", "tb", NOW + 1, NOW + 120).await, Begun::Started, "{name}: released, claimable");
+    // Finishing or releasing what was never claimed does nothing.
+    assert!(!close(store, "never", "t", Some("x"), NOW).await, "{name}");
+    assert!(!close(store, "never", "t", None, NOW).await, "{name}");
+    assert_eq!(take(store, "never", "n", "tn", NOW, NOW + 10).await, Begun::Started, "{name}: finishing nothing created nothing");
+
+    // A start with a final record finishes the claim at once (a skipped voicemail).
+    let skipped = MessageRecord { status: MessageStatus::Skipped, error: Some("Unknown extension: 9".to_owned()), ..sending("m-skip", NOW) };
+    let start = Start { record: &skipped, claim: Some(claim("vm#skipped", "s", "ts", NOW + 60)), budget: None, now: NOW, log_keep_secs: KEEP_LOG };
+    assert_eq!(store.begin(&start).await.expect("begin"), Begun::Started, "{name}");
+    let held = take(store, "vm#skipped", "s", "tx", NOW + 500, NOW + 560).await;
+    assert_eq!(held, Begun::Held(Held::Done { fingerprint: "s".to_owned(), result: "skipped".to_owned() }), "{name}");
 }
 
 #[tokio::test]
@@ -372,15 +418,15 @@ async fn one_of_concurrent_claims_wins(name: &str, store: Arc<dyn Store>) {
         let tasks: Vec<_> = (0..10)
             .map(|i| {
                 let (store, id) = (store.clone(), id.clone());
-                tokio::spawn(async move { store.claim(&id, &format!("fp-{i}"), NOW, 120).await })
+                tokio::spawn(async move { take(&*store, &id, &format!("fp-{i}"), &format!("t{i}"), NOW, NOW + 120).await })
             })
             .collect();
         let mut winners = 0;
         for t in tasks {
-            match t.await.expect("task").expect("claim") {
-                None => winners += 1,
-                Some(Held::Pending { lease_until, .. }) => assert_eq!(lease_until, NOW + 120, "{name}"),
-                Some(other) => panic!("{name}: {other:?}"),
+            match t.await.expect("task") {
+                Begun::Started => winners += 1,
+                Begun::Held(Held::Pending { lease_until, .. }) => assert_eq!(lease_until, NOW + 120, "{name}"),
+                other => panic!("{name}: {other:?}"),
             }
         }
         assert_eq!(winners, 1, "{name}: round {round}: exactly one claim wins");
@@ -394,61 +440,75 @@ async fn concurrent_claims_have_one_winner() {
     }
 }
 
-// ---------------------------------------------------------------- rates
+// ---------------------------------------------------------------- budgets
 
-async fn rate_windows_refuse_without_counting(name: &str, store: &dyn Store) {
-    let t = tenant("59");
+/// One API message of tenant `t` against `limits` of `budget`.
+async fn charge(store: &dyn Store, t: &str, budget: MessageKind, limits: RateLimits, now: i64) -> Begun {
+    let rec = MessageRecord { tenant: tenant(t), ..sending(&format!("r-{t}-{now}-{}", rand_id()), now) };
+    let start = Start { record: &rec, claim: None, budget: Some((budget, limits)), now, log_keep_secs: KEEP_LOG };
+    store.begin(&start).await.expect("begin")
+}
+
+fn rand_id() -> usize {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+}
+
+async fn budget_windows_refuse_without_counting(name: &str, store: &dyn Store) {
+    let api = MessageKind::Api;
+    let limited = |w| Begun::Limited(w);
     let small = RateLimits { per_minute: 2, per_day: 3 };
-    assert_eq!(store.take_rate(&t, small, NOW).await.expect("rate"), None, "{name}");
-    assert_eq!(store.take_rate(&t, small, NOW + 10).await.expect("rate"), None, "{name}");
-    assert_eq!(store.take_rate(&t, small, NOW + 59).await.expect("rate"), Some(Window::Minute), "{name}: minute full");
-    assert_eq!(store.take_rate(&t, small, NOW + 59).await.expect("rate"), Some(Window::Minute), "{name}");
+    assert_eq!(charge(store, "59", api, small, NOW).await, Begun::Started, "{name}");
+    assert_eq!(charge(store, "59", api, small, NOW + 10).await, Begun::Started, "{name}");
+    assert_eq!(charge(store, "59", api, small, NOW + 59).await, limited(Window::Minute), "{name}: minute full");
+    assert_eq!(charge(store, "59", api, small, NOW + 59).await, limited(Window::Minute), "{name}");
     // The next minute: room again (the refusals counted nothing).
-    assert_eq!(store.take_rate(&t, small, NOW + 60).await.expect("rate"), None, "{name}: the minute rolled over");
-    assert_eq!(store.take_rate(&t, small, NOW + 61).await.expect("rate"), Some(Window::Day), "{name}: day full at 3");
-    // Nothing was counted by the refusal: with room for one more in the
-    // day, the minute holds one and takes one more.
+    assert_eq!(charge(store, "59", api, small, NOW + 60).await, Begun::Started, "{name}: the minute rolled over");
+    assert_eq!(charge(store, "59", api, small, NOW + 61).await, limited(Window::Day), "{name}: day full at 3");
     let wider = RateLimits { per_minute: 2, per_day: 4 };
-    assert_eq!(store.take_rate(&t, wider, NOW + 62).await.expect("rate"), None, "{name}");
-    assert_eq!(store.take_rate(&t, wider, NOW + 63).await.expect("rate"), Some(Window::Minute), "{name}");
+    assert_eq!(charge(store, "59", api, wider, NOW + 62).await, Begun::Started, "{name}");
+    assert_eq!(charge(store, "59", api, wider, NOW + 63).await, limited(Window::Minute), "{name}");
     // Both full: the minute answers.
-    assert_eq!(store.take_rate(&t, small, NOW + 64).await.expect("rate"), Some(Window::Minute), "{name}");
-    // Another tenant counts on its own; the next day starts afresh.
-    assert_eq!(store.take_rate(&tenant("60"), small, NOW + 65).await.expect("rate"), None, "{name}");
-    assert_eq!(store.take_rate(&t, small, NOW + 86_400).await.expect("rate"), None, "{name}: the day rolled over");
+    assert_eq!(charge(store, "59", api, small, NOW + 64).await, limited(Window::Minute), "{name}");
+    // The voicemails' budget is their own, as is another tenant's.
+    assert_eq!(charge(store, "59", MessageKind::Voicemail, small, NOW + 64).await, Begun::Started, "{name}: voicemails not starved");
+    assert_eq!(charge(store, "60", api, small, NOW + 65).await, Begun::Started, "{name}");
+    assert_eq!(charge(store, "59", api, small, NOW + 86_400).await, Begun::Started, "{name}: the day rolled over");
     // A zero limit refuses at once.
-    let zero_minute = RateLimits { per_minute: 0, per_day: 10 };
-    assert_eq!(store.take_rate(&tenant("61"), zero_minute, NOW).await.expect("rate"), Some(Window::Minute), "{name}");
-    let zero_day = RateLimits { per_minute: 10, per_day: 0 };
-    assert_eq!(store.take_rate(&tenant("61"), zero_day, NOW).await.expect("rate"), Some(Window::Day), "{name}");
+    assert_eq!(charge(store, "61", api, RateLimits { per_minute: 0, per_day: 10 }, NOW).await, limited(Window::Minute), "{name}");
+    assert_eq!(charge(store, "61", api, RateLimits { per_minute: 10, per_day: 0 }, NOW).await, limited(Window::Day), "{name}");
+
+    // A refused start wrote nothing: no claim, no log entry; a start refused
+    // by its claim counted nothing.
+    let one = RateLimits { per_minute: 1, per_day: 10 };
+    let rec = sending("m-limited", NOW);
+    let limited_start = Start { record: &rec, claim: Some(claim("vm#limited", "f", "t", NOW + 60)), budget: Some((api, one)), now: NOW, log_keep_secs: KEEP_LOG };
+    assert_eq!(charge(store, "62", api, one, NOW).await, Begun::Started, "{name}");
+    let rec62 = MessageRecord { tenant: tenant("62"), ..rec.clone() };
+    let limited_start = Start { record: &rec62, ..limited_start };
+    assert_eq!(store.begin(&limited_start).await.expect("begin"), limited(Window::Minute), "{name}");
+    assert_eq!(take(store, "vm#limited", "g", "u", NOW, NOW + 60).await, Begun::Started, "{name}: the refused start took no claim");
+    let held_start = Start { record: &rec62, claim: Some(claim("vm#limited", "f", "t", NOW + 60)), budget: Some((api, RateLimits { per_minute: 2, per_day: 10 })), now: NOW, log_keep_secs: KEEP_LOG };
+    assert!(matches!(store.begin(&held_start).await.expect("begin"), Begun::Held(_)), "{name}");
+    assert_eq!(charge(store, "62", api, RateLimits { per_minute: 2, per_day: 10 }, NOW).await, Begun::Started, "{name}: the held start counted nothing");
 }
 
 #[tokio::test]
-async fn take_rate_windows() {
+async fn budget_windows() {
     for u in stores().await {
-        rate_windows_refuse_without_counting(u.name, &*u.store).await;
+        budget_windows_refuse_without_counting(u.name, &*u.store).await;
     }
 }
 
 // ---------------------------------------------------------------- log
 
-fn record(tenant_id: &str, at: i64, id: &str) -> MessageRecord {
-    MessageRecord {
-        id: id.to_owned(),
-        tenant: tenant(tenant_id),
-        kind: MessageKind::Api,
-        from: "+14165550000".to_owned(),
-        to: "+14165551234".to_owned(),
-        status: if id.ends_with('f') { MessageStatus::Failed } else { MessageStatus::Sent },
-        provider_id: (!id.ends_with('f')).then(|| format!("p-{id}")),
-        segments: 1,
-        error: id.ends_with('f').then(|| "SNS Publish: throttled".to_owned()),
-        at,
-    }
+/// Writes a log entry as it ends (no claim, no budget).
+async fn log(store: &dyn Store, r: &MessageRecord) {
+    let start = Start { record: r, claim: None, budget: None, now: r.at, log_keep_secs: KEEP_LOG };
+    assert_eq!(store.begin(&start).await.expect("begin"), Begun::Started);
 }
 
 async fn the_log_is_newest_first_per_tenant(name: &str, store: &dyn Store, admin: &dyn Admin) {
-    let keep = 90 * 86_400;
     let records = [
         record("59", NOW, "a"),
         record("59", NOW + 5, "b"),
@@ -458,7 +518,7 @@ async fn the_log_is_newest_first_per_tenant(name: &str, store: &dyn Store, admin
         record("600", NOW + 9, "g"),
     ];
     for r in &records {
-        store.record_message(r, keep).await.expect("record");
+        log(store, r).await;
     }
     let ids = |v: Vec<MessageRecord>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
     let t59 = tenant("59");
@@ -474,18 +534,45 @@ async fn the_log_is_newest_first_per_tenant(name: &str, store: &dyn Store, admin
     for r in &records {
         assert_eq!(all.get(&r.id), Some(r), "{name}");
     }
-    // Recorded again under the same id: replaced, not doubled.
-    let mut again = record("59", NOW + 5, "d");
-    again.status = MessageStatus::OptedOut;
-    store.record_message(&again, keep).await.expect("record");
-    let log = admin.messages(Some(&t59), 10).await.expect("messages");
-    assert_eq!(log.len(), 4, "{name}");
-    assert_eq!(log[0].status, MessageStatus::OptedOut, "{name}");
 }
 
 #[tokio::test]
-async fn record_message_and_messages_newest_first() {
+async fn the_message_log_newest_first() {
     for u in stores().await {
         the_log_is_newest_first_per_tenant(u.name, &*u.store, &*u.admin).await;
+    }
+}
+
+/// One entry per message: a retried voicemail moves through its statuses
+/// in place, its attempts counted.
+async fn an_entry_moves_through_its_statuses(name: &str, store: &dyn Store, admin: &dyn Admin) {
+    let id = "vm-0123456789abcdef0123456789abcdef";
+    let t70 = tenant("70");
+    let entry = |status, at| MessageRecord { tenant: t70.clone(), status, ..sending(id, at) };
+    let first = entry(MessageStatus::Sending, NOW);
+    let c = claim("vm#moves", "f", "t1", NOW + 60);
+    let start = Start { record: &first, claim: Some(c), budget: None, now: NOW, log_keep_secs: KEEP_LOG };
+    assert_eq!(store.begin(&start).await.expect("begin"), Begun::Started);
+    let failed = MessageRecord { error: Some("SNS Publish: timeout".to_owned()), ..entry(MessageStatus::Failed, NOW + 1) };
+    let release = Closing { id: "vm#moves", token: "t1", result: None, keep_secs: 1000 };
+    assert!(store.finish(&End { record: &failed, claim: Some(release), now: NOW + 1, log_keep_secs: KEEP_LOG }).await.expect("finish"));
+    let log = admin.messages(Some(&t70), 10).await.expect("messages");
+    assert_eq!((log.len(), log[0].status, log[0].attempts), (1, MessageStatus::Failed, 1), "{name}");
+
+    let retry = entry(MessageStatus::Sending, NOW + 120);
+    let c = claim("vm#moves", "f", "t2", NOW + 180);
+    let start = Start { record: &retry, claim: Some(c), budget: None, now: NOW + 120, log_keep_secs: KEEP_LOG };
+    assert_eq!(store.begin(&start).await.expect("begin"), Begun::Started, "{name}: released, so the retry takes it");
+    let sent = MessageRecord { provider_id: Some("p-1".to_owned()), ..entry(MessageStatus::Sent, NOW + 121) };
+    let finish = Closing { id: "vm#moves", token: "t2", result: Some("p-1"), keep_secs: 1000 };
+    assert!(store.finish(&End { record: &sent, claim: Some(finish), now: NOW + 121, log_keep_secs: KEEP_LOG }).await.expect("finish"));
+    let log = admin.messages(Some(&t70), 10).await.expect("messages");
+    assert_eq!(log, vec![MessageRecord { attempts: 2, ..sent }], "{name}: one entry, two attempts");
+}
+
+#[tokio::test]
+async fn message_entries_move_in_place() {
+    for u in stores().await {
+        an_entry_moves_through_its_statuses(u.name, &*u.store, &*u.admin).await;
     }
 }

@@ -165,6 +165,9 @@ fn s3_event(key: &str, stamp: Stamp) -> Value {
             "awsRegion": "local",
             "eventTime": time,
             "eventName": "ObjectCreated:Put",
+            "userIdentity": { "principalId": "smsctl" },
+            "requestParameters": { "sourceIPAddress": "127.0.0.1" },
+            "responseElements": {},
             "s3": {
                 "s3SchemaVersion": "1.0",
                 "configurationId": "smsctl-watch",

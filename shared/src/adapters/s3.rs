@@ -4,10 +4,10 @@
 
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
-use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::error::DisplayErrorContext;
 
+use crate::domain::text::escape;
 use crate::service::{DetailsSource, Voicemail};
-use crate::{Error, Result};
 
 /// `x-amz-meta-*` names read (either spelling of each).
 const CALLER_ID: [&str; 2] = ["caller-id", "caller_id"];
@@ -26,25 +26,33 @@ impl S3Details {
 
 #[async_trait]
 impl DetailsSource for S3Details {
-    async fn complete(&self, voicemail: &mut Voicemail) -> Result<()> {
+    async fn complete(&self, voicemail: &mut Voicemail) {
         let Some(object) = &voicemail.object else {
-            return Ok(());
+            return;
         };
         let head = match self.client.head_object().bucket(&object.bucket).key(&object.key).send().await {
             Ok(head) => head,
-            // Gone already (deleted by the PBX after listening): send with
-            // what the event told.
-            Err(SdkError::ServiceError(e)) if e.err().is_not_found() => return Ok(()),
-            Err(e) => return Err(Error::Storage(format!("HeadObject {}: {e:?}", object.key))),
+            // Deleted already (404, or 403 without s3:ListBucket), access
+            // denied, a timeout: the details only fill a template, and the
+            // SMS matters more. It goes out with `unknown` in those fields.
+            Err(e) => {
+                tracing::warn!(
+                    bucket = %escape(&object.bucket),
+                    key = %escape(&object.key),
+                    error = %DisplayErrorContext(&e),
+                    "voicemail details unreadable from the object's metadata; sending without them"
+                );
+                return;
+            }
         };
         let Some(meta) = head.metadata() else {
-            return Ok(());
+            return;
         };
-        let pick = |names: [&str; 2]| names.iter().find_map(|n| meta.get(*n)).filter(|v| !v.is_empty()).cloned();
+        let pick = |names: [&str; 2]| names.iter().find_map(|n| meta.get(*n)).map(String::as_str);
         let d = &mut voicemail.details;
-        d.caller_id = d.caller_id.take().or_else(|| pick(CALLER_ID));
-        d.duration_secs = d.duration_secs.or_else(|| pick(DURATION).and_then(|v| v.trim().parse().ok()));
-        d.received_at = pick(RECEIVED_AT).or_else(|| d.received_at.take());
-        Ok(())
+        d.or_caller_id(pick(CALLER_ID));
+        d.or_duration_secs(pick(DURATION).and_then(|v| v.trim().parse().ok()));
+        // The upload's own time beats the event's.
+        d.set_received_at(pick(RECEIVED_AT));
     }
 }

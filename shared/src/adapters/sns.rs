@@ -1,12 +1,24 @@
 //! The production SMS gateway: SNS `Publish` to a phone number, from the
 //! tenant's sender number (`AWS.MM.SMS.OriginationNumber`), as a
 //! transactional SMS.
+//!
+//! A `Publish` that timed out, lost its connection or got a 5xx may have
+//! reached SNS: sending it again may send the SMS twice. So the SDK retries
+//! a `Publish` only when SNS answered that it throttled it (it took
+//! nothing); every other failure goes to the caller as `Unavailable`, whose
+//! own retry knows more: the trigger's platform retry under the voicemail's
+//! claim, an API client's retry with an `Idempotency-Key`. A voicemail is
+//! never lost to an unanswered `Publish`; it may, in that case only, be sent
+//! twice (README, "Exactly once").
 
 use async_trait::async_trait;
 use aws_sdk_sns::Client;
 use aws_sdk_sns::config::http::HttpResponse;
 use aws_sdk_sns::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sns::operation::publish::PublishError;
 use aws_sdk_sns::types::MessageAttributeValue;
+use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
+use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
 
 use crate::domain::E164;
 use crate::ports::{GatewayError, OutgoingSms, SmsGateway};
@@ -14,19 +26,41 @@ use crate::ports::{GatewayError, OutgoingSms, SmsGateway};
 pub const SMS_TYPE: &str = "AWS.SNS.SMS.SMSType";
 pub const ORIGINATION_NUMBER: &str = "AWS.MM.SMS.OriginationNumber";
 
-/// Error codes that say "not now": SNS's and the generic AWS ones.
-const RETRYABLE_CODES: &[&str] = &[
+/// Error codes by which SNS says it took nothing, for now.
+const THROTTLING_CODES: &[&str] = &[
     "Throttling",
     "ThrottlingException",
     "ThrottledException",
     "TooManyRequestsException",
     "RequestLimitExceeded",
     "KMSThrottling",
-    "InternalError",
-    "InternalFailure",
-    "ServiceUnavailable",
-    "RequestTimeout",
 ];
+
+/// Error codes by which SNS refuses this message for good: the number or
+/// the text is not valid to publish to or with.
+const FINAL_CODES: &[&str] = &["InvalidParameter", "InvalidParameterValue", "ValidationError", "ValidationException"];
+
+/// The SDK's retries for `Publish`: only a throttling answer is retried.
+#[derive(Debug)]
+struct PublishRetries;
+
+impl ClassifyRetry for PublishRetries {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        let Some(Err(error)) = ctx.output_or_error() else {
+            return RetryAction::NoActionIndicated;
+        };
+        let code = error.as_operation_error().and_then(|e| e.downcast_ref::<PublishError>()).and_then(|e| e.code());
+        if code.is_some_and(|c| THROTTLING_CODES.contains(&c)) {
+            RetryAction::throttling_error()
+        } else {
+            RetryAction::RetryForbidden
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "Publish is retried only when SNS throttled it"
+    }
+}
 
 pub struct SnsGateway {
     client: Client,
@@ -46,9 +80,10 @@ fn string_attribute(value: &str) -> Result<MessageAttributeValue, GatewayError> 
         .map_err(|e| GatewayError::Rejected(format!("SNS request: {e}")))
 }
 
-/// Maps an SDK failure onto what the service can act on. Only a refusal
-/// from SNS itself is final; anything that may pass on a retry (no answer,
-/// throttling, a 5xx) is `Unavailable`. None of them is ever a success.
+/// Maps an SDK failure onto what the service can act on. Only SNS's refusal
+/// of the message itself is final; anything that may pass on a retry (no
+/// answer, throttling, a 5xx, a permission an operator has yet to grant) is
+/// `Unavailable`. None of them is ever a success.
 fn classify<E>(op: &str, e: &SdkError<E, HttpResponse>) -> GatewayError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -65,10 +100,10 @@ where
             // later; should it refuse one instead, that refusal is final.
             if code == "OptedOut" || err.message().is_some_and(|m| m.to_ascii_lowercase().contains("opted out")) {
                 GatewayError::OptedOut(detail)
-            } else if RETRYABLE_CODES.contains(&code) || status >= 500 || status == 429 {
-                GatewayError::Unavailable(detail)
-            } else {
+            } else if FINAL_CODES.contains(&code) && status < 500 {
                 GatewayError::Rejected(detail)
+            } else {
+                GatewayError::Unavailable(detail)
             }
         }
         // Timeouts, an unreachable endpoint, an unreadable answer.
@@ -86,6 +121,8 @@ impl SmsGateway for SnsGateway {
             .message(sms.text.as_str())
             .message_attributes(SMS_TYPE, string_attribute("Transactional")?)
             .message_attributes(ORIGINATION_NUMBER, string_attribute(sms.from.as_str())?)
+            .customize()
+            .config_override(aws_sdk_sns::config::Config::builder().retry_classifier(PublishRetries))
             .send()
             .await
             .map_err(|e| classify("Publish", &e))?;
@@ -162,10 +199,12 @@ mod tests {
         let invalid = PublishError::InvalidParameterException(
             InvalidParameterException::builder()
                 .message("Invalid parameter: PhoneNumber Reason: +1555 is not valid to publish to")
+                .meta(ErrorMetadata::builder().code("InvalidParameter").build())
                 .build(),
         );
         assert_eq!(kind(classify("Publish", &service(invalid, 400))), "rejected");
-        assert_eq!(kind(classify("Publish", &service(generic("AuthorizationError", "not allowed"), 403))), "rejected");
+        // Not allowed yet: an operator's fix and a retry cure it.
+        assert_eq!(kind(classify("Publish", &service(generic("AuthorizationError", "not allowed"), 403))), "unavailable");
         assert_eq!(kind(classify("Publish", &service(generic("InvalidParameterValue", "bad"), 400))), "rejected");
         assert_eq!(
             kind(classify("Publish", &service(generic("InvalidParameter", "Phone number is opted out"), 400))),

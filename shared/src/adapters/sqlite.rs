@@ -13,9 +13,15 @@ use serde::de::DeserializeOwned;
 
 use crate::config::Snapshot;
 use crate::domain::{
-    ApiKey, ExtensionRecord, KeyHash, MessageRecord, RateLimits, Tenant, TenantId, Window,
+    ApiKey, ExtensionRecord, KeyHash, MessageKind, MessageRecord, MessageStatus, RateLimits, Tenant,
+    TenantId, Window,
 };
-use crate::ports::{Admin, Found, Held, Lookup, Store, StoreError};
+use crate::ports::{Admin, Begun, End, Found, Held, Lookup, Start, Store, StoreError};
+
+/// The schema's version (`PRAGMA user_version`). Version 2 gave claims a
+/// holder's token, budgets a kind, and messages an attempt count and their
+/// provider's id.
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS numbers    (number TEXT PRIMARY KEY, data TEXT NOT NULL);
@@ -23,14 +29,26 @@ CREATE TABLE IF NOT EXISTS tenants    (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS extensions (tenant TEXT NOT NULL, extension TEXT NOT NULL, data TEXT NOT NULL,
                                        PRIMARY KEY (tenant, extension));
 CREATE TABLE IF NOT EXISTS api_keys   (hash TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, data TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS claims     (id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, done INTEGER NOT NULL,
-                                       lease_until INTEGER NOT NULL, result TEXT, expires_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS rates      (tenant TEXT NOT NULL, window TEXT NOT NULL, bucket INTEGER NOT NULL,
-                                       count INTEGER NOT NULL, expires_at INTEGER NOT NULL,
-                                       PRIMARY KEY (tenant, window, bucket));
+CREATE TABLE IF NOT EXISTS claims     (id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, token TEXT NOT NULL,
+                                       done INTEGER NOT NULL, lease_until INTEGER NOT NULL, result TEXT,
+                                       expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS rates      (tenant TEXT NOT NULL, budget TEXT NOT NULL, window TEXT NOT NULL,
+                                       bucket INTEGER NOT NULL, count INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+                                       PRIMARY KEY (tenant, budget, window, bucket));
 CREATE TABLE IF NOT EXISTS messages   (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, at INTEGER NOT NULL,
-                                       data TEXT NOT NULL, expires_at INTEGER NOT NULL);
+                                       data TEXT NOT NULL, expires_at INTEGER NOT NULL,
+                                       provider_id TEXT, attempts INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS messages_by_tenant ON messages (tenant, at);
+CREATE INDEX IF NOT EXISTS messages_by_provider_id ON messages (provider_id) WHERE provider_id IS NOT NULL;
+";
+
+/// From version 1: claims and rate counters are short-lived and go; the
+/// message log is kept and gains its new columns.
+const MIGRATE_1_TO_2: &str = "
+DROP TABLE IF EXISTS claims;
+DROP TABLE IF EXISTS rates;
+ALTER TABLE messages ADD COLUMN provider_id TEXT;
+ALTER TABLE messages ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
 ";
 
 /// Opens a SQLite file shared safely between processes (WAL, busy timeout).
@@ -60,8 +78,8 @@ fn from_json<T: DeserializeOwned>(s: &str) -> Result<T, StoreError> {
 
 impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let conn = open(path)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
+        let mut conn = open(path)?;
+        migrate(&mut conn)?;
         Ok(SqliteStore { conn: Mutex::new(conn) })
     }
 
@@ -69,6 +87,25 @@ impl SqliteStore {
         // A panic while holding the lock cannot leave SQLite inconsistent.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Brings a file of any earlier version to this one, in one transaction.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(err)?;
+    let has_messages = tx
+        .query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'messages'", [], |_| Ok(()))
+        .optional()
+        .map_err(err)?
+        .is_some();
+    if version < SCHEMA_VERSION && has_messages {
+        tx.execute_batch(MIGRATE_1_TO_2).map_err(err)?;
+    }
+    if version < SCHEMA_VERSION {
+        tx.execute_batch(SCHEMA).map_err(err)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(err)?;
+    }
+    tx.commit().map_err(err)
 }
 
 fn one<T: DeserializeOwned>(conn: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<Option<T>, StoreError> {
@@ -109,107 +146,145 @@ impl Store for SqliteStore {
         Ok(found)
     }
 
-    async fn claim(&self, id: &str, fingerprint: &str, now: i64, lease_secs: i64) -> Result<Option<Held>, StoreError> {
+    async fn begin(&self, start: &Start<'_>) -> Result<Begun, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
-        let held = tx
+        let record = start.record;
+        if let Some(claim) = &start.claim {
+            if let Some(held) = held(&tx, claim.id, start.now)? {
+                return Ok(Begun::Held(held));
+            }
+        }
+        if let Some((budget, limits)) = start.budget {
+            if let Some(window) = take_rate(&tx, &record.tenant, budget, limits, start.now)? {
+                return Ok(Begun::Limited(window));
+            }
+        }
+        if let Some(claim) = &start.claim {
+            // A final record ends the work here: the claim is finished at once.
+            let (done, result, expires_at) = match record.status {
+                MessageStatus::Sending => (false, None, claim.lease_until),
+                status => (true, Some(status.as_str()), start.now + claim.keep_secs),
+            };
+            tx.execute(
+                "INSERT OR REPLACE INTO claims (id, fingerprint, token, done, lease_until, result, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![claim.id, claim.fingerprint, claim.token, done, claim.lease_until, result, expires_at],
+            )
+            .map_err(err)?;
+        }
+        let attempt = u32::from(record.status == MessageStatus::Sending);
+        put_message(&tx, record, start.log_keep_secs, attempt)?;
+        tx.commit().map_err(err)?;
+        Ok(Begun::Started)
+    }
+
+    async fn finish(&self, end: &End<'_>) -> Result<bool, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+        if let Some(closing) = &end.claim {
+            let holder: Option<(String, bool)> = tx
+                .query_row("SELECT token, done FROM claims WHERE id = ?1", [closing.id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+                .map_err(err)?;
+            if holder != Some((closing.token.to_owned(), false)) {
+                return Ok(false);
+            }
+            match closing.result {
+                Some(result) => tx.execute(
+                    "UPDATE claims SET done = 1, result = ?2, expires_at = ?3 WHERE id = ?1",
+                    params![closing.id, result, end.now + closing.keep_secs],
+                ),
+                None => tx.execute("DELETE FROM claims WHERE id = ?1", [closing.id]),
+            }
+            .map_err(err)?;
+        }
+        put_message(&tx, end.record, end.log_keep_secs, 0)?;
+        // SQLite has no TTL: what expired goes as new work ends.
+        for table in ["messages", "claims", "rates"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE expires_at <= ?1"), [end.now]).map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(true)
+    }
+}
+
+/// Who holds a live claim, if anyone: finished, or pending within its lease.
+fn held(conn: &Connection, id: &str, now: i64) -> Result<Option<Held>, StoreError> {
+    let row = conn
+        .query_row(
+            "SELECT fingerprint, done, lease_until, result FROM claims WHERE id = ?1 AND expires_at > ?2",
+            params![id, now],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<String>>(3)?)),
+        )
+        .optional()
+        .map_err(err)?;
+    Ok(match row {
+        Some((fingerprint, true, _, result)) => Some(Held::Done { fingerprint, result: result.unwrap_or_default() }),
+        Some((fingerprint, false, lease_until, _)) if lease_until > now => Some(Held::Pending { fingerprint, lease_until }),
+        _ => None,
+    })
+}
+
+/// Counts one SMS in both windows of the budget, or names the full window
+/// (the minute first) and counts nothing.
+fn take_rate(
+    conn: &Connection,
+    tenant: &TenantId,
+    budget: MessageKind,
+    limits: RateLimits,
+    now: i64,
+) -> Result<Option<Window>, StoreError> {
+    let windows = [Window::Minute, Window::Day];
+    for window in windows {
+        let count: i64 = conn
             .query_row(
-                "SELECT fingerprint, done, lease_until, result FROM claims WHERE id = ?1 AND expires_at > ?2",
-                params![id, now],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, bool>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                    ))
-                },
+                "SELECT count FROM rates WHERE tenant = ?1 AND budget = ?2 AND window = ?3 AND bucket = ?4",
+                params![tenant.as_str(), budget.as_str(), window.to_string(), now / window.seconds()],
+                |r| r.get(0),
             )
             .optional()
-            .map_err(err)?;
-        let verdict = match held {
-            Some((fingerprint, true, _, result)) => Some(Held::Done {
-                fingerprint,
-                result: result.unwrap_or_default(),
-            }),
-            Some((fingerprint, false, lease_until, _)) if lease_until > now => {
-                Some(Held::Pending { fingerprint, lease_until })
-            }
-            _ => None,
-        };
-        if verdict.is_none() {
-            tx.execute(
-                "INSERT OR REPLACE INTO claims (id, fingerprint, done, lease_until, result, expires_at)
-                 VALUES (?1, ?2, 0, ?3, NULL, ?3)",
-                params![id, fingerprint, now + lease_secs],
-            )
-            .map_err(err)?;
+            .map_err(err)?
+            .unwrap_or(0);
+        if count >= i64::from(limits.of(window)) {
+            return Ok(Some(window));
         }
-        tx.commit().map_err(err)?;
-        Ok(verdict)
     }
-
-    async fn finish_claim(&self, id: &str, result: &str, now: i64, keep_secs: i64) -> Result<(), StoreError> {
-        self.conn()
-            .execute(
-                "UPDATE claims SET done = 1, result = ?2, expires_at = ?3 WHERE id = ?1",
-                params![id, result, now + keep_secs],
-            )
-            .map_err(err)?;
-        Ok(())
-    }
-
-    async fn release_claim(&self, id: &str) -> Result<(), StoreError> {
-        self.conn()
-            .execute("DELETE FROM claims WHERE id = ?1 AND done = 0", [id])
-            .map_err(err)?;
-        Ok(())
-    }
-
-    async fn take_rate(&self, tenant: &TenantId, limits: RateLimits, now: i64) -> Result<Option<Window>, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
-        let windows = [(Window::Minute, limits.per_minute), (Window::Day, limits.per_day)];
-        for (window, limit) in windows {
-            let count: i64 = tx
-                .query_row(
-                    "SELECT count FROM rates WHERE tenant = ?1 AND window = ?2 AND bucket = ?3",
-                    params![tenant.as_str(), window.to_string(), now / window.seconds()],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(err)?
-                .unwrap_or(0);
-            if count >= i64::from(limit) {
-                return Ok(Some(window));
-            }
-        }
-        for (window, _) in windows {
-            let bucket = now / window.seconds();
-            tx.execute(
-                "INSERT INTO rates (tenant, window, bucket, count, expires_at) VALUES (?1, ?2, ?3, 1, ?4)
-                 ON CONFLICT (tenant, window, bucket) DO UPDATE SET count = count + 1",
-                params![tenant.as_str(), window.to_string(), bucket, (bucket + 1) * window.seconds()],
-            )
-            .map_err(err)?;
-        }
-        tx.execute("DELETE FROM rates WHERE expires_at <= ?1", [now]).map_err(err)?;
-        tx.commit().map_err(err)?;
-        Ok(None)
-    }
-
-    async fn record_message(&self, record: &MessageRecord, keep_secs: i64) -> Result<(), StoreError> {
-        let conn = self.conn();
+    for window in windows {
+        let bucket = now / window.seconds();
         conn.execute(
-            "INSERT OR REPLACE INTO messages (id, tenant, at, data, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![record.id, record.tenant.as_str(), record.at, to_json(record)?, record.at + keep_secs],
+            "INSERT INTO rates (tenant, budget, window, bucket, count, expires_at) VALUES (?1, ?2, ?3, ?4, 1, ?5)
+             ON CONFLICT (tenant, budget, window, bucket) DO UPDATE SET count = count + 1",
+            params![tenant.as_str(), budget.as_str(), window.to_string(), bucket, (bucket + 1) * window.seconds()],
         )
         .map_err(err)?;
-        // SQLite has no TTL: expired entries go as new ones come.
-        conn.execute("DELETE FROM messages WHERE expires_at <= ?1", [record.at]).map_err(err)?;
-        conn.execute("DELETE FROM claims WHERE expires_at <= ?1", [record.at]).map_err(err)?;
-        Ok(())
     }
+    Ok(None)
+}
+
+/// Writes a log entry, counting `attempt` more send attempts.
+fn put_message(conn: &Connection, record: &MessageRecord, keep_secs: i64, attempt: u32) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO messages (id, tenant, at, data, expires_at, provider_id, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (id) DO UPDATE SET tenant = ?2, at = ?3, data = ?4, expires_at = ?5, provider_id = ?6,
+                                         attempts = attempts + ?7",
+        params![record.id, record.tenant.as_str(), record.at, to_json(record)?, record.at + keep_secs, record.provider_id, attempt],
+    )
+    .map_err(err)?;
+    Ok(())
+}
+
+/// Log entries with their attempt counts.
+fn messages(conn: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<Vec<MessageRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(err)?;
+    let rows = stmt.query_map(p, |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?))).map_err(err)?;
+    rows.map(|row| {
+        let (data, attempts) = row.map_err(err)?;
+        let mut record: MessageRecord = from_json(&data)?;
+        record.attempts = attempts;
+        Ok(record)
+    })
+    .collect()
 }
 
 #[async_trait]
@@ -278,12 +353,12 @@ impl Admin for SqliteStore {
         let conn = self.conn();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         match tenant {
-            Some(t) => all(
+            Some(t) => messages(
                 &conn,
-                "SELECT data FROM messages WHERE tenant = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
+                "SELECT data, attempts FROM messages WHERE tenant = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
                 params![t.as_str(), limit],
             ),
-            None => all(&conn, "SELECT data FROM messages ORDER BY at DESC, id DESC LIMIT ?1", [limit]),
+            None => messages(&conn, "SELECT data, attempts FROM messages ORDER BY at DESC, id DESC LIMIT ?1", [limit]),
         }
     }
 }

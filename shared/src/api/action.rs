@@ -106,6 +106,7 @@ pub fn parse(req: &HttpRequest<'_>) -> Result<ApiCall> {
         key,
         request: request(&params),
         idempotency: None,
+        deadline: req.deadline,
     })
 }
 

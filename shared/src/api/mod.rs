@@ -25,6 +25,8 @@ pub struct HttpRequest<'a> {
     pub query: Option<&'a str>,
     pub headers: &'a HeaderMap,
     pub body: &'a [u8],
+    /// The invocation's deadline (epoch milliseconds), on Lambda.
+    pub deadline: Option<u64>,
 }
 
 impl<'a> HttpRequest<'a> {
@@ -35,6 +37,7 @@ impl<'a> HttpRequest<'a> {
             query: req.uri().query(),
             headers: req.headers(),
             body: req.body().as_ref(),
+            deadline: None,
         }
     }
 

@@ -104,6 +104,7 @@ pub fn parse(endpoint: Endpoint, req: &HttpRequest<'_>) -> Result<ApiCall> {
                         "1 to 255 visible ASCII characters",
                     )),
                     idempotency: None,
+                    deadline: req.deadline,
                 });
             }
         },
@@ -113,6 +114,7 @@ pub fn parse(endpoint: Endpoint, req: &HttpRequest<'_>) -> Result<ApiCall> {
         key: header_key(req),
         request: request(endpoint, req),
         idempotency,
+        deadline: req.deadline,
     })
 }
 

@@ -7,6 +7,7 @@ mod message;
 mod model;
 mod phone;
 mod template;
+pub mod text;
 
 pub use ids::{Extension, TenantId};
 pub use keys::{ApiKeySecret, KeyHash, MAX_PRESENTED_KEY_LEN, Permission, TenantScope, sha256_hex};

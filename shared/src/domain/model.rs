@@ -67,7 +67,8 @@ impl SmsNumber {
     }
 }
 
-/// Per-tenant sending limits (anti SMS-pumping).
+/// Per-tenant sending limits (anti SMS-pumping), one pair per kind of SMS so
+/// that API traffic cannot starve voicemail notifications.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimits {
@@ -75,11 +76,19 @@ pub struct RateLimits {
     pub per_day: u32,
 }
 
-impl Default for RateLimits {
-    fn default() -> Self {
-        RateLimits {
-            per_minute: 60,
-            per_day: 2000,
+impl RateLimits {
+    /// The documented defaults: the API's budget, and the voicemails' own.
+    pub fn default_for(kind: MessageKind) -> Self {
+        match kind {
+            MessageKind::Api => RateLimits { per_minute: 60, per_day: 2000 },
+            MessageKind::Voicemail => RateLimits { per_minute: 60, per_day: 5000 },
+        }
+    }
+
+    pub fn of(self, window: Window) -> u32 {
+        match window {
+            Window::Minute => self.per_minute,
+            Window::Day => self.per_day,
         }
     }
 }
@@ -125,8 +134,12 @@ pub struct Tenant {
     /// when empty, only the sender number's country.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_countries: Vec<CountryCode>,
+    /// The API's limits: every API request, whichever endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limits: Option<RateLimits>,
+    /// The voicemail trigger's own limits, apart from the API's budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voicemail_rate_limits: Option<RateLimits>,
 }
 
 impl Tenant {
@@ -138,8 +151,14 @@ impl Tenant {
         }
     }
 
-    pub fn limits(&self) -> RateLimits {
-        self.rate_limits.unwrap_or_default()
+    /// The limits of a budget: `Api` for API requests, `Voicemail` for the
+    /// trigger.
+    pub fn limits(&self, budget: MessageKind) -> RateLimits {
+        let set = match budget {
+            MessageKind::Api => self.rate_limits,
+            MessageKind::Voicemail => self.voicemail_rate_limits,
+        };
+        set.unwrap_or_else(|| RateLimits::default_for(budget))
     }
 }
 
@@ -188,39 +207,62 @@ impl MessageKind {
     }
 }
 
+/// Where a message stands. An entry moves from `sending` to one of the
+/// others; a voicemail whose send `failed` moves on when its retry runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageStatus {
+    /// Claimed and under way (or its run died: the lease tells).
+    Sending,
+    /// The provider took it.
     Sent,
+    /// The provider's attempt failed; a voicemail is retried.
     Failed,
+    /// Refused for good (a limit, a country, the provider's final refusal).
+    Refused,
     OptedOut,
+    /// A voicemail that does not qualify; the reason says why.
+    Skipped,
 }
 
 impl MessageStatus {
     pub fn as_str(self) -> &'static str {
         match self {
+            MessageStatus::Sending => "sending",
             MessageStatus::Sent => "sent",
             MessageStatus::Failed => "failed",
+            MessageStatus::Refused => "refused",
             MessageStatus::OptedOut => "opted_out",
+            MessageStatus::Skipped => "skipped",
         }
     }
 }
 
-/// One SMS attempt in the message log.
+/// One message in the message log: an API request's SMS, or a voicemail's
+/// notification (sent, or skipped with its reason). Retries of a voicemail
+/// update the same entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageRecord {
-    /// Our id for the attempt (time-ordered, unique).
+    /// Our id: time-ordered for API requests, derived from the voicemail's
+    /// identity for voicemails (so every delivery of it finds the entry).
     pub id: String,
     pub tenant: TenantId,
     pub kind: MessageKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension: Option<Extension>,
+    /// Empty while unknown (a voicemail skipped before its sender was).
     pub from: String,
     pub to: String,
     pub status: MessageStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_id: Option<String>,
     pub segments: usize,
+    /// Why it failed, was refused or skipped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// Seconds since the epoch.
+    /// When this status was reached, seconds since the epoch.
     pub at: i64,
+    /// Send attempts so far.
+    #[serde(default)]
+    pub attempts: u32,
 }

@@ -2,6 +2,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::Extension;
+use super::text::clean_field;
+
 /// The guide's voicemail text, used when a tenant has no template.
 pub const DEFAULT_VOICEMAIL_TEXT: &str = "You have received a new voicemail.";
 
@@ -123,13 +126,60 @@ impl fmt::Display for Template {
     }
 }
 
-/// What is known of a voicemail, for its template.
+/// What is known of a voicemail, for its template. The values come from
+/// events and object metadata that whoever can upload a voicemail controls,
+/// so each is cleaned when set: no invisible characters, bounded length, a
+/// duration in a sane range; anything else reads `unknown`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VoicemailDetails {
-    pub extension: String,
-    pub caller_id: Option<String>,
-    pub duration_secs: Option<u64>,
-    pub received_at: Option<String>,
+    extension: String,
+    caller_id: Option<String>,
+    duration_secs: Option<u64>,
+    received_at: Option<String>,
+}
+
+impl VoicemailDetails {
+    /// Longest caller id or time kept, in characters.
+    pub const MAX_FIELD_CHARS: usize = 64;
+    /// Longest plausible voicemail: a day.
+    pub const MAX_DURATION_SECS: u64 = 86_400;
+
+    pub fn new(extension: &Extension) -> Self {
+        VoicemailDetails { extension: extension.to_string(), ..Self::default() }
+    }
+
+    pub fn caller_id(&self) -> Option<&str> {
+        self.caller_id.as_deref()
+    }
+
+    pub fn duration_secs(&self) -> Option<u64> {
+        self.duration_secs
+    }
+
+    pub fn received_at(&self) -> Option<&str> {
+        self.received_at.as_deref()
+    }
+
+    /// Keeps a caller id already known; otherwise takes this one.
+    pub fn or_caller_id(&mut self, raw: Option<&str>) {
+        if self.caller_id.is_none() {
+            self.caller_id = raw.and_then(|r| clean_field(r, Self::MAX_FIELD_CHARS));
+        }
+    }
+
+    /// Keeps a duration already known; otherwise takes this one when sane.
+    pub fn or_duration_secs(&mut self, secs: Option<u64>) {
+        if self.duration_secs.is_none() {
+            self.duration_secs = secs.filter(|s| *s <= Self::MAX_DURATION_SECS);
+        }
+    }
+
+    /// Replaces the time when `raw` holds a readable one.
+    pub fn set_received_at(&mut self, raw: Option<&str>) {
+        if let Some(t) = raw.and_then(|r| clean_field(r, Self::MAX_FIELD_CHARS)) {
+            self.received_at = Some(t);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -139,24 +189,39 @@ mod tests {
     #[test]
     fn renders_every_placeholder() {
         let t = Template::parse("VM on {extension} from {caller_id} ({duration}) at {received_at} {{ok}}").unwrap();
-        let d = VoicemailDetails {
-            extension: "1001".into(),
-            caller_id: Some("+14165559999".into()),
-            duration_secs: Some(75),
-            received_at: Some("2026-11-26T10:00:00Z".into()),
-        };
+        let mut d = VoicemailDetails::new(&Extension::parse("1001").unwrap());
+        d.or_caller_id(Some("+14165559999"));
+        d.or_duration_secs(Some(75));
+        d.set_received_at(Some("2026-11-26T10:00:00Z"));
         assert_eq!(t.render(&d), "VM on 1001 from +14165559999 (1:15) at 2026-11-26T10:00:00Z {ok}");
         assert!(t.needs_details());
         let only_ext = Template::parse("New voicemail on {extension}").unwrap();
         assert!(!only_ext.needs_details());
         assert_eq!(
-            only_ext.render(&VoicemailDetails { extension: "7".into(), ..Default::default() }),
+            only_ext.render(&VoicemailDetails::new(&Extension::parse("7").unwrap())),
             "New voicemail on 7"
         );
         assert_eq!(
             Template::parse("{caller_id}").unwrap().render(&VoicemailDetails::default()),
             "unknown"
         );
+    }
+
+    #[test]
+    fn hostile_details_are_cleaned_or_unknown() {
+        let t = Template::parse("{caller_id}|{duration}|{received_at}").unwrap();
+        let mut d = VoicemailDetails::new(&Extension::parse("1001").unwrap());
+        d.or_caller_id(Some("\u{1b}]0;pwned\u{7}Bob\u{202e}\n"));
+        d.or_duration_secs(Some(10 * 86_400));
+        d.set_received_at(Some(&"9".repeat(500)));
+        let out = t.render(&d);
+        assert_eq!(out, format!("]0;pwnedBob|unknown|{}", "9".repeat(64)));
+        // The first readable value wins; an unreadable one is no value.
+        let mut d = VoicemailDetails::new(&Extension::parse("1").unwrap());
+        d.or_caller_id(Some("\u{200b}"));
+        d.or_caller_id(Some("+14165550100"));
+        d.or_caller_id(Some("+19999999999"));
+        assert_eq!(d.caller_id(), Some("+14165550100"));
     }
 
     #[test]

@@ -1,0 +1,315 @@
+//! What operators do (the `Admin` port): whole configurations written in
+//! transactions, exports and key listings by scan, the log by query.
+
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+
+use super::keys::{BY_TENANT_TIME, Key, LOG_PK, PK, SK, log_partition};
+use super::marshal::{Item, data, message, s, string};
+use super::{DynamoStore, MAX_BATCH, build, failed};
+use crate::config::Snapshot;
+use crate::domain::{ApiKey, ExtensionRecord, KeyHash, MessageRecord, SmsNumber, Tenant, TenantId};
+use crate::ports::{Admin, StoreError};
+
+/// The writes an `apply` makes, one per item (DynamoDB refuses a
+/// transaction that touches an item twice): the last one for an item wins,
+/// which gives the SQLite store's statement-by-statement result.
+#[derive(Default)]
+struct Writes(BTreeMap<Key, Option<Item>>);
+
+impl Writes {
+    fn put(&mut self, key: Key, item: Item) {
+        self.0.insert(key, Some(item));
+    }
+    fn delete(&mut self, key: Key) {
+        self.0.insert(key, None);
+    }
+}
+
+/// Stored API keys, hash to name and name to hash: the two unique columns of
+/// the SQLite table, for the keys an `apply` touches.
+#[derive(Default)]
+struct KeyIndex {
+    name_of: HashMap<String, String>,
+    hash_of: HashMap<String, String>,
+}
+
+impl KeyIndex {
+    fn link(&mut self, hash: &str, name: &str) {
+        self.name_of.insert(hash.to_owned(), name.to_owned());
+        self.hash_of.insert(name.to_owned(), hash.to_owned());
+    }
+
+    /// Deletes the stored key with this hash, with its name.
+    fn remove(&mut self, hash: &str, writes: &mut Writes) {
+        if let Some(name) = self.name_of.remove(hash) {
+            if self.hash_of.get(&name).is_some_and(|h| h == hash) {
+                self.hash_of.remove(&name);
+            }
+            writes.delete(Key::api_key(hash));
+            writes.delete(Key::key_name(&name));
+        }
+    }
+
+    /// Stores a key: a stored key of the same name and another hash goes,
+    /// and a stored key of the same hash loses its old name (a rename).
+    fn put(&mut self, key: &ApiKey, writes: &mut Writes) -> Result<(), StoreError> {
+        let hash = key.hash.as_str();
+        if let Some(other) = self.hash_of.get(&key.name).filter(|h| *h != hash).cloned() {
+            self.remove(&other, writes);
+        }
+        if self.name_of.get(hash).is_some_and(|n| *n != key.name) {
+            self.remove(hash, writes);
+        }
+        let item = Key::api_key(hash).with_data(key)?;
+        writes.put(Key::api_key(hash), item);
+        let name = Key::key_name(&key.name);
+        writes.put(name.clone(), name.with([("hash", s(hash))]));
+        self.link(hash, &key.name);
+        Ok(())
+    }
+}
+
+impl DynamoStore {
+    /// Writes all of them: one transaction when they fit. DynamoDB caps a
+    /// transaction at 100 items, so a larger configuration goes in
+    /// transactions of 100, each all-or-nothing but not the whole: it was
+    /// validated whole before this point, and since `apply` is idempotent,
+    /// running it again completes a write that stopped halfway.
+    async fn write(&self, writes: Writes) -> Result<(), StoreError> {
+        let items = writes
+            .0
+            .into_iter()
+            .map(|(key, item)| {
+                Ok(match item {
+                    Some(item) => TransactWriteItem::builder()
+                        .put(Put::builder().table_name(&self.table).set_item(Some(item)).build().map_err(build)?)
+                        .build(),
+                    None => TransactWriteItem::builder()
+                        .delete(Delete::builder().table_name(&self.table).set_key(Some(key.item())).build().map_err(build)?)
+                        .build(),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        if items.len() > MAX_BATCH {
+            tracing::warn!(items = items.len(), "configuration larger than one transaction: written in parts");
+        }
+        for chunk in items.chunks(MAX_BATCH) {
+            if let Err(cancelled) = self.transact(chunk.to_vec()).await? {
+                return Err(StoreError(format!("DynamoDB TransactWriteItems cancelled: {:?}", cancelled.codes())));
+            }
+        }
+        Ok(())
+    }
+
+    /// What is stored of these keys (by hash) and names; consistent reads,
+    /// since the writes that follow depend on them.
+    async fn key_index(&self, hashes: &[&KeyHash], names: &[&str]) -> Result<KeyIndex, StoreError> {
+        let mut keys: Vec<Key> = hashes.iter().map(|h| Key::api_key(h.as_str())).collect();
+        keys.extend(names.iter().map(|n| Key::key_name(n)));
+        keys.sort();
+        keys.dedup();
+        let items = self.batch_get(keys, true).await?;
+        let mut index = KeyIndex::default();
+        // Keys first, names after: a name item is what says which key holds
+        // a name.
+        let (names, keys): (Vec<&Item>, Vec<&Item>) =
+            items.iter().partition(|i| string(i, SK).is_ok_and(|sk| sk == "KEYNAME"));
+        for item in keys {
+            let key: ApiKey = data(item)?;
+            index.link(key.hash.as_str(), &key.name);
+        }
+        for item in names {
+            let name = string(item, PK)?
+                .strip_prefix("KEYNAME#")
+                .ok_or_else(|| StoreError("corrupt item: key name without its prefix".to_owned()))?;
+            index.link(string(item, "hash")?, name);
+        }
+        Ok(index)
+    }
+}
+
+/// Tenant ids compare as numbers first, as SQLite's `CAST(id AS INTEGER), id`.
+fn tenant_order(t: &TenantId) -> (u64, &str) {
+    (t.as_str().parse().unwrap_or(u64::MAX), t.as_str())
+}
+
+#[async_trait]
+impl Admin for DynamoStore {
+    async fn apply(&self, snapshot: &Snapshot, delete_keys: &[KeyHash]) -> Result<(), StoreError> {
+        let mut writes = Writes::default();
+        for num in &snapshot.numbers {
+            let key = Key::number(&num.number);
+            writes.put(key.clone(), key.with_data(num)?);
+        }
+        for t in &snapshot.tenants {
+            let key = Key::tenant(&t.id);
+            writes.put(key.clone(), key.with_data(t)?);
+        }
+        for x in &snapshot.extensions {
+            let key = Key::extension(&x.tenant, &x.extension);
+            writes.put(key.clone(), key.with_data(x)?);
+        }
+        if !delete_keys.is_empty() || !snapshot.keys.is_empty() {
+            let hashes: Vec<&KeyHash> = delete_keys.iter().chain(snapshot.keys.iter().map(|k| &k.hash)).collect();
+            let names: Vec<&str> = snapshot.keys.iter().map(|k| k.name.as_str()).collect();
+            // Read, then write: an admin racing another admin on the same
+            // key names could leave a stale name item; operators apply one
+            // configuration at a time.
+            let mut index = self.key_index(&hashes, &names).await?;
+            for h in delete_keys {
+                index.remove(h.as_str(), &mut writes);
+            }
+            for k in &snapshot.keys {
+                index.put(k, &mut writes)?;
+            }
+        }
+        if writes.0.is_empty() {
+            return Ok(());
+        }
+        self.write(writes).await
+    }
+
+    async fn export(&self) -> Result<Snapshot, StoreError> {
+        let items = self
+            .scan(
+                "#key IN (:number, :tenant, :key) OR begins_with(#key, :ext)",
+                SK,
+                &[(":number", "NUMBER"), (":tenant", "TENANT"), (":key", "KEY"), (":ext", "EXT#")],
+            )
+            .await?;
+        let mut snapshot = Snapshot::default();
+        for item in &items {
+            match string(item, SK)? {
+                "NUMBER" => snapshot.numbers.push(data::<SmsNumber>(item)?),
+                "TENANT" => snapshot.tenants.push(data::<Tenant>(item)?),
+                "KEY" => snapshot.keys.push(data::<ApiKey>(item)?),
+                _ => snapshot.extensions.push(data::<ExtensionRecord>(item)?),
+            }
+        }
+        // The SQLite store's order, so that exports compare across stores.
+        snapshot.numbers.sort_by(|a, b| a.number.as_str().cmp(b.number.as_str()));
+        snapshot.tenants.sort_by(|a, b| tenant_order(&a.id).cmp(&tenant_order(&b.id)));
+        snapshot.extensions.sort_by(|a, b| {
+            (tenant_order(&a.tenant), a.extension.as_str()).cmp(&(tenant_order(&b.tenant), b.extension.as_str()))
+        });
+        snapshot.keys.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(snapshot)
+    }
+
+    async fn put_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        self.apply(&Snapshot { keys: vec![key.clone()], ..Snapshot::default() }, &[]).await
+    }
+
+    async fn keys(&self) -> Result<Vec<ApiKey>, StoreError> {
+        let items = self.scan("#key = :key", SK, &[(":key", "KEY")]).await?;
+        let mut keys = items.iter().map(data::<ApiKey>).collect::<Result<Vec<_>, _>>()?;
+        keys.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(keys)
+    }
+
+    async fn delete_key(&self, hash: &KeyHash) -> Result<(), StoreError> {
+        self.apply(&Snapshot::default(), std::slice::from_ref(hash)).await
+    }
+
+    async fn messages(&self, tenant: Option<&TenantId>, limit: usize) -> Result<Vec<MessageRecord>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let Some(tenant) = tenant else {
+            // Every tenant's log: a Scan, sorted here (admin use only).
+            let items = self.scan("#key = :msg", SK, &[(":msg", "MSG")]).await?;
+            let mut records = items.iter().map(message).collect::<Result<Vec<_>, _>>()?;
+            records.sort_by(|a, b| (b.at, &b.id).cmp(&(a.at, &a.id)));
+            records.truncate(limit);
+            return Ok(records);
+        };
+        let mut records = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(BY_TENANT_TIME)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", LOG_PK)
+                .expression_attribute_values(":pk", s(log_partition(tenant)))
+                .scan_index_forward(false)
+                .limit(i32::try_from(limit - records.len()).unwrap_or(i32::MAX).min(1000))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| failed("Query", e))?;
+            for item in out.items() {
+                records.push(message(item)?);
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() || records.len() >= limit {
+                records.truncate(limit);
+                return Ok(records);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Permission, TenantScope};
+
+    fn key(name: &str, secret: &str) -> ApiKey {
+        ApiKey {
+            name: name.to_owned(),
+            hash: KeyHash::of(secret),
+            tenants: TenantScope::All,
+            permissions: vec![Permission::Sms],
+            enabled: true,
+            created_at: 1,
+        }
+    }
+
+    fn ops(writes: &Writes) -> Vec<(String, bool)> {
+        writes.0.iter().map(|(k, v)| (k.pk.clone(), v.is_some())).collect()
+    }
+
+    #[test]
+    fn a_rotated_key_replaces_the_old_hash() {
+        let old = key("pbx", "old-secret-0123456789");
+        let new = key("pbx", "new-secret-0123456789");
+        let mut index = KeyIndex::default();
+        index.link(old.hash.as_str(), "pbx");
+        let mut writes = Writes::default();
+        index.put(&new, &mut writes).unwrap();
+        let mut expected = vec![
+            (format!("KEY#{}", old.hash.as_str()), false),
+            (format!("KEY#{}", new.hash.as_str()), true),
+            ("KEYNAME#pbx".to_owned(), true),
+        ];
+        expected.sort();
+        assert_eq!(ops(&writes), expected);
+    }
+
+    #[test]
+    fn a_renamed_key_loses_its_old_name() {
+        let k = key("new-name", "same-secret-0123456789");
+        let mut index = KeyIndex::default();
+        index.link(k.hash.as_str(), "old-name");
+        let mut writes = Writes::default();
+        index.put(&k, &mut writes).unwrap();
+        let mut expected = vec![
+            (format!("KEY#{}", k.hash.as_str()), true),
+            ("KEYNAME#new-name".to_owned(), true),
+            ("KEYNAME#old-name".to_owned(), false),
+        ];
+        expected.sort();
+        assert_eq!(ops(&writes), expected);
+        // Deleting it afterwards takes the new name with it.
+        let mut writes = Writes::default();
+        index.remove(k.hash.as_str(), &mut writes);
+        assert_eq!(ops(&writes).len(), 2);
+        assert!(ops(&writes).iter().all(|(_, put)| !put));
+    }
+}

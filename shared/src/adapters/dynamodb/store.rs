@@ -1,0 +1,260 @@
+//! The hot path: `lookup` is one `BatchGetItem`; `begin` and `finish` are
+//! one `TransactWriteItems` each (claim, budget and log entry together), or
+//! one `UpdateItem` when only the log entry is written.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{
+    Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+
+use super::keys::{ATTEMPTS, DATA, EXPIRES_AT, Key, LOG_PK, LOG_SK, PK, PROVIDER_ID, SK};
+use super::marshal::{b, data, held, json, log_keys, n, s, string};
+use super::{DynamoStore, build, failed};
+use crate::domain::{MessageKind, MessageRecord, MessageStatus, RateLimits, TenantId, Window};
+use crate::ports::{Begun, Claim, Closing, End, Found, Lookup, Start, Store, StoreError};
+
+const WINDOWS: [Window; 2] = [Window::Minute, Window::Day];
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn lookup(&self, l: Lookup<'_>) -> Result<Found, StoreError> {
+        let mut keys = Vec::with_capacity(4);
+        if let Some(h) = l.key {
+            keys.push(Key::api_key(h.as_str()));
+        }
+        if let Some(t) = l.tenant {
+            keys.push(Key::tenant(t));
+            if let Some(x) = l.extension {
+                keys.push(Key::extension(t, x));
+            }
+        }
+        if let Some(num) = l.number {
+            keys.push(Key::number(num));
+        }
+        let mut found = Found::default();
+        if keys.is_empty() {
+            return Ok(found);
+        }
+        // Eventually consistent: configuration changes reach the hot path
+        // within a second, at half the read cost.
+        for item in self.batch_get(keys, false).await? {
+            match string(&item, SK)? {
+                "KEY" => found.key = Some(data(&item)?),
+                "TENANT" => found.tenant = Some(data(&item)?),
+                "NUMBER" => found.number = Some(data(&item)?),
+                sk if sk.starts_with("EXT#") => found.extension = Some(data(&item)?),
+                other => return Err(StoreError(format!("unexpected item {other} in lookup"))),
+            }
+        }
+        Ok(found)
+    }
+
+    async fn begin(&self, start: &Start<'_>) -> Result<Begun, StoreError> {
+        let record = start.record;
+        let mut items = Vec::with_capacity(4);
+        if let Some(claim) = &start.claim {
+            items.push(self.take_claim(claim, record.status, start.now)?);
+        }
+        if let Some((budget, limits)) = start.budget {
+            for window in WINDOWS {
+                items.push(self.count_rate(&record.tenant, budget, limits, window, start.now)?);
+            }
+        }
+        let attempt = i64::from(record.status == MessageStatus::Sending);
+        items.push(TransactWriteItem::builder().update(self.log_update(record, start.log_keep_secs, attempt)?).build());
+        let cancelled = match self.transact(items).await? {
+            Ok(()) => return Ok(Begun::Started),
+            Err(c) => c,
+        };
+        // The claim is the first item when there is one, the two windows follow.
+        if start.claim.is_some() {
+            if let Some(reason) = cancelled.condition_failed(0) {
+                let item = reason
+                    .item()
+                    .ok_or_else(|| StoreError("DynamoDB: claim refused without the holder's item".to_owned()))?;
+                return Ok(Begun::Held(held(item)?));
+            }
+        }
+        let first_window = usize::from(start.claim.is_some());
+        if start.budget.is_some() {
+            // Both full: the minute answers, as in SQLite, which checks it first.
+            for (i, window) in WINDOWS.iter().enumerate() {
+                if cancelled.condition_failed(first_window + i).is_some() {
+                    return Ok(Begun::Limited(*window));
+                }
+            }
+        }
+        Err(StoreError(format!("DynamoDB TransactWriteItems cancelled: {:?}", cancelled.codes())))
+    }
+
+    async fn finish(&self, end: &End<'_>) -> Result<bool, StoreError> {
+        let log = self.log_update(end.record, end.log_keep_secs, 0)?;
+        let Some(closing) = &end.claim else {
+            log.into_update_item(&self.client).send().await.map_err(|e| failed("UpdateItem", e))?;
+            return Ok(true);
+        };
+        let items = vec![self.close_claim(closing, end.now)?, TransactWriteItem::builder().update(log).build()];
+        match self.transact(items).await? {
+            Ok(()) => Ok(true),
+            Err(c) if c.condition_failed(0).is_some() => Ok(false),
+            Err(c) => Err(StoreError(format!("DynamoDB TransactWriteItems cancelled: {:?}", c.codes()))),
+        }
+    }
+}
+
+impl DynamoStore {
+    /// Takes the claim if it is takeable: absent, expired (TTL deletes
+    /// lazily), or pending with its lease run out. A failed condition
+    /// returns the holder's item, so the verdict is as atomic as the write.
+    /// A final status finishes the claim at once.
+    fn take_claim(&self, claim: &Claim<'_>, status: MessageStatus, now: i64) -> Result<TransactWriteItem, StoreError> {
+        let done = status != MessageStatus::Sending;
+        let mut attrs = vec![
+            ("fingerprint", s(claim.fingerprint)),
+            ("token", s(claim.token)),
+            ("done", b(done)),
+            ("lease_until", n(claim.lease_until)),
+            (EXPIRES_AT, n(if done { now + claim.keep_secs } else { claim.lease_until })),
+        ];
+        if done {
+            attrs.push(("result", s(status.as_str())));
+        }
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(Key::claim(claim.id).with(attrs)))
+            .condition_expression("attribute_not_exists(#pk) OR #exp <= :now OR (#done = :no AND #lease <= :now)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#exp", EXPIRES_AT)
+            .expression_attribute_names("#done", "done")
+            .expression_attribute_names("#lease", "lease_until")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":no", b(false))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(build)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Finishes (`result`) or releases the claim, only while it is this
+    /// holder's and pending.
+    fn close_claim(&self, closing: &Closing<'_>, now: i64) -> Result<TransactWriteItem, StoreError> {
+        const HOLDER: &str = "#token = :token AND #done = :no";
+        let key = Some(Key::claim(closing.id).item());
+        Ok(match closing.result {
+            Some(result) => TransactWriteItem::builder()
+                .update(
+                    Update::builder()
+                        .table_name(&self.table)
+                        .set_key(key)
+                        .update_expression("SET #done = :yes, #result = :result, #exp = :exp")
+                        .condition_expression(HOLDER)
+                        .expression_attribute_names("#token", "token")
+                        .expression_attribute_names("#done", "done")
+                        .expression_attribute_names("#result", "result")
+                        .expression_attribute_names("#exp", EXPIRES_AT)
+                        .expression_attribute_values(":token", s(closing.token))
+                        .expression_attribute_values(":no", b(false))
+                        .expression_attribute_values(":yes", b(true))
+                        .expression_attribute_values(":result", s(result))
+                        .expression_attribute_values(":exp", n(now + closing.keep_secs))
+                        .build()
+                        .map_err(build)?,
+                )
+                .build(),
+            None => TransactWriteItem::builder()
+                .delete(
+                    Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(key)
+                        .condition_expression(HOLDER)
+                        .expression_attribute_names("#token", "token")
+                        .expression_attribute_names("#done", "done")
+                        .expression_attribute_values(":token", s(closing.token))
+                        .expression_attribute_values(":no", b(false))
+                        .build()
+                        .map_err(build)?,
+                )
+                .build(),
+        })
+    }
+
+    /// `ADD count 1` on one window's counter, unless it is full.
+    fn count_rate(
+        &self,
+        tenant: &TenantId,
+        budget: MessageKind,
+        limits: RateLimits,
+        window: Window,
+        now: i64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let bucket = now / window.seconds();
+        let limit = limits.of(window);
+        // A missing counter is zero, which a limit of zero refuses too.
+        let condition = if limit == 0 { "#count < :limit" } else { "attribute_not_exists(#count) OR #count < :limit" };
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(Key::rate(tenant, budget, window, bucket).item()))
+            .update_expression("ADD #count :one SET #exp = :exp")
+            .condition_expression(condition)
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_names("#exp", EXPIRES_AT)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(i64::from(limit)))
+            .expression_attribute_values(":exp", n((bucket + 1) * window.seconds()))
+            .build()
+            .map_err(build)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The log entry, written whole, its attempts counted by the store.
+    fn log_update(&self, record: &MessageRecord, keep_secs: i64, attempt: i64) -> Result<Update, StoreError> {
+        let (log_pk, log_sk) = log_keys(record);
+        let mut expression = "SET #data = :data, #log_pk = :log_pk, #log_sk = :log_sk, #exp = :exp".to_owned();
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(Key::message(&record.id).item()))
+            .expression_attribute_names("#data", DATA)
+            .expression_attribute_names("#log_pk", LOG_PK)
+            .expression_attribute_names("#log_sk", LOG_SK)
+            .expression_attribute_names("#exp", EXPIRES_AT)
+            .expression_attribute_names("#pid", PROVIDER_ID)
+            .expression_attribute_names("#attempts", ATTEMPTS)
+            .expression_attribute_values(":data", s(json(record)?))
+            .expression_attribute_values(":log_pk", log_pk)
+            .expression_attribute_values(":log_sk", log_sk)
+            .expression_attribute_values(":exp", n(record.at + keep_secs))
+            .expression_attribute_values(":attempt", n(attempt));
+        match &record.provider_id {
+            Some(id) => {
+                expression.push_str(", #pid = :pid ADD #attempts :attempt");
+                update = update.expression_attribute_values(":pid", s(id));
+            }
+            None => expression.push_str(" ADD #attempts :attempt REMOVE #pid"),
+        }
+        update.update_expression(expression).build().map_err(build)
+    }
+}
+
+/// A transaction's `Update` sent on its own.
+trait IntoUpdateItem {
+    fn into_update_item(
+        self,
+        client: &aws_sdk_dynamodb::Client,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+}
+
+impl IntoUpdateItem for Update {
+    fn into_update_item(
+        self,
+        client: &aws_sdk_dynamodb::Client,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        client
+            .update_item()
+            .table_name(self.table_name)
+            .set_key(Some(self.key))
+            .update_expression(self.update_expression)
+            .set_condition_expression(self.condition_expression)
+            .set_expression_attribute_names(self.expression_attribute_names)
+            .set_expression_attribute_values(self.expression_attribute_values)
+    }
+}

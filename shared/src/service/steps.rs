@@ -1,0 +1,272 @@
+//! The steps of a send, shared by both use cases: the reads, then one
+//! message's work (begin, send, end) under its claim.
+
+use crate::domain::{
+    E164, Extension, KeyHash, MessageKind, MessageRecord, MessageStatus, MessageText, RateLimits,
+    Tenant, TenantId, Window,
+};
+use crate::error::{Error, Result};
+use crate::ports::{Begun, Claim, Closing, End, Found, Held, Lookup, OutgoingSms, Start};
+
+use super::rules::{Checked, api_message_id, status_of, voicemail_message_id};
+use super::{ApiAction, ApiRequest, LEASE_MARGIN_SECS, Outcome, Sent, Service, Voicemail};
+
+impl Service {
+    /// One read for what an API request names: the key, and the tenant and
+    /// extension when the request names them. Also answers which tenant
+    /// that was.
+    pub(super) async fn read_for_api(
+        &self,
+        key: Option<&KeyHash>,
+        request: Option<&ApiRequest>,
+    ) -> Result<(Found, Option<TenantId>)> {
+        let tenant = request.and_then(|r| r.tenant.clone());
+        let extension = request.and_then(|r| match &r.action {
+            ApiAction::VoicemailNotify { extension, .. } => Some(extension),
+            ApiAction::Send { .. } => None,
+        });
+        let lookup = Lookup { key, tenant: tenant.as_ref(), extension: extension.filter(|_| tenant.is_some()), number: None };
+        Ok((self.store.lookup(lookup).await?, tenant))
+    }
+
+    pub(super) async fn read_tenant(&self, tenant: &TenantId, extension: Option<&Extension>) -> Result<Found> {
+        Ok(self.store.lookup(Lookup { tenant: Some(tenant), extension, ..Lookup::default() }).await?)
+    }
+
+    /// Check 4's last step: the sender is in the registry, SMS-enabled and
+    /// the tenant's (or the system's).
+    pub(super) async fn check_sender(&self, tenant: Tenant) -> Result<Checked> {
+        let sender = tenant.sender_number.clone().ok_or(Error::InvalidSender)?;
+        let found = self.store.lookup(Lookup { number: Some(&sender), ..Lookup::default() }).await?;
+        match found.number {
+            Some(n) if n.usable_by(&tenant.id) => Ok(Checked { tenant, sender }),
+            _ => Err(Error::InvalidSender),
+        }
+    }
+
+    /// Until when a holder may still run: its deadline and a margin, or the
+    /// configured lease when no deadline is known.
+    fn lease_until(&self, deadline_ms: Option<u64>) -> i64 {
+        match deadline_ms {
+            Some(ms) => i64::try_from(ms.div_ceil(1000)).unwrap_or(i64::MAX - LEASE_MARGIN_SECS) + LEASE_MARGIN_SECS,
+            None => self.now() + self.policy.claim_lease_secs,
+        }
+    }
+
+    fn log_keep_secs(&self) -> i64 {
+        i64::from(self.policy.message_log_days) * 86_400
+    }
+}
+
+/// Which work a claim guards: what its result is, and whether a final
+/// refusal keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Guard {
+    /// A voicemail: finished when sent or refused for good, so that no
+    /// redelivery sends it; released only for a retry.
+    Voicemail,
+    /// An Idempotency-Key: finished with the answer, to replay it;
+    /// released on any failure, so that the caller may retry.
+    Idempotency,
+}
+
+struct ClaimParts {
+    id: String,
+    fingerprint: String,
+    token: String,
+    guard: Guard,
+}
+
+/// One message's work: its log entry, and the claim it runs under.
+pub(super) struct Work<'a> {
+    service: &'a Service,
+    record: MessageRecord,
+    claim: Option<ClaimParts>,
+    lease_until: i64,
+    limits: RateLimits,
+    /// Sender and destination, once known.
+    route: Option<(E164, E164)>,
+}
+
+impl<'a> Work<'a> {
+    pub fn api(
+        service: &'a Service,
+        checked: &Checked,
+        to: &E164,
+        text: &MessageText,
+        kind: MessageKind,
+        idempotency: Option<&(String, String)>,
+        deadline: Option<u64>,
+    ) -> Self {
+        let tenant = &checked.tenant.id;
+        let claim = idempotency.map(|(key, fingerprint)| ClaimParts {
+            id: format!("idem#{tenant}#{}", KeyHash::of(key).as_str()),
+            fingerprint: fingerprint.clone(),
+            token: uuid::Uuid::new_v4().to_string(),
+            guard: Guard::Idempotency,
+        });
+        let mut work = Work::new(service, api_message_id(), tenant, kind, None, claim, deadline);
+        work.address(checked, to);
+        work.record.segments = text.segments();
+        work
+    }
+
+    pub fn voicemail(service: &'a Service, voicemail: &Voicemail, deadline: Option<u64>) -> Self {
+        let claim = ClaimParts {
+            id: format!("vm#{}", voicemail.identity),
+            fingerprint: voicemail.identity.clone(),
+            token: uuid::Uuid::new_v4().to_string(),
+            guard: Guard::Voicemail,
+        };
+        let id = voicemail_message_id(&voicemail.identity);
+        let extension = Some(voicemail.extension.clone());
+        Work::new(service, id, &voicemail.tenant, MessageKind::Voicemail, extension, Some(claim), deadline)
+    }
+
+    fn new(
+        service: &'a Service,
+        id: String,
+        tenant: &TenantId,
+        kind: MessageKind,
+        extension: Option<Extension>,
+        claim: Option<ClaimParts>,
+        deadline: Option<u64>,
+    ) -> Self {
+        let record = MessageRecord {
+            id,
+            tenant: tenant.clone(),
+            kind,
+            extension,
+            from: String::new(),
+            to: String::new(),
+            status: MessageStatus::Sending,
+            provider_id: None,
+            segments: 0,
+            error: None,
+            at: service.now(),
+            attempts: 0,
+        };
+        let lease_until = service.lease_until(deadline);
+        Work { service, record, claim, lease_until, limits: RateLimits::default_for(kind), route: None }
+    }
+
+    /// Who sends to whom, once known.
+    pub fn address(&mut self, checked: &Checked, to: &E164) {
+        self.record.from = checked.sender.to_string();
+        self.record.to = to.to_string();
+        self.route = Some((checked.sender.clone(), to.clone()));
+        self.limits = checked.tenant.limits(match self.claim.as_ref().map(|c| c.guard) {
+            Some(Guard::Voicemail) => MessageKind::Voicemail,
+            _ => MessageKind::Api,
+        });
+    }
+
+    /// The fingerprint of the request this work's claim guards.
+    pub fn fingerprint(&self) -> Option<&str> {
+        self.claim.as_ref().map(|c| c.fingerprint.as_str())
+    }
+
+    fn claim(&self) -> Option<Claim<'_>> {
+        self.claim.as_ref().map(|c| Claim {
+            id: &c.id,
+            fingerprint: &c.fingerprint,
+            token: &c.token,
+            lease_until: self.lease_until,
+            keep_secs: self.service.policy.dedup_keep_secs,
+        })
+    }
+
+    /// Takes the claim and a slot of `budget`, and logs the message as
+    /// `sending`, atomically.
+    pub async fn begin(&mut self, budget: MessageKind) -> Result<Begun> {
+        self.record.at = self.service.now();
+        let start = Start {
+            record: &self.record,
+            claim: self.claim(),
+            budget: Some((budget, self.limits)),
+            now: self.record.at,
+            log_keep_secs: self.service.log_keep_secs(),
+        };
+        Ok(self.service.store.begin(&start).await?)
+    }
+
+    pub fn rate_limited(&self, window: Window) -> Error {
+        Error::RateLimited { limit: self.limits.of(window), window }
+    }
+
+    /// Ends the work without a send: the message is logged with this status
+    /// and reason, and its claim finished, unless another delivery holds it.
+    pub async fn conclude(&mut self, status: MessageStatus, reason: &Error) -> Result<Outcome> {
+        self.record.status = status;
+        self.record.error = Some(reason.to_string());
+        self.record.at = self.service.now();
+        let start = Start {
+            record: &self.record,
+            claim: self.claim(),
+            budget: None,
+            now: self.record.at,
+            log_keep_secs: self.service.log_keep_secs(),
+        };
+        match self.service.store.begin(&start).await? {
+            Begun::Started => Ok(Outcome::Skipped(reason.to_string())),
+            Begun::Held(Held::Done { .. }) => Ok(Outcome::Duplicate),
+            Begun::Held(Held::Pending { lease_until, .. }) => Ok(Outcome::InFlight { lease_until }),
+            Begun::Limited(_) => Err(Error::Internal("a start without a budget was rate-limited".to_owned())),
+        }
+    }
+
+    /// The destination's opt-out, then the provider.
+    pub async fn send(&mut self, text: &MessageText) -> Result<Sent> {
+        let service = self.service;
+        let Some((from, to)) = &self.route else {
+            return Err(Error::Internal("a send before its addresses were known".to_owned()));
+        };
+        self.record.segments = text.segments();
+        if service.policy.check_opt_out && service.gateway.opted_out(to).await? {
+            return Err(Error::OptedOut);
+        }
+        let sms = OutgoingSms { tenant: &self.record.tenant, kind: self.record.kind, from, to, text };
+        let id = service.gateway.send(sms).await?;
+        tracing::info!(tenant = %self.record.tenant, kind = self.record.kind.as_str(), message = %self.record.id, id = %id, segments = text.segments(), "SMS sent");
+        Ok(Sent { id, from: from.to_string(), to: to.to_string(), segments: text.segments(), encoding: text.encoding() })
+    }
+
+    /// Logs how the send went and closes the claim. Failures here are
+    /// logged, not returned: the SMS went out (or failed) either way, and
+    /// failing now would make the caller send it again.
+    pub async fn end(&mut self, sent: &Result<Sent>) {
+        self.record.at = self.service.now();
+        let result = match sent {
+            Ok(s) => {
+                self.record.status = MessageStatus::Sent;
+                self.record.provider_id = Some(s.id.clone());
+                self.record.error = None;
+                match self.claim.as_ref().map(|c| c.guard) {
+                    Some(Guard::Idempotency) => serde_json::to_string(s).ok(),
+                    _ => Some(s.id.clone()),
+                }
+            }
+            Err(e) => {
+                self.record.status = status_of(e);
+                self.record.error = Some(e.cause().unwrap_or(&e.to_string()).to_owned());
+                let keeps = self.claim.as_ref().is_some_and(|c| c.guard == Guard::Voicemail) && !e.is_retryable();
+                keeps.then(|| self.record.status.as_str().to_owned())
+            }
+        };
+        let closing = self.claim.as_ref().map(|c| Closing {
+            id: &c.id,
+            token: &c.token,
+            result: result.as_deref(),
+            keep_secs: self.service.policy.dedup_keep_secs,
+        });
+        let end = End { record: &self.record, claim: closing, now: self.record.at, log_keep_secs: self.service.log_keep_secs() };
+        match self.service.store.finish(&end).await {
+            Ok(true) => {}
+            // Our lease ran out and another delivery took the claim over.
+            Ok(false) => tracing::warn!(message = %self.record.id, "claim taken over by another delivery; this outcome was not recorded"),
+            // The lease runs out and a redelivery may send again: the one
+            // window for a duplicate, logged so an operator can see it.
+            Err(e) => tracing::error!(error = %e, message = %self.record.id, "could not record the outcome of a send"),
+        }
+    }
+}
