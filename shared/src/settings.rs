@@ -39,6 +39,19 @@ pub struct AwsTimeouts {
     pub operation_ms: u64,
 }
 
+impl AwsTimeouts {
+    /// As the AWS SDK takes them.
+    #[cfg(feature = "aws")]
+    pub fn sdk(self) -> aws_config::timeout::TimeoutConfig {
+        use std::time::Duration;
+        aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(Duration::from_millis(self.connect_ms))
+            .operation_attempt_timeout(Duration::from_millis(self.attempt_ms))
+            .operation_timeout(Duration::from_millis(self.operation_ms))
+            .build()
+    }
+}
+
 impl Default for AwsTimeouts {
     fn default() -> Self {
         AwsTimeouts { connect_ms: 1_000, attempt_ms: 2_000, operation_ms: 3_000 }
@@ -138,14 +151,7 @@ impl Settings {
     /// region, `AWS_ENDPOINT_URL`), with this configuration's timeouts.
     #[cfg(feature = "aws")]
     pub async fn aws(&self) -> aws_config::SdkConfig {
-        use std::time::Duration;
-        let t = self.timeouts;
-        let timeouts = aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(Duration::from_millis(t.connect_ms))
-            .operation_attempt_timeout(Duration::from_millis(t.attempt_ms))
-            .operation_timeout(Duration::from_millis(t.operation_ms))
-            .build();
-        aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await
+        aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(self.timeouts.sdk()).load().await
     }
 
     /// The service over the store and gateway this configuration names;

@@ -14,6 +14,7 @@ use shared::domain::E164;
 use shared::ports::{Admin, GatewayError, OutgoingSms, SmsGateway, Store};
 use shared::service::{Policy, Service};
 
+pub mod endpoint;
 pub mod moto;
 pub mod platform;
 pub mod runtime_api;
@@ -339,7 +340,7 @@ pub async fn invoke_event(b: &Backend, file: &str) -> (u16, serde_json::Value) {
     let service = b.service();
     if file.starts_with("action-api") || file.starts_with("rest-") {
         let req = lambda_http::request::from_str(&text).unwrap();
-        let resp = if req.uri().path() == "/api/sms/notifications/voicemail" {
+        let resp = if file.starts_with("rest-voicemail") {
             voicemail_notify::handler::handle(&service, req).await
         } else {
             send_sms::handler::handle(&service, req).await

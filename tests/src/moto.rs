@@ -62,6 +62,18 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
         .await
 }
 
+/// An SDK configuration for any endpoint (moto, or a fake one), with these
+/// timeouts, as `Settings::aws` builds the functions' configuration.
+pub async fn sdk_config_with(endpoint: &str, timeouts: shared::settings::AwsTimeouts) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .timeout_config(timeouts.sdk())
+        .load()
+        .await
+}
+
 /// A table name no other test of this run (or an earlier run against the
 /// same server) uses.
 pub fn unique_table_name() -> String {

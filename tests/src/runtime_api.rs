@@ -36,17 +36,17 @@ pub fn target_dir() -> PathBuf {
     }
 }
 
-/// Builds the three function binaries once per test run (cargo skips what is
-/// fresh) and answers the path of `name`. Building here keeps `cargo test`
-/// self-sufficient: a test crate does not build its workspace's binaries.
+/// Builds the function binaries once per test run and answers the path of
+/// `name`. Building here keeps `cargo test` self-sufficient: a test crate
+/// does not build its workspace's binaries. The build selects what `cargo
+/// test --workspace` does (every member, every target), so that features
+/// resolve the same and every dependency is already fresh: only the
+/// binaries themselves are linked.
 pub fn binary(name: &str) -> PathBuf {
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
     let built = BUILT.get_or_init(|| {
         let mut cmd = Command::new(env!("CARGO"));
-        cmd.arg("build").current_dir(workspace_root());
-        for f in FUNCTIONS {
-            cmd.args(["-p", f]);
-        }
+        cmd.args(["build", "--workspace", "--all-targets"]).current_dir(workspace_root());
         let out = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
         if out.status.success() {
             Ok(())
@@ -479,6 +479,14 @@ impl HttpAnswer {
         assert_eq!(v["isBase64Encoded"], false, "a JSON answer is text: {v}");
         let text = v["body"].as_str().unwrap_or_else(|| panic!("body is not a string: {v}"));
         let body = serde_json::from_str(text).unwrap_or_else(|e| panic!("body is not JSON ({e}): {text}"));
-        HttpAnswer { status, headers: v["headers"].clone(), body }
+        // Payload 2.0 answers with `headers`; 1.0 (a REST API) with
+        // `multiValueHeaders`, one list per name.
+        let mut headers = v["headers"].as_object().cloned().unwrap_or_default();
+        for (name, values) in v["multiValueHeaders"].as_object().into_iter().flatten() {
+            if let Some(first) = values.get(0) {
+                headers.entry(name.to_ascii_lowercase()).or_insert_with(|| first.clone());
+            }
+        }
+        HttpAnswer { status, headers: serde_json::Value::Object(headers), body }
     }
 }

@@ -273,6 +273,58 @@ async fn oversize_requests_are_refused_before_parsing() {
     }
 }
 
+/// An API Gateway event for `method path`, as a REST API (payload 1.0) or
+/// an HTTP API (payload 2.0) sends it on this stage.
+fn gateway_event(v1: bool, stage: &str, method: &str, path: &str, query: &str, body: &str) -> lambda_http::Request {
+    let headers = json!({"host": "abc123.execute-api.us-east-1.amazonaws.com", "content-type": "application/json", "x-api-key": ALL});
+    let event = if v1 {
+        let params: serde_json::Map<String, Value> = form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), json!(v))).collect();
+        json!({"resource": "/{proxy+}", "path": path, "httpMethod": method, "headers": headers,
+               "queryStringParameters": if params.is_empty() { Value::Null } else { Value::Object(params) },
+               "requestContext": {"resourcePath": "/{proxy+}", "httpMethod": method, "path": format!("/{stage}{path}"),
+                                  "accountId": "123456789012", "protocol": "HTTP/1.1", "stage": stage, "requestId": "r",
+                                  "identity": {"sourceIp": "203.0.113.10"}, "apiId": "abc123"},
+               "body": body, "isBase64Encoded": false})
+    } else {
+        // An HTTP API on a named stage puts the stage in rawPath; `/` is `/prod`.
+        let raw = if stage == "$default" { path.to_owned() } else { format!("/{stage}{}", path.trim_end_matches('/')) };
+        json!({"version": "2.0", "routeKey": format!("{method} {path}"), "rawPath": raw, "rawQueryString": query, "headers": headers,
+               "requestContext": {"accountId": "123456789012", "apiId": "abc123", "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+                                  "http": {"method": method, "path": raw, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.10", "userAgent": "t"},
+                                  "requestId": "r", "routeKey": format!("{method} {path}"), "stage": stage, "time": "t", "timeEpoch": 0},
+               "body": body, "isBase64Encoded": false})
+    };
+    lambda_http::request::from_str(&event.to_string()).expect("an API Gateway event")
+}
+
+/// Every route answers on a named stage, in both payload formats, and on
+/// the default stage; what is not a route is still 404 there.
+#[tokio::test]
+async fn every_route_answers_behind_a_named_stage_in_both_payload_formats() {
+    let b = integration_tests::embedded();
+    b.apply(CONFIG).await;
+    let svc = b.service();
+    let query = q(ALL, "59", "%2B14165551234", BODY);
+    let send = r#"{"to": "+14165551234", "message": "hi", "server": "59"}"#;
+    let voicemail = r#"{"extension": "1001", "server": "59"}"#;
+    for (v1, stage) in [(true, "prod"), (false, "prod"), (false, "$default"), (true, "$default"), (true, "Stage-2")] {
+        let case = format!("{} on {stage}", if v1 { "REST API v1" } else { "HTTP API v2" });
+        let (status, body) = answer(send_sms::handler::handle(&svc, gateway_event(v1, stage, "GET", "/", &query, "")).await.unwrap());
+        assert_eq!((status, &body["success"]), (200, &json!("SMS message sent")), "{case}: GET / {body}");
+        let (status, body) = answer(send_sms::handler::handle(&svc, gateway_event(v1, stage, "POST", "/", &query, "")).await.unwrap());
+        assert_eq!((status, &body["success"]), (200, &json!("SMS message sent")), "{case}: POST / {body}");
+        let (status, body) = answer(send_sms::handler::handle(&svc, gateway_event(v1, stage, "POST", "/api/sms/send", "", send)).await.unwrap());
+        assert_eq!((status, &body["to"]), (200, &json!("+14165551234")), "{case}: POST /api/sms/send {body}");
+        let (status, body) = answer(voicemail_notify::handler::handle(&svc, gateway_event(v1, stage, "POST", "/api/sms/notifications/voicemail", "", voicemail)).await.unwrap());
+        assert_eq!((status, &body["to"]), (200, &json!("+14165551234")), "{case}: POST voicemail {body}");
+        let (status, body) = answer(send_sms::handler::handle(&svc, gateway_event(v1, stage, "POST", "/api/sms/sendx", "", send)).await.unwrap());
+        assert_eq!((status, body), (404, err("Not found")), "{case}");
+        let (status, _) = answer(send_sms::handler::handle(&svc, gateway_event(v1, stage, "GET", "/api/sms/send", "", "")).await.unwrap());
+        assert_eq!(status, 405, "{case}");
+    }
+    assert_eq!(b.sent().await.len(), 20);
+}
+
 #[tokio::test]
 async fn routes_and_methods() {
     for b in setup().await {

@@ -23,11 +23,15 @@ const TEMPLATE_TEXT: &str = "New voicemail on 1001 from unknown";
 const SQS_MESSAGE_ID: &str = "059f36b4-87a3-44ab-83d2-661975830a7d";
 
 /// (event file, function, SMS text) — the table in events/README.md.
-const CASES: [(&str, &str, &str); 8] = [
+const CASES: [(&str, &str, &str); 12] = [
     ("action-api-get.json", "send-sms", "You have received a new voicemail."),
     ("action-api-post-form.json", "send-sms", "Test SMS notification"),
     ("rest-send.json", "send-sms", "Test SMS notification"),
     ("rest-voicemail.json", "voicemail-notify", "New voicemail received"),
+    ("action-api-get-rest-api-prod.json", "send-sms", "You have received a new voicemail."),
+    ("rest-send-rest-api-prod.json", "send-sms", "Test SMS notification"),
+    ("action-api-post-http-api-prod.json", "send-sms", "Test SMS notification"),
+    ("rest-voicemail-http-api-prod.json", "voicemail-notify", "New voicemail received"),
     ("s3-put.json", "voicemail-trigger", TEMPLATE_TEXT),
     ("sqs-s3.json", "voicemail-trigger", TEMPLATE_TEXT),
     ("eventbridge-object-created.json", "voicemail-trigger", TEMPLATE_TEXT),

@@ -19,8 +19,11 @@ pub struct S3Details {
 }
 
 impl S3Details {
+    /// On a custom endpoint (moto, LocalStack, MinIO) buckets are paths:
+    /// such endpoints have no per-bucket host names.
     pub fn new(aws: &aws_config::SdkConfig) -> Self {
-        S3Details { client: Client::new(aws) }
+        let config = aws_sdk_s3::config::Builder::from(aws).force_path_style(aws.endpoint_url().is_some()).build();
+        S3Details { client: Client::from_conf(config) }
     }
 }
 
