@@ -654,6 +654,13 @@ fn trigger_feeds_event_files_through_the_function() {
     assert_eq!(texts[0], "New voicemail on 1001 from +14165559999");
     assert_eq!(texts.len(), 3);
 
+    // A voicemail that does not qualify is in the message log, with why.
+    let skipped = env.file("skipped.json", &s3_event("voicemail/59/1009/msg0003.wav", "0C3"));
+    assert_eq!(env.ok(&["trigger", &skipped]).trim(), r#"{"sent":0,"skipped":1,"duplicates":0}"#);
+    let log = env.ok(&["messages", "--tenant", "59"]);
+    let first = log.lines().nth(1).unwrap_or_default();
+    assert!(first.contains("skipped") && first.ends_with("Unknown extension: 1009"), "{log}");
+
     let broken = env.file("broken.json", "{ not json");
     let out = env.run(&["trigger", &broken]);
     assert_eq!(out.status.code(), Some(1));

@@ -253,6 +253,7 @@ async fn each_hot_path_store_operation_is_one_request() {
         error: None,
         at: now,
         attempts: 0,
+        receipt: None,
     };
     let claim = |token| Claim { id: "c", fingerprint: "f", token, lease_until: now + 60, keep_secs: 60 };
     let start = |token, budget| Start { record: &record, claim: Some(claim(token)), budget, now, log_keep_secs: 86_400 };

@@ -25,6 +25,7 @@ const CONFIG: &str = r#"{
   "extensions": [
     {"tenant": "59", "extension": "1001", "sms_notifications": true, "sms_number": "+14165551234"},
     {"tenant": "59", "extension": "1002", "sms_notifications": false, "sms_number": "+14165551235"},
+    {"tenant": "59", "extension": "1003", "sms_notifications": true, "sms_number": "+14165551299"},
     {"tenant": "70", "extension": "1001", "sms_notifications": true, "sms_number": "+14165551270"}
   ],
   "api_keys": [{"name": "k", "secret": "redelivery-key-000000001", "tenants": ["59"], "permissions": ["sms"]}]
@@ -211,6 +212,14 @@ async fn voicemails_have_their_own_budget_and_final_refusals_are_recorded() {
         let abroad = direct(&[s3_record("voicemail/61/2/msg6.wav", "06")]);
         assert_eq!(trigger_by(&svc, abroad.clone(), deadline(&clock)).await.unwrap()["skipped"], 1, "{}", b.name);
         assert_eq!(trigger_by(&svc, abroad, deadline(&clock)).await.unwrap()["duplicates"], 1, "{}", b.name);
+        // An opted-out destination (tenant 59's extension 1003): final.
+        b.opt_out("+14165551299");
+        let opted = direct(&[s3_record("voicemail/59/1003/msg8.wav", "08")]);
+        assert_eq!(trigger_by(&svc, opted.clone(), deadline(&clock)).await.unwrap()["skipped"], 1, "{}", b.name);
+        assert_eq!(trigger_by(&svc, opted, deadline(&clock)).await.unwrap()["duplicates"], 1, "{}", b.name);
+        let opted = entry(&b, "59", "+14165551299").await;
+        assert_eq!(opted.iter().map(|m| (m.status, m.error.as_deref())).collect::<Vec<_>>(),
+                   [(MessageStatus::OptedOut, Some("Destination has opted out of SMS"))], "{}", b.name);
         // An unavailable provider is not final: retried (the next minute:
         // every attempt counts against the budget), then sent.
         b.gateway.fail_next(1);

@@ -339,6 +339,7 @@ fn record(tenant_id: &str, at: i64, id: &str) -> MessageRecord {
         error: id.ends_with('f').then(|| "SNS Publish: throttled".to_owned()),
         at,
         attempts: 0,
+        receipt: None,
     }
 }
 

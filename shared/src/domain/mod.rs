@@ -6,6 +6,7 @@ mod keys;
 mod message;
 mod model;
 mod phone;
+mod receipt;
 mod template;
 pub mod text;
 
@@ -13,8 +14,9 @@ pub use ids::{Extension, TenantId};
 pub use keys::{ApiKeySecret, KeyHash, MAX_PRESENTED_KEY_LEN, Permission, TenantScope, sha256_hex};
 pub use message::{Encoding, MessageText, MAX_SEGMENTS};
 pub use model::{
-    ApiKey, ExtensionRecord, MessageKind, MessageRecord, MessageStatus, Owner, RateLimits,
-    SmsNumber, Tenant, Window,
+    ApiKey, DeliveryReceipt, ExtensionRecord, MessageKind, MessageRecord, MessageStatus, Owner,
+    RateLimits, SmsNumber, Tenant, Window,
 };
+pub use receipt::Receipt;
 pub use phone::{CountryCode, E164, warm_up};
 pub use template::{Template, VoicemailDetails, DEFAULT_VOICEMAIL_TEXT};

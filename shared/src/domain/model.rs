@@ -216,6 +216,8 @@ pub enum MessageStatus {
     Sending,
     /// The provider took it.
     Sent,
+    /// The carrier delivered it (the provider's receipt says so).
+    Delivered,
     /// The provider's attempt failed; a voicemail is retried.
     Failed,
     /// Refused for good (a limit, a country, the provider's final refusal).
@@ -230,6 +232,7 @@ impl MessageStatus {
         match self {
             MessageStatus::Sending => "sending",
             MessageStatus::Sent => "sent",
+            MessageStatus::Delivered => "delivered",
             MessageStatus::Failed => "failed",
             MessageStatus::Refused => "refused",
             MessageStatus::OptedOut => "opted_out",
@@ -265,4 +268,39 @@ pub struct MessageRecord {
     /// Send attempts so far.
     #[serde(default)]
     pub attempts: u32,
+    /// The provider's delivery receipt, once it came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<DeliveryReceipt>,
+}
+
+/// What the provider reported of a sent message's delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryReceipt {
+    pub delivered: bool,
+    pub response: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_usd: Option<String>,
+    /// When the provider reported it, epoch seconds.
+    pub at: i64,
+}
+
+impl MessageRecord {
+    /// The entry once its receipt is in: `delivered`, or `failed` with the
+    /// provider's response as the reason. `None` for a receipt already
+    /// applied (receipts arrive at least once).
+    pub fn with_receipt(&self, r: &super::Receipt) -> Option<MessageRecord> {
+        if self.receipt.is_some() {
+            return None;
+        }
+        let mut next = self.clone();
+        next.status = if r.delivered { MessageStatus::Delivered } else { MessageStatus::Failed };
+        next.error = (!r.delivered).then(|| r.response.clone());
+        next.receipt = Some(DeliveryReceipt {
+            delivered: r.delivered,
+            response: r.response.clone(),
+            price_usd: r.price_usd.clone(),
+            at: r.at,
+        });
+        Some(next)
+    }
 }

@@ -145,6 +145,7 @@ impl<'a> Work<'a> {
             error: None,
             at: service.now(),
             attempts: 0,
+            receipt: None,
         };
         let lease_until = service.lease_until(deadline);
         Work { service, record, claim, lease_until, limits: RateLimits::default_for(kind), route: None }
