@@ -8,6 +8,7 @@ mod keys;
 mod messages;
 mod outbox;
 mod output;
+mod receipts;
 mod serve;
 mod target;
 mod trigger;
@@ -44,6 +45,8 @@ enum Command {
     Outbox(outbox::OutboxArgs),
     /// Lists the message log, newest first.
     Messages(messages::MessagesArgs),
+    /// Applies the local outbox's delivery receipts to the message log.
+    Receipts(receipts::ReceiptsArgs),
     /// Serves both APIs locally, routed like API Gateway.
     Serve(serve::ServeArgs),
     /// Feeds voicemail event files (S3, SQS, EventBridge) through the trigger.
@@ -61,6 +64,7 @@ async fn main() -> ExitCode {
         Command::Keys { command } => keys::run(target, command).await,
         Command::Outbox(args) => outbox::run(target, args),
         Command::Messages(args) => messages::run(target, args).await,
+        Command::Receipts(args) => receipts::run(target, args).await,
         Command::Serve(args) => serve::run(target, args).await,
         Command::Trigger(args) => trigger::run(target, args).await,
     };

@@ -1,7 +1,7 @@
 //! `messages`: the message log, newest first.
 
 use clap::Args;
-use shared::domain::TenantId;
+use shared::domain::{DeliveryReceipt, TenantId};
 
 use crate::fail::Result;
 use crate::output;
@@ -37,19 +37,29 @@ pub async fn run(target: &Target, args: MessagesArgs) -> Result {
                 m.from,
                 m.to,
                 m.segments.to_string(),
+                m.attempts.to_string(),
                 m.id,
+                m.receipt.as_ref().map(receipt).unwrap_or_default(),
                 output::one_line(m.error.as_deref().unwrap_or("")),
             ]
         })
         .collect();
     output::table(
         &[
-            "AT", "TENANT", "KIND", "STATUS", "FROM", "TO", "SEGMENTS", "ID", "ERROR",
+            "AT", "TENANT", "KIND", "STATUS", "FROM", "TO", "SEGMENTS", "ATTEMPTS", "ID", "RECEIPT", "ERROR",
         ],
         &rows,
         "no messages",
     );
     Ok(())
+}
+
+/// When the provider reported the delivery, and at what price.
+fn receipt(r: &DeliveryReceipt) -> String {
+    match &r.price_usd {
+        Some(price) => format!("{} ${price}", output::time(r.at)),
+        None => output::time(r.at),
+    }
 }
 
 fn tenant_id(s: &str) -> std::result::Result<TenantId, String> {

@@ -10,7 +10,7 @@ use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_smsctl");
 const DEMO_KEY: &str = "demo-key-59-abcdef0123";
@@ -667,6 +667,32 @@ fn trigger_feeds_event_files_through_the_function() {
     assert!(
         String::from_utf8_lossy(&out.stderr).starts_with(&format!("error: {broken}: not JSON"))
     );
+}
+
+#[test]
+fn the_outbox_writes_receipts_that_reach_the_message_log() {
+    let env = Env::new("receipts");
+    env.apply(CONFIG);
+    let s3 = env.file("s3.json", &s3_event("voicemail/59/1001/msg0001.wav", "0A1"));
+    env.ok(&["trigger", &s3]);
+    assert_eq!(env.json(&["messages", "--json"])[0]["status"], "sent");
+    // The receipt goes through the delivery-status function, as SNS's would.
+    assert_eq!(env.ok(&["receipts"]).trim(), r#"{"applied":1,"unknown":0,"repeated":0,"malformed":0}"#);
+    let m = env.json(&["messages", "--json"]);
+    assert_eq!((&m[0]["status"], &m[0]["receipt"]["response"]), (&json!("delivered"), &json!("Message has been accepted by phone carrier")));
+    assert_eq!(env.ok(&["receipts"]).trim(), "", "handed out once");
+
+    // A destination that opted out, sent to anyway (no opt-out check): its
+    // receipt says it failed.
+    env.ok(&["outbox", "opt-out", "+14165551234"]);
+    let again = env.file("s3b.json", &s3_event("voicemail/59/1001/msg0002.wav", "0B2"));
+    let out = env.command().env("SMS_CHECK_OPT_OUT", "false").args(["trigger", &again]).output().unwrap();
+    assert!(out.status.success());
+    env.ok(&["receipts"]);
+    let m = env.json(&["messages", "--json"]);
+    assert_eq!((&m[0]["status"], &m[0]["error"]), (&json!("failed"), &json!("Phone number is opted out")));
+    let table = env.ok(&["messages"]);
+    assert!(table.lines().next().unwrap_or_default().contains("RECEIPT"), "{table}");
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! - [`service`]: the contract's checks, in order, and the send.
 //! - [`api`]: the two API styles, each mapping [`Error`] once.
 //! - [`trigger`]: voicemail events (S3, SQS, EventBridge) into voicemails.
+//! - [`receipts`]: SNS's delivery status logs into the message log.
 //! - [`ports`]: the store and SMS gateway traits; [`adapters`]: their
 //!   implementations.
 //! - [`settings`]: configuration from the environment, read once per cold start.
@@ -15,6 +16,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod ports;
+pub mod receipts;
 #[cfg(feature = "lambda")]
 pub mod runtime;
 pub mod service;

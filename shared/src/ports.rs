@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use crate::config::Snapshot;
 use crate::domain::{
     ApiKey, E164, Extension, ExtensionRecord, KeyHash, MessageKind, MessageRecord, MessageText,
-    RateLimits, SmsNumber, Tenant, TenantId, Window,
+    RateLimits, Receipt, SmsNumber, Tenant, TenantId, Window,
 };
 
 /// A store failure: the cause, for the log.
@@ -134,6 +134,21 @@ pub trait Store: Send + Sync {
     /// Ends a started message; `false` (and nothing written) when its claim
     /// is no longer this holder's: it was taken over after the lease.
     async fn finish(&self, end: &End<'_>) -> Result<bool, StoreError>;
+
+    /// Applies a delivery receipt to the message its provider id names
+    /// (found with one read), unless it already has one.
+    async fn receive(&self, receipt: &Receipt) -> Result<Received, StoreError>;
+}
+
+/// What a delivery receipt did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    /// The message, as it is now.
+    Applied(MessageRecord),
+    /// No message has this provider id (not ours, or its entry expired).
+    Unknown,
+    /// The message has its receipt already.
+    Repeated,
 }
 
 /// What operators do with `smsctl`.

@@ -11,11 +11,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    E164, Encoding, Extension, KeyHash, MessageKind, MessageStatus, MessageText, TenantId,
+    E164, Encoding, Extension, KeyHash, MessageKind, MessageStatus, MessageText, Receipt, TenantId,
     VoicemailDetails,
 };
 use crate::error::{Error, Result};
-use crate::ports::{Begun, Held, SmsGateway, Store};
+use crate::ports::{Begun, Held, Received, SmsGateway, Store};
 pub use rules::fingerprint;
 use rules::{authorize, check_voicemail, default_voicemail_text, voicemail_text};
 use steps::Work;
@@ -277,6 +277,12 @@ impl Service {
             Err(e) if e.is_retryable() => Err(e),
             Err(e) => Ok(Outcome::Skipped(e.to_string())),
         }
+    }
+
+    /// A delivery receipt: the message it names moves to `delivered` or
+    /// `failed`, once.
+    pub async fn receipt(&self, receipt: &Receipt) -> Result<Received> {
+        Ok(self.store.receive(receipt).await?)
     }
 
     fn now(&self) -> i64 {

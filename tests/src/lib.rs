@@ -250,6 +250,33 @@ pub async fn backends() -> Vec<Backend> {
     all
 }
 
+/// The SNS message id of events/cloudwatch-logs-sms-delivery.json's record.
+pub const SAMPLE_RECEIPT_ID: &str = "34d9b400-c6dd-5444-820d-fbeb0f1f54cf";
+
+/// A message of tenant 59 that SNS took under this id, as the store holds it
+/// once sent: what a receipt then names.
+pub async fn seed_sent(store: &dyn Store, provider_id: &str) -> shared::domain::MessageRecord {
+    use shared::domain::{MessageKind, MessageRecord, MessageStatus, TenantId};
+    let record = MessageRecord {
+        id: format!("seeded-{provider_id}"),
+        tenant: TenantId::parse("59").unwrap(),
+        kind: MessageKind::Api,
+        extension: None,
+        from: "+14165550000".to_owned(),
+        to: "+14165551234".to_owned(),
+        status: MessageStatus::Sent,
+        provider_id: Some(provider_id.to_owned()),
+        segments: 1,
+        error: None,
+        at: 1_795_687_200,
+        attempts: 1,
+        receipt: None,
+    };
+    let start = shared::ports::Start { record: &record, claim: None, budget: None, now: record.at, log_keep_secs: 90 * 86_400 };
+    store.begin(&start).await.unwrap();
+    record
+}
+
 /// The configuration kept beside the sample events.
 pub fn events_config() -> String {
     std::fs::read_to_string(repo_path("events/config.json")).unwrap()
@@ -346,6 +373,10 @@ pub async fn invoke_event(b: &Backend, file: &str) -> (u16, serde_json::Value) {
             send_sms::handler::handle(&service, req).await
         };
         answer(resp.unwrap())
+    } else if file.starts_with("cloudwatch-logs") {
+        let payload: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let event = lambda_runtime::LambdaEvent::new(payload, lambda_runtime::Context::default());
+        (200, delivery_status::handler::handle(&service, event).await.unwrap())
     } else {
         let payload: serde_json::Value = serde_json::from_str(&text).unwrap();
         let event = lambda_runtime::LambdaEvent::new(payload, lambda_runtime::Context::default());

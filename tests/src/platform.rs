@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use shared::ports::{Begun, End, Found, Lookup, Start, Store, StoreError};
+use shared::domain::Receipt;
+use shared::ports::{Begun, End, Found, Lookup, Received, Start, Store, StoreError};
 use shared::service::Service;
 
 /// A step of the trigger's work for one voicemail.
@@ -85,6 +86,10 @@ impl Store for Dying {
         let done = self.inner.finish(end).await?;
         self.maybe_die(Step::AfterDone).await;
         Ok(done)
+    }
+
+    async fn receive(&self, receipt: &Receipt) -> Result<Received, StoreError> {
+        self.inner.receive(receipt).await
     }
 }
 

@@ -380,6 +380,9 @@ impl shared::ports::Store for BrokenStore {
     async fn finish(&self, _: &shared::ports::End<'_>) -> Result<bool, StoreError> {
         Err(StoreError("disk on fire".into()))
     }
+    async fn receive(&self, _: &shared::domain::Receipt) -> Result<shared::ports::Received, StoreError> {
+        Err(StoreError("disk on fire".into()))
+    }
 }
 
 use shared::ports::StoreError;

@@ -21,6 +21,7 @@ async fn every_sample_event_answers_and_sends() {
         ("sqs-s3.json", TEMPLATE_TEXT),
         ("eventbridge-object-created.json", TEMPLATE_TEXT),
         ("eventbridge-new-voicemail.json", "New voicemail on 1001 from +14165559876"),
+        ("cloudwatch-logs-sms-delivery.json", "Message has been accepted by phone carrier"),
     ];
     let mut files: Vec<String> = std::fs::read_dir(integration_tests::repo_path("events"))
         .unwrap()
@@ -35,6 +36,17 @@ async fn every_sample_event_answers_and_sends() {
     for (file, text) in cases {
         // A fresh store per file: the S3 files are one voicemail, sent once.
         for b in backends().await {
+            if file.starts_with("cloudwatch-logs") {
+                // A receipt for a message SNS took: it is delivered now.
+                b.apply(&events_config()).await;
+                let seeded = integration_tests::seed_sent(&*b.store, integration_tests::SAMPLE_RECEIPT_ID).await;
+                let (status, answer) = invoke_event(&b, file).await;
+                assert_eq!((status, answer), (200, json!({"applied": 1, "unknown": 0, "repeated": 0, "malformed": 0})), "{}", b.name);
+                let log = b.admin.messages(None, 10).await.unwrap();
+                assert_eq!((log[0].id.as_str(), log[0].status.as_str()), (seeded.id.as_str(), "delivered"), "{}", b.name);
+                assert_eq!(log[0].receipt.as_ref().map(|r| r.response.as_str()), Some(text), "{}", b.name);
+                continue;
+            }
             b.apply(&events_config()).await;
             let (status, answer) = invoke_event(&b, file).await;
             assert_eq!(status, 200, "{}: {file}: {answer}", b.name);

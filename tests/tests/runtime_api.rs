@@ -23,7 +23,7 @@ const TEMPLATE_TEXT: &str = "New voicemail on 1001 from unknown";
 const SQS_MESSAGE_ID: &str = "059f36b4-87a3-44ab-83d2-661975830a7d";
 
 /// (event file, function, SMS text) — the table in events/README.md.
-const CASES: [(&str, &str, &str); 12] = [
+const CASES: [(&str, &str, &str); 13] = [
     ("action-api-get.json", "send-sms", "You have received a new voicemail."),
     ("action-api-post-form.json", "send-sms", "Test SMS notification"),
     ("rest-send.json", "send-sms", "Test SMS notification"),
@@ -36,6 +36,7 @@ const CASES: [(&str, &str, &str); 12] = [
     ("sqs-s3.json", "voicemail-trigger", TEMPLATE_TEXT),
     ("eventbridge-object-created.json", "voicemail-trigger", TEMPLATE_TEXT),
     ("eventbridge-new-voicemail.json", "voicemail-trigger", "New voicemail on 1001 from +14165559876"),
+    ("cloudwatch-logs-sms-delivery.json", "delivery-status", "Message has been accepted by phone carrier"),
 ];
 
 /// A fresh SQLite file holding events/config.json, applied as `smsctl apply`
@@ -100,6 +101,18 @@ fn every_sample_event_answers_through_the_built_binaries() {
     for (file, function, text) in CASES {
         // A fresh store per file: the S3 files are one voicemail, sent once.
         let db = preloaded_db();
+        if function == "delivery-status" {
+            // A receipt for a message SNS took: it is delivered now.
+            let store = shared::adapters::sqlite::SqliteStore::open(&db).unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            runtime.block_on(integration_tests::seed_sent(&store, integration_tests::SAMPLE_RECEIPT_ID));
+            let mut lambda = Lambda::start(function, &db, &[]);
+            let answer = lambda.invoke_file(file).response_json();
+            assert_eq!(answer, json!({"applied": 1, "unknown": 0, "repeated": 0, "malformed": 0}), "{file}\n{}", lambda.output());
+            let log = runtime.block_on(shared::ports::Admin::messages(&store, None, 10)).unwrap();
+            assert_eq!(log[0].receipt.as_ref().map(|r| r.response.as_str()), Some(text), "{file}");
+            continue;
+        }
         let mut lambda = Lambda::start(function, &db, &[]);
         let outcome = lambda.invoke_file(file);
         let sent = outbox(&db);

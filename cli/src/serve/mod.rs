@@ -52,7 +52,7 @@ pub async fn run(target: &Target, args: ServeArgs) -> Result {
         None
     };
     let gateway = Arc::new(OutboxGateway::open(&local.outbox, true)?);
-    let service = Arc::new(Service::new(store, gateway, local.settings.policy.clone()));
+    let service = Arc::new(Service::new(store, gateway.clone(), local.settings.policy.clone()));
     // Files already there are not new: only what is dropped from now on is.
     let watcher = args.watch.map(watch::Watcher::start).transpose()?;
 
@@ -74,11 +74,13 @@ pub async fn run(target: &Target, args: ServeArgs) -> Result {
         );
         tokio::spawn(w.run(service.clone(), local.settings.layout.clone(), stopped))
     });
+    let receipts = tokio::spawn(pump_receipts(service.clone(), gateway, stop.subscribe()));
     say!("listening on http://{addr} (Ctrl-C stops)");
 
     http::serve(listener, service, shutdown_signal()).await;
     // The watcher finishes the voicemail at hand, if any, before it stops.
     let _ = stop.send(true);
+    let _ = receipts.await;
     if let Some(task) = watching {
         if let Err(e) = task.await {
             tracing::error!(error = %e, "the folder watcher stopped abnormally");
@@ -86,6 +88,23 @@ pub async fn run(target: &Target, args: ServeArgs) -> Result {
     }
     say!("stopped");
     Ok(())
+}
+
+/// Every second, the outbox's delivery receipts through the delivery-status
+/// function, as CloudWatch Logs would hand it SNS's; once more at the stop.
+async fn pump_receipts(service: Arc<Service>, outbox: Arc<OutboxGateway>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let stopping = tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_secs(1)) => false,
+            _ = stop.changed() => true,
+        };
+        if let Err(e) = crate::receipts::deliver(&service, &outbox).await {
+            tracing::error!(error = %e.message, "delivery receipts failed; kept for the next round");
+        }
+        if stopping {
+            return;
+        }
+    }
 }
 
 /// Ctrl-C, or SIGTERM (a supervisor's stop).

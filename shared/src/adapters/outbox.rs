@@ -1,6 +1,12 @@
 //! The local SMS gateway: every SMS "sent" is kept in a SQLite outbox (and
 //! printed when asked), instead of going to a phone. Destinations listed as
-//! opted out behave like opted-out numbers at a real provider.
+//! opted out behave like opted-out numbers at a real provider: refused by
+//! the opt-out check, and, when sent anyway, failed by their receipt.
+//!
+//! Each send also writes its delivery receipt, in the format SNS writes its
+//! SMS delivery status logs: `delivered` at once, `failed` for an opted-out
+//! destination. [`OutboxGateway::receipts`] hands them out, to go
+//! through the same code as SNS's (`smsctl serve` does it every second).
 
 use std::io::Write;
 use std::path::Path;
@@ -19,7 +25,16 @@ CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEX
     tenant TEXT NOT NULL, kind TEXT NOT NULL, sender TEXT NOT NULL, recipient TEXT NOT NULL,
     text TEXT NOT NULL, encoding TEXT NOT NULL, segments INTEGER NOT NULL, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS opted_out (number TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS receipts (seq INTEGER PRIMARY KEY AUTOINCREMENT, delivered INTEGER NOT NULL, line TEXT NOT NULL);
 ";
+
+/// Receipts to hand out; acknowledged up to `up_to` once applied.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PendingReceipts {
+    pub up_to: i64,
+    pub delivered: Vec<String>,
+    pub failed: Vec<String>,
+}
 
 /// One SMS in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +95,27 @@ impl OutboxGateway {
         rows.map(|r| r.map_err(err)).collect()
     }
 
+    /// The delivery receipts not acknowledged yet, as SNS delivery status
+    /// log lines, successes apart from failures.
+    pub fn receipts(&self) -> Result<PendingReceipts, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT seq, delivered, line FROM receipts ORDER BY seq").map_err(err)?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?, r.get::<_, String>(2)?))).map_err(err)?;
+        let mut pending = PendingReceipts::default();
+        for row in rows {
+            let (seq, delivered, line) = row.map_err(err)?;
+            pending.up_to = seq;
+            if delivered { &mut pending.delivered } else { &mut pending.failed }.push(line);
+        }
+        Ok(pending)
+    }
+
+    /// Forgets the receipts handed out, up to this one.
+    pub fn ack_receipts(&self, up_to: i64) -> Result<(), StoreError> {
+        self.conn().execute("DELETE FROM receipts WHERE seq <= ?1", [up_to]).map_err(err)?;
+        Ok(())
+    }
+
     /// Marks a destination as opted out (or back in).
     pub fn set_opted_out(&self, number: &E164, opted_out: bool) -> Result<(), StoreError> {
         let sql = if opted_out {
@@ -90,6 +126,38 @@ impl OutboxGateway {
         self.conn().execute(sql, [number.as_str()]).map_err(err)?;
         Ok(())
     }
+}
+
+/// A delivery status log record as SNS writes it (docs/aws.md).
+fn receipt_line(id: &str, sms: OutgoingSms<'_>, delivered: bool) -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let timestamp = format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second(),
+        now.millisecond()
+    );
+    let (status, response) = if delivered {
+        ("SUCCESS", "Message has been accepted by phone carrier")
+    } else {
+        ("FAILURE", "Phone number is opted out")
+    };
+    serde_json::json!({
+        "notification": { "messageId": id, "timestamp": timestamp },
+        "delivery": {
+            "numberOfMessageParts": sms.text.segments(),
+            "destination": sms.to.as_str(),
+            "smsType": "Transactional",
+            "providerResponse": response,
+            "dwellTimeMs": 0,
+        },
+        "status": status,
+    })
+    .to_string()
 }
 
 fn now_rfc3339() -> String {
@@ -103,7 +171,10 @@ impl SmsGateway for OutboxGateway {
     async fn send(&self, sms: OutgoingSms<'_>) -> Result<String, GatewayError> {
         let id = format!("outbox-{}", uuid::Uuid::new_v4());
         let at = now_rfc3339();
-        self.conn()
+        let opted_out = self.opted_out(sms.to).await?;
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| GatewayError::Unavailable(format!("outbox: {e}")))?;
+        tx
             .execute(
                 "INSERT INTO outbox (id, tenant, kind, sender, recipient, text, encoding, segments, at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -120,6 +191,13 @@ impl SmsGateway for OutboxGateway {
                 ],
             )
             .map_err(|e| GatewayError::Unavailable(format!("outbox: {e}")))?;
+        tx.execute(
+            "INSERT INTO receipts (delivered, line) VALUES (?1, ?2)",
+            params![!opted_out, receipt_line(&id, sms, !opted_out)],
+        )
+        .map_err(|e| GatewayError::Unavailable(format!("outbox: {e}")))?;
+        tx.commit().map_err(|e| GatewayError::Unavailable(format!("outbox: {e}")))?;
+        drop(conn);
         if self.echo {
             // A closed stdout must not fail (or panic) a send.
             let _ = writeln!(

@@ -13,10 +13,10 @@ use serde::de::DeserializeOwned;
 
 use crate::config::Snapshot;
 use crate::domain::{
-    ApiKey, ExtensionRecord, KeyHash, MessageKind, MessageRecord, MessageStatus, RateLimits, Tenant,
-    TenantId, Window,
+    ApiKey, ExtensionRecord, KeyHash, MessageKind, MessageRecord, MessageStatus, RateLimits, Receipt,
+    Tenant, TenantId, Window,
 };
-use crate::ports::{Admin, Begun, End, Found, Held, Lookup, Start, Store, StoreError};
+use crate::ports::{Admin, Begun, End, Found, Held, Lookup, Received, Start, Store, StoreError};
 
 /// The schema's version (`PRAGMA user_version`). Version 2 gave claims a
 /// holder's token, budgets a kind, and messages an attempt count and their
@@ -206,6 +206,26 @@ impl Store for SqliteStore {
         }
         tx.commit().map_err(err)?;
         Ok(true)
+    }
+
+    async fn receive(&self, receipt: &Receipt) -> Result<Received, StoreError> {
+        let conn = self.conn();
+        let found: Option<(String, u32)> = conn
+            .query_row("SELECT data, attempts FROM messages WHERE provider_id = ?1", [&receipt.provider_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(err)?;
+        let Some((data, attempts)) = found else {
+            return Ok(Received::Unknown);
+        };
+        let record = MessageRecord { attempts, ..from_json(&data)? };
+        let Some(next) = record.with_receipt(receipt) else {
+            return Ok(Received::Repeated);
+        };
+        // Only over what was read: a receipt that raced in first wins.
+        let changed = conn
+            .execute("UPDATE messages SET data = ?2 WHERE id = ?1 AND data = ?3", params![record.id, to_json(&next)?, data])
+            .map_err(err)?;
+        Ok(if changed == 1 { Received::Applied(next) } else { Received::Repeated })
     }
 }
 

@@ -323,13 +323,13 @@ fn log_index() -> Result<GlobalSecondaryIndex, StoreError> {
         .map_err(build)
 }
 
-/// A message's key by its provider id: keys only, the receipt then updates
-/// the item itself.
+/// A message by its provider id, whole: a receipt reads it once, then
+/// updates the item itself.
 fn provider_index() -> Result<GlobalSecondaryIndex, StoreError> {
     GlobalSecondaryIndex::builder()
         .index_name(BY_PROVIDER_ID)
         .key_schema(key_schema(PROVIDER_ID, KeyType::Hash)?)
-        .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
+        .projection(Projection::builder().projection_type(ProjectionType::All).build())
         .build()
         .map_err(build)
 }

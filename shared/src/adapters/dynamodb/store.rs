@@ -1,17 +1,20 @@
 //! The hot path: `lookup` is one `BatchGetItem`; `begin` and `finish` are
 //! one `TransactWriteItems` each (claim, budget and log entry together), or
-//! one `UpdateItem` when only the log entry is written.
+//! one `UpdateItem` when only the log entry is written; `receive` one
+//! `Query` on the provider-id index and one conditional `UpdateItem`.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
     Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 
-use super::keys::{ATTEMPTS, DATA, EXPIRES_AT, Key, LOG_PK, LOG_SK, PK, PROVIDER_ID, SK};
-use super::marshal::{b, data, held, json, log_keys, n, s, string};
+use super::keys::{ATTEMPTS, BY_PROVIDER_ID, DATA, EXPIRES_AT, Key, LOG_PK, LOG_SK, PK, PROVIDER_ID, SK};
+use super::marshal::{b, data, held, json, log_keys, message, n, s, string};
 use super::{DynamoStore, build, failed};
-use crate::domain::{MessageKind, MessageRecord, MessageStatus, RateLimits, TenantId, Window};
-use crate::ports::{Begun, Claim, Closing, End, Found, Lookup, Start, Store, StoreError};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+
+use crate::domain::{MessageKind, MessageRecord, MessageStatus, RateLimits, Receipt, TenantId, Window};
+use crate::ports::{Begun, Claim, Closing, End, Found, Lookup, Received, Start, Store, StoreError};
 
 const WINDOWS: [Window; 2] = [Window::Minute, Window::Day];
 
@@ -98,6 +101,49 @@ impl Store for DynamoStore {
             Ok(()) => Ok(true),
             Err(c) if c.condition_failed(0).is_some() => Ok(false),
             Err(c) => Err(StoreError(format!("DynamoDB TransactWriteItems cancelled: {:?}", c.codes()))),
+        }
+    }
+
+    async fn receive(&self, receipt: &Receipt) -> Result<Received, StoreError> {
+        // The index holds whole items: finding the message is the one read.
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_PROVIDER_ID)
+            .key_condition_expression("#pid = :pid")
+            .expression_attribute_names("#pid", PROVIDER_ID)
+            .expression_attribute_values(":pid", s(&receipt.provider_id))
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| failed("Query", e))?;
+        let Some(item) = out.items().first() else {
+            return Ok(Received::Unknown);
+        };
+        let record = message(item)?;
+        let Some(next) = record.with_receipt(receipt) else {
+            return Ok(Received::Repeated);
+        };
+        // Only over what was read: a receipt that raced in first wins.
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Key::message(&record.id).item()))
+            .update_expression("SET #data = :next")
+            .condition_expression("#data = :read")
+            .expression_attribute_names("#data", DATA)
+            .expression_attribute_values(":next", s(json(&next)?))
+            .expression_attribute_values(":read", s(string(item, DATA)?))
+            .send()
+            .await;
+        match updated {
+            Ok(_) => Ok(Received::Applied(next)),
+            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
+                Ok(Received::Repeated)
+            }
+            Err(e) => Err(failed("UpdateItem", e)),
         }
     }
 }

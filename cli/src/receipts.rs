@@ -1,0 +1,51 @@
+//! `receipts`: the local outbox's delivery receipts through the
+//! delivery-status function, as CloudWatch Logs hands it SNS's: the message
+//! log's entries move to `delivered` or `failed`. `smsctl serve` does this
+//! every second.
+
+use clap::Args;
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::Value;
+use shared::adapters::outbox::OutboxGateway;
+use shared::receipts::{log_group, subscription_event};
+use shared::service::Service;
+
+use crate::fail::{Fail, Result};
+use crate::output::say;
+use crate::target::Target;
+
+#[derive(Args)]
+pub struct ReceiptsArgs {}
+
+pub async fn run(target: &Target, _: ReceiptsArgs) -> Result {
+    let local = target.local("receipts")?;
+    let service = local.settings.service().await?;
+    let outbox = OutboxGateway::open(&local.outbox, false)?;
+    for answer in deliver(&service, &outbox).await? {
+        say!("{answer}");
+    }
+    Ok(())
+}
+
+/// Hands out the pending receipts, one subscription event per log group
+/// (successes, failures); the function's answers. What failed stays
+/// pending: a receipt applied twice is dropped as a repeat.
+pub async fn deliver(service: &Service, outbox: &OutboxGateway) -> Result<Vec<Value>> {
+    let pending = outbox.receipts()?;
+    let (delivered, failed) = (pending.delivered, pending.failed);
+    let group = log_group("local", "000000000000");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    let mut answers = Vec::new();
+    for (group, lines) in [(group.clone(), delivered), (format!("{group}/Failure"), failed)] {
+        if lines.is_empty() {
+            continue;
+        }
+        let event = LambdaEvent::new(subscription_event(&group, &lines, now), Context::default());
+        let answer = delivery_status::handler::handle(service, event)
+            .await
+            .map_err(|e| Fail::new(format!("delivery receipts: {e}")))?;
+        answers.push(answer);
+    }
+    outbox.ack_receipts(pending.up_to)?;
+    Ok(answers)
+}

@@ -1,0 +1,9 @@
+use lambda_runtime::{run, service_fn};
+use shared::settings::{Settings, init_tracing};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    init_tracing();
+    let service = Settings::from_env()?.service().await?;
+    run(service_fn(|event| delivery_status::handler::handle(&service, event))).await
+}

@@ -1,0 +1,106 @@
+//! Delivery receipts: SNS's SMS delivery status logs, as CloudWatch Logs
+//! subscription events (`awslogs.data`: Base64 of gzip of the log events),
+//! into the message log. Nothing here is retried forever: a malformed event
+//! or record, an unknown id, a repeated receipt are logged and dropped; only
+//! a store failure fails the invocation, which Lambda retries twice.
+
+use aws_lambda_events::cloudwatch_logs::LogsEvent;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::Error;
+use crate::domain::Receipt;
+use crate::domain::text::escape;
+use crate::ports::Received;
+use crate::service::Service;
+
+/// The log group SNS writes successful deliveries to; failures go to the
+/// same name with `/Failure`.
+pub fn log_group(region: &str, account: &str) -> String {
+    format!("sns/{region}/{account}/DirectPublishToPhoneNumber")
+}
+
+/// What one invocation did with its receipts.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub applied: usize,
+    pub unknown: usize,
+    pub repeated: usize,
+    pub malformed: usize,
+}
+
+impl Report {
+    pub fn to_json(&self) -> Value {
+        json!({ "applied": self.applied, "unknown": self.unknown, "repeated": self.repeated, "malformed": self.malformed })
+    }
+}
+
+/// Every receipt of a subscription event through the service.
+pub async fn process(service: &Service, event: &Value) -> Result<Report, Error> {
+    let mut report = Report::default();
+    let data = match LogsEvent::deserialize(event) {
+        Ok(e) => e.aws_logs.data,
+        Err(e) => {
+            tracing::warn!(error = %e, "not a CloudWatch Logs subscription event; dropped");
+            report.malformed += 1;
+            return Ok(report);
+        }
+    };
+    // CloudWatch Logs checks a destination with a control message.
+    if data.message_type != "DATA_MESSAGE" {
+        return Ok(report);
+    }
+    for entry in &data.log_events {
+        let receipt = match Receipt::parse(&entry.message) {
+            Ok(r) => r,
+            Err(why) => {
+                tracing::warn!(log_group = %escape(&data.log_group), reason = %why, "delivery receipt dropped");
+                report.malformed += 1;
+                continue;
+            }
+        };
+        match service.receipt(&receipt).await? {
+            Received::Applied(m) => {
+                tracing::info!(message = %m.id, tenant = %m.tenant, status = m.status.as_str(), "delivery receipt applied");
+                report.applied += 1;
+            }
+            Received::Unknown => {
+                tracing::warn!(provider_id = %receipt.provider_id, "delivery receipt for no message we know; dropped");
+                report.unknown += 1;
+            }
+            Received::Repeated => {
+                tracing::info!(provider_id = %receipt.provider_id, "delivery receipt already applied; dropped");
+                report.repeated += 1;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// A subscription event carrying these log lines, as CloudWatch Logs sends
+/// it (`awslogs.data`: Base64, padded, of gzip of the JSON): what the local
+/// outbox's receipts go through, and the tests'. Encoded here:
+/// aws_lambda_events encodes without Base64 padding, which its own decoder
+/// then refuses.
+pub fn subscription_event(log_group: &str, lines: &[String], timestamp_ms: i64) -> Value {
+    use base64::Engine;
+    use std::io::Write;
+    let events: Vec<Value> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| json!({ "id": format!("{timestamp_ms}{i:06}"), "timestamp": timestamp_ms, "message": line }))
+        .collect();
+    let data = json!({
+        "messageType": "DATA_MESSAGE",
+        "owner": "000000000000",
+        "logGroup": log_group,
+        "logStream": "local",
+        "subscriptionFilters": ["delivery-status"],
+        "logEvents": events,
+    });
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    // Writing to memory cannot fail.
+    let _ = gzip.write_all(data.to_string().as_bytes());
+    let compressed = gzip.finish().unwrap_or_default();
+    json!({ "awslogs": { "data": base64::engine::general_purpose::STANDARD.encode(compressed) } })
+}
