@@ -502,8 +502,10 @@ fn serve_demo_answers_the_guides_examples_and_keeps_what_it_sent() {
     env.ok(&["outbox", "opt-in", "+14165551234"]);
     assert!(server.guide_example(DEMO_KEY).1["success"].is_string());
 
-    // Anything API Gateway would not route.
+    // A route with another method is 405, what is no route 404.
     let (status, body) = server.get("/api/sms/send");
+    assert_eq!((status, &body["error"]), (405, &Value::from("Method not allowed")));
+    let (status, body) = server.get("/api/sms/nope");
     assert_eq!((status, &body["error"]), (404, &Value::from("Not found")));
 }
 

@@ -15,6 +15,8 @@ pub enum Error {
     KeyNotForSms,
     #[error("API key is not allowed for this tenant")]
     KeyNotForTenant,
+    #[error("API key does not allow changing extensions")]
+    KeyNotForExtensions,
     #[error("Unknown action: {0}")]
     UnknownAction(String),
     #[error("Required field '{0}' is missing")]
@@ -49,6 +51,8 @@ pub enum Error {
     VoicemailDisabled,
     #[error("Unknown extension: {0}")]
     UnknownExtension(String),
+    #[error("Unknown message: {0}")]
+    UnknownMessage(String),
     #[error("SMS notifications are disabled for this extension")]
     ExtensionDisabled,
     #[error("Destination does not have an assigned SMS number")]

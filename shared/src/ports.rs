@@ -5,8 +5,8 @@ use async_trait::async_trait;
 
 use crate::config::Snapshot;
 use crate::domain::{
-    ApiKey, E164, Extension, ExtensionRecord, KeyHash, MessageKind, MessageRecord, MessageText,
-    RateLimits, Receipt, SmsNumber, Tenant, TenantId, Window,
+    ApiKey, Cursor, E164, Extension, ExtensionRecord, KeyHash, MessageKind, MessageRecord,
+    MessageStatus, MessageText, RateLimits, Receipt, SmsNumber, Tenant, TenantId, Window,
 };
 
 /// A store failure: the cause, for the log.
@@ -138,6 +138,42 @@ pub trait Store: Send + Sync {
     /// Applies a delivery receipt to the message its provider id names
     /// (found with one read), unless it already has one.
     async fn receive(&self, receipt: &Receipt) -> Result<Received, StoreError>;
+
+    /// A page of a tenant's message log, newest first: one query on the
+    /// tenant and the time range, never a scan.
+    async fn page(&self, query: &MessageQuery<'_>) -> Result<MessagePage, StoreError>;
+
+    /// One message by its id.
+    async fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError>;
+
+    /// Writes an extension's new settings over the ones `read`: `false`
+    /// (nothing written) when it changed or went since.
+    async fn update_extension(&self, next: &ExtensionRecord, read: &ExtensionRecord) -> Result<bool, StoreError>;
+}
+
+/// Which entries of a tenant's log: a time range (epoch seconds, both
+/// ends included), optional filters, a page size, and where the last page
+/// ended.
+#[derive(Debug, Clone, Copy)]
+pub struct MessageQuery<'a> {
+    pub tenant: &'a TenantId,
+    pub since: i64,
+    pub until: i64,
+    pub status: Option<MessageStatus>,
+    /// Sender, destination: +E.164.
+    pub from: Option<&'a str>,
+    pub to: Option<&'a str>,
+    pub limit: usize,
+    pub after: Option<&'a Cursor>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessagePage {
+    pub messages: Vec<MessageRecord>,
+    /// Where the next page starts; `None` at the end. A page may hold fewer
+    /// than `limit` entries and still have a next one (filters apply after
+    /// the store's own page).
+    pub next: Option<Cursor>,
 }
 
 /// What a delivery receipt did.
@@ -203,6 +239,9 @@ impl From<GatewayError> for crate::Error {
 
 #[async_trait]
 pub trait SmsGateway: Send + Sync {
+    /// Who carries the SMS, as reports name it.
+    fn provider(&self) -> &'static str;
+
     /// Sends one SMS; the provider's message id on success.
     async fn send(&self, sms: OutgoingSms<'_>) -> Result<String, GatewayError>;
 

@@ -2,72 +2,25 @@
 //! and the trigger only parse and map; every rule lives here (the checks in
 //! [`rules`], the steps of a send in `steps`).
 
+mod requests;
 mod rules;
 mod steps;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
-
 use crate::domain::{
-    E164, Encoding, Extension, KeyHash, MessageKind, MessageStatus, MessageText, Receipt, TenantId,
+    E164, Extension, ExtensionRecord, KeyHash, MessageKind, MessageStatus, MessageText, Receipt, TenantId,
     VoicemailDetails,
 };
 use crate::error::{Error, Result};
-use crate::ports::{Begun, Held, Received, SmsGateway, Store};
+use crate::ports::{Begun, Held, MessageQuery, Received, SmsGateway, Store};
+pub use requests::{
+    Answer, ApiAction, ApiCall, ApiRequest, ApiStyle, E164Digits, PageQuery, ReportQuery, Sent,
+};
 pub use rules::fingerprint;
-use rules::{authorize, check_voicemail, default_voicemail_text, voicemail_text};
+use rules::{Checked, authorize, check_voicemail, default_voicemail_text, voicemail_text};
 use steps::Work;
-
-/// Which API a request came through: they differ in one text and in how a
-/// tenant is named.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ApiStyle {
-    /// PBXware-compatible `GET /` and `POST /`.
-    Action,
-    /// `POST /api/sms/...`.
-    Rest,
-}
-
-/// What an API request asks for, once its shape was checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ApiAction {
-    Send { to: E164, text: MessageText },
-    VoicemailNotify { extension: Extension, text: Option<MessageText> },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiRequest {
-    /// `server`: required in the action API; in the REST API only for keys
-    /// scoped to several tenants.
-    pub tenant: Option<TenantId>,
-    pub action: ApiAction,
-}
-
-/// An API call as it arrived: the key is checked before the shape (contract
-/// check 1 before check 2), so the shape's verdict travels alongside.
-#[derive(Debug, Clone)]
-pub struct ApiCall {
-    pub style: ApiStyle,
-    pub key: Option<String>,
-    pub request: Result<ApiRequest>,
-    /// REST `Idempotency-Key` header, with a fingerprint of the request it
-    /// came with.
-    pub idempotency: Option<(String, String)>,
-    /// The invocation's deadline (epoch milliseconds), when one is known.
-    pub deadline: Option<u64>,
-}
-
-/// A sent SMS, as the APIs report it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sent {
-    pub id: String,
-    pub from: String,
-    pub to: String,
-    pub segments: usize,
-    pub encoding: Encoding,
-}
 
 /// A voicemail, from whichever event announced it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +79,19 @@ pub struct Policy {
     pub check_opt_out: bool,
 }
 
+/// The most messages one report answers (PBXware's reports have no pages).
+pub const MAX_REPORT: usize = 1000;
+
+/// An API request past checks 1 to 4.
+struct Admitted {
+    request: ApiRequest,
+    checked: Checked,
+    /// The extension the request names, as stored.
+    extension: Option<ExtensionRecord>,
+    idempotency: Option<(String, String)>,
+    deadline: Option<u64>,
+}
+
 /// How long a claim outlives its holder's deadline: the clocks of two
 /// instances may differ a little, and a process may take a moment to stop.
 pub const LEASE_MARGIN_SECS: i64 = 10;
@@ -166,8 +132,30 @@ impl Service {
         self
     }
 
-    /// Both APIs: checks 1 to 6 in the contract's order.
-    pub async fn api(&self, call: ApiCall) -> Result<Sent> {
+    /// Both APIs: checks 1 to 4 in the contract's order, then what the
+    /// request asks for.
+    pub async fn api(&self, call: ApiCall) -> Result<Answer> {
+        let Admitted { request, checked, extension, idempotency, deadline } = self.admit(call).await?;
+        let tenant = &checked.tenant.id;
+        match request.action {
+            ApiAction::Send { to, text } => {
+                Ok(Answer::Sent(self.api_send(&checked, to, text, MessageKind::Api, idempotency, deadline).await?))
+            }
+            ApiAction::VoicemailNotify { extension: x, text } => {
+                // 5. Voicemail only.
+                let to = check_voicemail(&checked.tenant, &x, extension.as_ref())?;
+                let text = text.unwrap_or_else(|| voicemail_text(&checked.tenant, &VoicemailDetails::new(&x)));
+                Ok(Answer::Sent(self.api_send(&checked, to, text, MessageKind::Voicemail, idempotency, deadline).await?))
+            }
+            ApiAction::Reports(q) => self.reports(tenant, q).await,
+            ApiAction::Messages(q) => self.messages(tenant, q).await,
+            ApiAction::Message(id) => self.message(tenant, &id).await,
+            ApiAction::ExtensionService { extension: x, set } => self.extension_service(&x, extension, set).await,
+        }
+    }
+
+    /// Checks 1 to 4: the key, the shape, the key's rights, the tenant.
+    async fn admit(&self, call: ApiCall) -> Result<Admitted> {
         let hash = call.key.as_deref().and_then(KeyHash::of_presented);
         let (mut found, named) = self.read_for_api(hash.as_ref(), call.request.as_ref().ok()).await?;
         // 1. The key.
@@ -175,23 +163,21 @@ impl Service {
             (Some(h), Some(k)) if k.enabled && k.hash.matches(h) => k,
             _ => return Err(Error::InvalidApiKey),
         };
-        // 2. The shape.
+        // 2. The shape. Reports and the REST API may leave the tenant to a
+        // key that has only one.
         let request = call.request?;
-        let tenant_id = match (request.tenant, key.tenants.single()) {
-            (Some(t), _) => t,
-            (None, Some(t)) if call.style == ApiStyle::Rest => t.clone(),
+        let implied = call.style == ApiStyle::Rest || matches!(request.action, ApiAction::Reports(_));
+        let tenant_id = match (&request.tenant, key.tenants.single()) {
+            (Some(t), _) => t.clone(),
+            (None, Some(t)) if implied => t.clone(),
             (None, _) => return Err(Error::MissingField("server")),
         };
         // 3. The key's rights.
-        authorize(&key, &tenant_id)?;
+        authorize(&key, &tenant_id, &request.action)?;
         // 4. The tenant, read now if the request did not name it.
-        let extension = match &request.action {
-            ApiAction::VoicemailNotify { extension, .. } => Some(extension),
-            ApiAction::Send { .. } => None,
-        };
         let found = match named {
             Some(t) if t == tenant_id => found,
-            _ => self.read_tenant(&tenant_id, extension).await?,
+            _ => self.read_tenant(&tenant_id, request.action.extension()).await?,
         };
         let tenant = found.tenant.ok_or_else(|| Error::UnknownTenant(tenant_id.to_string()))?;
         if !tenant.active {
@@ -201,19 +187,22 @@ impl Service {
             return Err(Error::ApiDisabled);
         }
         let checked = self.check_sender(tenant).await?;
-        let (to, text, kind) = match request.action {
-            ApiAction::Send { to, text } => (to, text, MessageKind::Api),
-            ApiAction::VoicemailNotify { extension, text } => {
-                // 5. Voicemail only.
-                let to = check_voicemail(&checked.tenant, &extension, found.extension.as_ref())?;
-                let text = text.unwrap_or_else(|| voicemail_text(&checked.tenant, &VoicemailDetails::new(&extension)));
-                (to, text, MessageKind::Voicemail)
-            }
-        };
-        // 6. Send, once per Idempotency-Key; every API request counts
-        // against the API's budget.
+        Ok(Admitted { request, checked, extension: found.extension, idempotency: call.idempotency, deadline: call.deadline })
+    }
+
+    /// Check 6 for both send endpoints: once per Idempotency-Key, against
+    /// the API's budget.
+    async fn api_send(
+        &self,
+        checked: &Checked,
+        to: E164,
+        text: MessageText,
+        kind: MessageKind,
+        idempotency: Option<(String, String)>,
+        deadline: Option<u64>,
+    ) -> Result<Sent> {
         checked.allows(&to)?;
-        let mut work = Work::api(self, &checked, &to, &text, kind, call.idempotency.as_ref(), call.deadline);
+        let mut work = Work::api(self, checked, &to, &text, kind, idempotency.as_ref(), deadline);
         match work.begin(MessageKind::Api).await? {
             Begun::Started => {}
             Begun::Held(held) if Some(held.fingerprint()) != work.fingerprint() => return Err(Error::IdempotencyMismatch),
@@ -226,6 +215,72 @@ impl Service {
         let sent = work.send(&text).await;
         work.end(&sent).await;
         sent
+    }
+
+    /// PBXware's SMS reports: the range's messages, newest first, at most
+    /// [`MAX_REPORT`].
+    async fn reports(&self, tenant: &TenantId, q: ReportQuery) -> Result<Answer> {
+        let mut messages = Vec::new();
+        let (from, to) = (q.from.as_ref().map(E164Digits::as_e164), q.to.as_ref().map(E164Digits::as_e164));
+        let mut after = None;
+        while q.matches_kind && messages.len() < MAX_REPORT {
+            let query = MessageQuery {
+                tenant,
+                since: q.since,
+                until: q.until,
+                status: None,
+                from: from.as_deref(),
+                to: to.as_deref(),
+                limit: MAX_REPORT - messages.len(),
+                after: after.as_ref(),
+            };
+            let page = self.store.page(&query).await?;
+            messages.extend(page.messages);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        Ok(Answer::Reports { messages, provider: self.gateway.provider() })
+    }
+
+    /// A page of the message log; by default of the last 30 days.
+    async fn messages(&self, tenant: &TenantId, q: PageQuery) -> Result<Answer> {
+        let until = q.until.unwrap_or_else(|| self.now());
+        let query = MessageQuery {
+            tenant,
+            since: q.since.unwrap_or(until - 30 * 86_400),
+            until,
+            status: q.status,
+            from: None,
+            to: q.to.as_ref().map(E164::as_str),
+            limit: q.limit,
+            after: q.after.as_ref(),
+        };
+        Ok(Answer::Page(self.store.page(&query).await?))
+    }
+
+    /// One message, if it is this tenant's: another tenant's is unknown.
+    async fn message(&self, tenant: &TenantId, id: &str) -> Result<Answer> {
+        match self.store.message(id).await? {
+            Some(m) if &m.tenant == tenant => Ok(Answer::Message(m)),
+            _ => Err(Error::UnknownMessage(id.to_owned())),
+        }
+    }
+
+    /// The per-extension enhanced service: its state, or set to `set`.
+    async fn extension_service(&self, x: &Extension, record: Option<ExtensionRecord>, set: Option<bool>) -> Result<Answer> {
+        // 5. The extension.
+        let record = record.ok_or_else(|| Error::UnknownExtension(x.to_string()))?;
+        let on = set.unwrap_or(record.sms_notifications);
+        if on != record.sms_notifications {
+            let next = ExtensionRecord { sms_notifications: on, ..record.clone() };
+            if !self.store.update_extension(&next, &record).await? {
+                return Err(Error::Internal(format!("extension {x} changed while it was being set")));
+            }
+            tracing::info!(tenant = %record.tenant, extension = %x, on, "extension's SMS notifications set");
+        }
+        Ok(if set.is_some() { Answer::ExtensionSet { on } } else { Answer::ExtensionState { on } })
     }
 
     /// The trigger: a voicemail that qualifies gets exactly one SMS; one

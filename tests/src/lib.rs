@@ -100,6 +100,10 @@ impl TestGateway {
 
 #[async_trait]
 impl SmsGateway for TestGateway {
+    fn provider(&self) -> &'static str {
+        self.inner.provider()
+    }
+
     async fn send(&self, sms: OutgoingSms<'_>) -> Result<String, GatewayError> {
         let n = self.attempts.fetch_add(1, Ordering::SeqCst) + 1;
         let gate = self.hold.lock().unwrap().take();

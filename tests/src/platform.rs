@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use shared::domain::Receipt;
-use shared::ports::{Begun, End, Found, Lookup, Received, Start, Store, StoreError};
+use shared::domain::{ExtensionRecord, MessageRecord, Receipt};
+use shared::ports::{Begun, End, Found, Lookup, MessagePage, MessageQuery, Received, Start, Store, StoreError};
 use shared::service::Service;
 
 /// A step of the trigger's work for one voicemail.
@@ -90,6 +90,18 @@ impl Store for Dying {
 
     async fn receive(&self, receipt: &Receipt) -> Result<Received, StoreError> {
         self.inner.receive(receipt).await
+    }
+
+    async fn page(&self, query: &MessageQuery<'_>) -> Result<MessagePage, StoreError> {
+        self.inner.page(query).await
+    }
+
+    async fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError> {
+        self.inner.message(id).await
+    }
+
+    async fn update_extension(&self, next: &ExtensionRecord, read: &ExtensionRecord) -> Result<bool, StoreError> {
+        self.inner.update_extension(next, read).await
     }
 }
 

@@ -383,6 +383,15 @@ impl shared::ports::Store for BrokenStore {
     async fn receive(&self, _: &shared::domain::Receipt) -> Result<shared::ports::Received, StoreError> {
         Err(StoreError("disk on fire".into()))
     }
+    async fn page(&self, _: &shared::ports::MessageQuery<'_>) -> Result<shared::ports::MessagePage, StoreError> {
+        Err(StoreError("disk on fire".into()))
+    }
+    async fn message(&self, _: &str) -> Result<Option<shared::domain::MessageRecord>, StoreError> {
+        Err(StoreError("disk on fire".into()))
+    }
+    async fn update_extension(&self, _: &shared::domain::ExtensionRecord, _: &shared::domain::ExtensionRecord) -> Result<bool, StoreError> {
+        Err(StoreError("disk on fire".into()))
+    }
 }
 
 use shared::ports::StoreError;

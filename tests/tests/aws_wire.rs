@@ -100,7 +100,7 @@ async fn action_api_send_costs_4_dynamodb_and_2_sns_requests() {
     assert_eq!((log[0].status, log[0].provider_id.as_deref(), log[0].to.as_str()), (MessageStatus::Sent, Some(id), to));
 }
 
-async fn rest(service: &Service, endpoint: Endpoint, body: &str, idempotency: Option<&str>) -> (u16, Value) {
+async fn rest(service: &Service, endpoint: Endpoint<'_>, body: &str, idempotency: Option<&str>) -> (u16, Value) {
     let mut headers = HeaderMap::new();
     headers.insert("x-api-key", HeaderValue::from_static(KEY));
     headers.insert("content-type", HeaderValue::from_static("application/json"));
@@ -377,4 +377,35 @@ async fn admin_writes_are_what_the_service_reads() {
     let found = store.lookup(Lookup { key: Some(&hash), ..Lookup::default() }).await.expect("lookup");
     assert_eq!(found.key.map(|k| (k.name, k.created_at)), Some(("wire".to_owned(), 7)));
     assert_eq!(admin.export().await.expect("export"), plan.snapshot);
+}
+
+/// Reports and the REST log read a tenant's time range with one Query on
+/// the index, never a Scan; a receipt finds its message with one Query.
+#[tokio::test]
+async fn reading_the_log_is_one_query_and_a_receipt_one_query_and_one_update() {
+    let to = "+14165557111";
+    let Some((m, service)) = setup("+14165557112").await else { return };
+    let (status, sent) = rest(&service, Endpoint::Send, &json!({"to": to, "message": "log"}).to_string(), None).await;
+    assert_eq!(status, 200, "{sent}");
+    m.mark().await;
+    let query = format!("apikey={KEY}&action=pbxware.sms.reports.list&server=59&start_date=Jan-01-2020&end_date=Dec-31-2099");
+    let headers = HeaderMap::new();
+    let resp = shared::api::action::respond(
+        &service,
+        &HttpRequest { method: &Method::GET, query: Some(&query), headers: &headers, body: b"", deadline: None },
+    )
+    .await;
+    assert_eq!(body_json(&resp).as_object().map(|o| o.len()), Some(1), "{}", resp.body());
+    let r = m.requests_since_mark(&[]).await;
+    // Key + tenant, sender; then the log.
+    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 2), ("Query", 1)]), "{r:?}");
+
+    m.mark().await;
+    let line = json!({"notification": {"messageId": sent["id"], "timestamp": "2026-11-27 10:00:00.000"},
+                      "delivery": {"providerResponse": "Delivered"}, "status": "SUCCESS"}).to_string();
+    let event = shared::receipts::subscription_event("sns/us-east-1/1/DirectPublishToPhoneNumber", &[line], 0);
+    let report = shared::receipts::process(&service, &event).await.expect("receipts");
+    assert_eq!(report.applied, 1);
+    let r = m.requests_since_mark(&[]).await;
+    assert_eq!(r.dynamodb, counts(&[("Query", 1), ("UpdateItem", 1)]), "{r:?}");
 }

@@ -12,6 +12,8 @@ fn every_error() -> Vec<(String, Vec<&'static str>)> {
         (Error::InvalidApiKey, vec![]),
         (Error::KeyNotForSms, vec![]),
         (Error::KeyNotForTenant, vec![]),
+        (Error::KeyNotForExtensions, vec![]),
+        (Error::UnknownMessage("X1".into()), vec!["X1"]),
         (Error::UnknownAction("X1".into()), vec!["X1"]),
         (Error::MissingField("X1"), vec!["X1"]),
         (Error::InvalidField { field: "X1", expected: "X2" }, vec!["X1", "X2"]),
@@ -41,7 +43,8 @@ fn every_error() -> Vec<(String, Vec<&'static str>)> {
     // A new variant must be added above: this match stops compiling.
     for (e, _) in &errors {
         match e {
-            Error::InvalidApiKey | Error::KeyNotForSms | Error::KeyNotForTenant | Error::UnknownAction(_)
+            Error::InvalidApiKey | Error::KeyNotForSms | Error::KeyNotForTenant | Error::KeyNotForExtensions
+            | Error::UnknownMessage(_) | Error::UnknownAction(_)
             | Error::MissingField(_) | Error::InvalidField { .. } | Error::UnknownField(_) | Error::MalformedJson(_)
             | Error::BodyTooLarge(_) | Error::EmptyMessage | Error::MessageTooLong { .. } | Error::UnknownTenant(_)
             | Error::ApiDisabled | Error::TenantInactive | Error::InvalidSender | Error::VoicemailDisabled

@@ -10,32 +10,29 @@ use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body as _, Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::json;
-use shared::api::{MAX_REQUEST_BYTES, json_response, not_found};
+use shared::api::{MAX_REQUEST_BYTES, Route, json_response, not_found};
 use shared::service::Service;
 use tokio::net::TcpListener;
 
 /// How long requests under way may take to finish once asked to stop.
 const GRACE: Duration = Duration::from_secs(10);
 
-/// The API Gateway routes, and the function behind each.
+/// The function behind each API route, as template.yaml wires them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
+enum Function {
     SendSms,
     VoicemailNotify,
 }
 
-impl Route {
-    fn of(method: &Method, path: &str) -> Option<Route> {
-        match (method, path) {
-            (&Method::GET | &Method::POST, "/") | (&Method::POST, "/api/sms/send") => {
-                Some(Route::SendSms)
-            }
-            (&Method::POST, "/api/sms/notifications/voicemail") => Some(Route::VoicemailNotify),
-            _ => None,
+impl Function {
+    fn of(path: &str) -> Option<Function> {
+        match Route::of(path)? {
+            Route::Voicemail => Some(Function::VoicemailNotify),
+            Route::Action | Route::Send | Route::Messages | Route::Message(_) => Some(Function::SendSms),
         }
     }
 }
@@ -92,7 +89,7 @@ async fn handle(service: &Service, req: Request<Incoming>) -> Response<Full<Byte
 }
 
 async fn respond(service: &Service, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    let Some(route) = Route::of(req.method(), req.uri().path()) else {
+    let Some(function) = Function::of(req.uri().path()) else {
         return full(not_found());
     };
     // A declared length over the limit is refused unread; an undeclared one
@@ -113,9 +110,9 @@ async fn respond(service: &Service, req: Request<Incoming>) -> Response<Full<Byt
         }
     };
     let request = lambda_http::Request::from_parts(parts, lambda_http::Body::from(body.to_vec()));
-    let result = match route {
-        Route::SendSms => send_sms::handler::handle(service, request).await,
-        Route::VoicemailNotify => voicemail_notify::handler::handle(service, request).await,
+    let result = match function {
+        Function::SendSms => send_sms::handler::handle(service, request).await,
+        Function::VoicemailNotify => voicemail_notify::handler::handle(service, request).await,
     };
     match result {
         Ok(response) => response.map(|body| Full::new(Bytes::copy_from_slice(&body))),
@@ -146,19 +143,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn routes_are_api_gateways() {
-        assert_eq!(Route::of(&Method::GET, "/"), Some(Route::SendSms));
-        assert_eq!(Route::of(&Method::POST, "/"), Some(Route::SendSms));
-        assert_eq!(
-            Route::of(&Method::POST, "/api/sms/send"),
-            Some(Route::SendSms)
-        );
-        assert_eq!(
-            Route::of(&Method::POST, "/api/sms/notifications/voicemail"),
-            Some(Route::VoicemailNotify)
-        );
-        assert_eq!(Route::of(&Method::GET, "/api/sms/send"), None);
-        assert_eq!(Route::of(&Method::PUT, "/"), None);
-        assert_eq!(Route::of(&Method::POST, "/api/sms/send/"), None);
+    fn routes_go_to_template_yamls_functions() {
+        assert_eq!(Function::of("/"), Some(Function::SendSms));
+        assert_eq!(Function::of("/api/sms/send"), Some(Function::SendSms));
+        assert_eq!(Function::of("/api/sms/messages"), Some(Function::SendSms));
+        assert_eq!(Function::of("/api/sms/messages/0192f8a1"), Some(Function::SendSms));
+        assert_eq!(Function::of("/api/sms/notifications/voicemail"), Some(Function::VoicemailNotify));
+        assert_eq!(Function::of("/api/sms/send/"), None);
+        assert_eq!(Function::of("/api/sms/messages/a/b"), None);
     }
 }

@@ -168,6 +168,10 @@ fn now_rfc3339() -> String {
 
 #[async_trait]
 impl SmsGateway for OutboxGateway {
+    fn provider(&self) -> &'static str {
+        "Local outbox"
+    }
+
     async fn send(&self, sms: OutgoingSms<'_>) -> Result<String, GatewayError> {
         let id = format!("outbox-{}", uuid::Uuid::new_v4());
         let at = now_rfc3339();

@@ -113,6 +113,10 @@ where
 
 #[async_trait]
 impl SmsGateway for SnsGateway {
+    fn provider(&self) -> &'static str {
+        "Amazon SNS"
+    }
+
     async fn send(&self, sms: OutgoingSms<'_>) -> Result<String, GatewayError> {
         let out = self
             .client

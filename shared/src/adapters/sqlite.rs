@@ -13,10 +13,12 @@ use serde::de::DeserializeOwned;
 
 use crate::config::Snapshot;
 use crate::domain::{
-    ApiKey, ExtensionRecord, KeyHash, MessageKind, MessageRecord, MessageStatus, RateLimits, Receipt,
-    Tenant, TenantId, Window,
+    ApiKey, Cursor, ExtensionRecord, KeyHash, MessageKind, MessageRecord, MessageStatus, RateLimits,
+    Receipt, Tenant, TenantId, Window,
 };
-use crate::ports::{Admin, Begun, End, Found, Held, Lookup, Received, Start, Store, StoreError};
+use crate::ports::{
+    Admin, Begun, End, Found, Held, Lookup, MessagePage, MessageQuery, Received, Start, Store, StoreError,
+};
 
 /// The schema's version (`PRAGMA user_version`). Version 2 gave claims a
 /// holder's token, budgets a kind, and messages an attempt count and their
@@ -226,6 +228,52 @@ impl Store for SqliteStore {
             .execute("UPDATE messages SET data = ?2 WHERE id = ?1 AND data = ?3", params![record.id, to_json(&next)?, data])
             .map_err(err)?;
         Ok(if changed == 1 { Received::Applied(next) } else { Received::Repeated })
+    }
+
+    async fn page(&self, q: &MessageQuery<'_>) -> Result<MessagePage, StoreError> {
+        let conn = self.conn();
+        let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
+        let messages = messages(
+            &conn,
+            "SELECT data, attempts FROM messages
+              WHERE tenant = ?1 AND at BETWEEN ?2 AND ?3
+                AND (?4 IS NULL OR at < ?4 OR (at = ?4 AND id < ?5))
+                AND (?6 IS NULL OR json_extract(data, '$.status') = ?6)
+                AND (?7 IS NULL OR json_extract(data, '$.from') = ?7)
+                AND (?8 IS NULL OR json_extract(data, '$.to') = ?8)
+              ORDER BY at DESC, id DESC LIMIT ?9",
+            params![
+                q.tenant.as_str(),
+                q.since,
+                q.until,
+                q.after.map(|c| c.at),
+                q.after.map(|c| c.id.as_str()),
+                q.status.map(MessageStatus::as_str),
+                q.from,
+                q.to,
+                limit
+            ],
+        )?;
+        let next = (messages.len() == q.limit)
+            .then(|| messages.last().map(|m| Cursor { at: m.at, id: m.id.clone() }))
+            .flatten();
+        Ok(MessagePage { messages, next })
+    }
+
+    async fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError> {
+        let conn = self.conn();
+        Ok(messages(&conn, "SELECT data, attempts FROM messages WHERE id = ?1", [id])?.into_iter().next())
+    }
+
+    async fn update_extension(&self, next: &ExtensionRecord, read: &ExtensionRecord) -> Result<bool, StoreError> {
+        let changed = self
+            .conn()
+            .execute(
+                "UPDATE extensions SET data = ?3 WHERE tenant = ?1 AND extension = ?2 AND data = ?4",
+                params![next.tenant.as_str(), next.extension.as_str(), to_json(next)?, to_json(read)?],
+            )
+            .map_err(err)?;
+        Ok(changed == 1)
     }
 }
 

@@ -6,12 +6,18 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use http::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
-use super::{HttpRequest, error_body, header_key, json_response, log_failure, method_not_allowed, sent_body};
-use crate::domain::{E164, MessageText, TenantId};
-use crate::service::{ApiAction, ApiCall, ApiRequest, ApiStyle, Sent, Service};
+use time::{Date, Month, Time};
+
+use super::params::Params;
+use super::{HttpRequest, error_body, header_key, json_response, log_failure, method_not_allowed, views};
+use crate::domain::{E164, Extension, MessageText};
+use crate::service::{Answer, ApiAction, ApiCall, ApiRequest, ApiStyle, E164Digits, ReportQuery, Service};
 use crate::{Error, Result};
 
 pub const SEND_MESSAGE: &str = "pbxware.sms.send_message";
+pub const REPORTS: &str = "pbxware.sms.reports.list";
+pub const EXTENSION_GET: &str = "pbxware.ext.es.smsnotifications.get";
+pub const EXTENSION_SET: &str = "pbxware.ext.es.smsnotifications.set";
 
 /// The guide's text for a tenant whose `active` is No.
 pub const TENANT_INACTIVE_TEXT: &str =
@@ -35,15 +41,9 @@ pub async fn respond(service: &Service, req: &HttpRequest<'_>) -> Response<Strin
 }
 
 /// Maps a result to the action API's answer.
-pub fn answer(result: Result<Sent>) -> Response<String> {
+pub fn answer(result: Result<Answer>) -> Response<String> {
     match result {
-        Ok(sent) => {
-            let mut body = json!({ "success": "SMS message sent" });
-            if let (Some(b), Value::Object(fields)) = (body.as_object_mut(), sent_body(&sent)) {
-                b.extend(fields);
-            }
-            json_response(StatusCode::OK, &body)
-        }
+        Ok(answer) => json_response(StatusCode::OK, &body(answer)),
         Err(e) => {
             log_failure(&e);
             let status = match e {
@@ -60,23 +60,26 @@ pub fn answer(result: Result<Sent>) -> Response<String> {
     }
 }
 
-/// Query string and form body, merged (query first). A parameter given twice
-/// with different values is refused rather than guessed at.
-struct Params(Vec<(String, String)>);
-
-impl Params {
-    fn get(&self, name: &'static str) -> Result<Option<&str>> {
-        let mut values = self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
-        let first = values.next();
-        if values.any(|v| Some(v) != first) {
-            return Err(Error::invalid(name, "a single value"));
+/// PBXware's answers: `success` (with what was done), a report, a state.
+fn body(answer: Answer) -> Value {
+    match answer {
+        Answer::Sent(sent) => {
+            let mut body = json!({ "success": "SMS message sent" });
+            if let (Some(b), Value::Object(fields)) = (body.as_object_mut(), views::sent(&sent)) {
+                b.extend(fields);
+            }
+            body
         }
-        Ok(first.filter(|v| !v.is_empty()))
+        Answer::Reports { messages, provider } => views::report(&messages, provider),
+        Answer::ExtensionState { on } => json!({ "state": yes_no(on) }),
+        Answer::ExtensionSet { on } => json!({ "success": "Enhanced service state changed", "state": yes_no(on) }),
+        Answer::Page(page) => json!({ "messages": page.messages.iter().map(views::message).collect::<Vec<_>>() }),
+        Answer::Message(m) => views::message(&m),
     }
+}
 
-    fn required(&self, name: &'static str) -> Result<&str> {
-        self.get(name)?.ok_or(Error::MissingField(name))
-    }
+fn yes_no(on: bool) -> &'static str {
+    if on { "yes" } else { "no" }
 }
 
 /// Parses a request into an API call; `Err` only for what stops it before
@@ -85,16 +88,10 @@ pub fn parse(req: &HttpRequest<'_>) -> Result<ApiCall> {
     if req.too_large() {
         return Err(Error::BodyTooLarge(super::MAX_REQUEST_BYTES));
     }
-    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(req.query.unwrap_or("").as_bytes())
-        .into_owned()
-        .collect();
     let form = req
         .header("content-type")
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-    if req.method == Method::POST && form {
-        pairs.extend(form_urlencoded::parse(req.body).into_owned());
-    }
-    let params = Params(pairs);
+    let params = Params::parse(req.query, (req.method == Method::POST && form).then_some(req.body));
     let key = match (params.get("apikey"), header_key(req)) {
         (Ok(None), header) => header,
         (Ok(Some(q)), Some(h)) if q != h => None,
@@ -111,18 +108,96 @@ pub fn parse(req: &HttpRequest<'_>) -> Result<ApiCall> {
 }
 
 fn request(params: &Params) -> Result<ApiRequest> {
-    let action = params.required("action")?;
-    if action != SEND_MESSAGE {
-        return Err(Error::UnknownAction(action.to_owned()));
+    match params.required("action")? {
+        SEND_MESSAGE => send(params),
+        REPORTS => Ok(ApiRequest { tenant: params.tenant()?, action: ApiAction::Reports(reports(params)?) }),
+        EXTENSION_GET => extension_service(params, false),
+        EXTENSION_SET => extension_service(params, true),
+        other => Err(Error::UnknownAction(other.to_owned())),
     }
-    let server = params.required("server")?;
-    let tenant = TenantId::parse(server).ok_or(Error::invalid("server", TenantId::EXPECTED))?;
+}
+
+fn send(params: &Params) -> Result<ApiRequest> {
+    let tenant = params.tenant()?.ok_or(Error::MissingField("server"))?;
     let to = parse_to_number(params.required("to_number")?)?;
     let text = decode_body(params.required("body")?)?;
-    Ok(ApiRequest {
-        tenant: Some(tenant),
-        action: ApiAction::Send { to, text },
-    })
+    Ok(ApiRequest { tenant: Some(tenant), action: ApiAction::Send { to, text } })
+}
+
+/// `server`, `id` (the extension) and, to set it, `state` (`yes`, `no`).
+fn extension_service(params: &Params, set: bool) -> Result<ApiRequest> {
+    let tenant = params.tenant()?.ok_or(Error::MissingField("server"))?;
+    let extension = Extension::parse(params.required("id")?).ok_or(Error::invalid("id", Extension::EXPECTED))?;
+    let set = match set {
+        false => None,
+        true => Some(match params.required("state")? {
+            "yes" => true,
+            "no" => false,
+            _ => return Err(Error::invalid("state", "yes or no")),
+        }),
+    };
+    Ok(ApiRequest { tenant: Some(tenant), action: ApiAction::ExtensionService { extension, set } })
+}
+
+/// PBXware's report parameters: `start_date`, `end_date` (`mmm-dd-YYYY`),
+/// optional `start_time`, `end_time` (`hh:mm:ss`, UTC), `direction`,
+/// `from_number`, `to_number` (digits), `type`.
+pub fn reports(params: &Params) -> Result<ReportQuery> {
+    const DATE: &str = "a date as mmm-dd-YYYY, e.g. Nov-27-2026";
+    const TIME: &str = "a time as hh:mm:ss";
+    const NUMBER: &str = "1 to 16 digits, without +";
+    let date = |name: &'static str| report_date(params.required(name)?).ok_or(Error::invalid(name, DATE));
+    let time = |name: &'static str, default: Time| match params.get(name)? {
+        None => Ok(default),
+        Some(t) => report_time(t).ok_or(Error::invalid(name, TIME)),
+    };
+    let number = |name: &'static str| -> Result<Option<E164Digits>> {
+        params
+            .get(name)?
+            .map(|n| {
+                let ok = (1..=16).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit());
+                ok.then(|| E164Digits(n.to_owned())).ok_or(Error::invalid(name, NUMBER))
+            })
+            .transpose()
+    };
+    let (start, end) = (date("start_date")?, date("end_date")?);
+    let since = start.with_time(time("start_time", Time::MIDNIGHT)?).assume_utc().unix_timestamp();
+    let end_of_day = Time::from_hms(23, 59, 59).unwrap_or(Time::MIDNIGHT);
+    let until = end.with_time(time("end_time", end_of_day)?).assume_utc().unix_timestamp();
+    if until < since {
+        return Err(Error::invalid("end_date", "a date and time not before the start"));
+    }
+    let direction = match params.get("direction")?.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("outbound") => true,
+        Some("inbound") => false,
+        Some(_) => return Err(Error::invalid("direction", "Inbound or Outbound")),
+    };
+    let sms = match params.get("type")?.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("sms") => true,
+        Some("mms") => false,
+        Some(_) => return Err(Error::invalid("type", "SMS or MMS")),
+    };
+    Ok(ReportQuery { since, until, matches_kind: direction && sms, from: number("from_number")?, to: number("to_number")? })
+}
+
+/// `Nov-27-2026` (the month in any case).
+fn report_date(raw: &str) -> Option<Date> {
+    let [month, day, year]: [&str; 3] = raw.split('-').collect::<Vec<_>>().try_into().ok()?;
+    const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    let number = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(month))?;
+    let month = Month::try_from(u8::try_from(number + 1).ok()?).ok()?;
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(year, 4) || !digits(day, 2) {
+        return None;
+    }
+    Date::from_calendar_date(year.parse().ok()?, month, day.parse().ok()?).ok()
+}
+
+/// `23:59:59`.
+fn report_time(raw: &str) -> Option<Time> {
+    let [h, m, s]: [&str; 3] = raw.split(':').collect::<Vec<_>>().try_into().ok()?;
+    let part = |s: &str| (s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten();
+    Time::from_hms(part(h)?, part(m)?, part(s)?).ok()
 }
 
 /// A `+` sent unencoded in a query string arrives as a space; a leading
@@ -170,6 +245,19 @@ mod tests {
         let spaced = encoded.replace('+', " ");
         assert_eq!(decode_body(&spaced).unwrap().as_str(), "Ok?>>>");
         assert_eq!(parse_to_number(" 14165551234").unwrap().as_str(), "+14165551234");
+    }
+
+    #[test]
+    fn report_dates_and_times_are_pbxwares() {
+        assert_eq!(report_date("Nov-27-2026"), Date::from_calendar_date(2026, Month::November, 27).ok());
+        assert_eq!(report_date("nov-01-2026"), Date::from_calendar_date(2026, Month::November, 1).ok());
+        for bad in ["Nov-27-26", "November-27-2026", "Nov-7-2026", "Feb-30-2026", "2026-11-27", "Nov-27-2026-1", ""] {
+            assert_eq!(report_date(bad), None, "{bad}");
+        }
+        assert_eq!(report_time("23:59:59"), Time::from_hms(23, 59, 59).ok());
+        for bad in ["24:00:00", "1:00:00", "10:00", "10:00:00.5"] {
+            assert_eq!(report_time(bad), None, "{bad}");
+        }
     }
 
     #[test]

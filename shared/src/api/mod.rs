@@ -2,13 +2,14 @@
 //! service decide, and maps the one error type to its own answers, once.
 
 pub mod action;
+mod params;
 pub mod rest;
+mod views;
 
 use http::{HeaderMap, Method, Response, StatusCode, header};
 use serde_json::{Value, json};
 
 use crate::Error;
-use crate::service::Sent;
 #[cfg(doc)]
 use crate::service::ApiCall;
 
@@ -63,19 +64,35 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response<String> {
         .unwrap_or_default()
 }
 
-/// What both API styles report of a sent SMS.
-fn sent_body(sent: &Sent) -> Value {
-    json!({
-        "id": sent.id,
-        "from": sent.from,
-        "to": sent.to,
-        "segments": sent.segments,
-        "encoding": sent.encoding,
-    })
-}
-
 fn error_body(text: &str) -> Value {
     json!({ "error": text })
+}
+
+/// The API routes, as API Gateway routes them to the functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route<'a> {
+    /// `GET /`, `POST /`: the action API (send-sms).
+    Action,
+    /// `POST /api/sms/send` (send-sms).
+    Send,
+    /// `GET /api/sms/messages`, `GET /api/sms/messages/{id}` (send-sms).
+    Messages,
+    Message(&'a str),
+    /// `POST /api/sms/notifications/voicemail` (voicemail-notify).
+    Voicemail,
+}
+
+impl<'a> Route<'a> {
+    /// The route of a path (already without API Gateway's stage).
+    pub fn of(path: &'a str) -> Option<Route<'a>> {
+        match path {
+            "/" => Some(Route::Action),
+            "/api/sms/send" => Some(Route::Send),
+            "/api/sms/messages" => Some(Route::Messages),
+            "/api/sms/notifications/voicemail" => Some(Route::Voicemail),
+            p => p.strip_prefix("/api/sms/messages/").filter(|id| !id.is_empty() && !id.contains('/')).map(Route::Message),
+        }
+    }
 }
 
 /// What every path not served answers.

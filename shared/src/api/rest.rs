@@ -1,36 +1,54 @@
-//! The REST API: `POST /api/sms/send` and `POST /api/sms/notifications/voicemail`.
-//! JSON in, JSON out, `X-API-Key` header; HTTP statuses per CONTRACT.md.
+//! The REST API: `POST /api/sms/send`, `POST /api/sms/notifications/voicemail`,
+//! `GET /api/sms/messages`, `GET /api/sms/messages/{id}`. JSON in, JSON
+//! out, `X-API-Key` header; HTTP statuses per CONTRACT.md.
 
 use http::{Method, Response, StatusCode};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
-use super::{HttpRequest, error_body, header_key, json_response, log_failure, method_not_allowed, sent_body};
-use crate::domain::{E164, Extension, MessageText, TenantId};
-use crate::service::{ApiAction, ApiCall, ApiRequest, ApiStyle, Sent, Service, fingerprint};
+use super::params::Params;
+use super::{HttpRequest, error_body, header_key, json_response, log_failure, method_not_allowed, views};
+use crate::domain::{E164, Extension, MessageStatus, MessageText, TenantId};
+use crate::service::{Answer, ApiAction, ApiCall, ApiRequest, ApiStyle, PageQuery, Service, fingerprint};
 use crate::{Error, Result};
 
 /// Which REST endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
+pub enum Endpoint<'a> {
     Send,
     Voicemail,
+    Messages,
+    Message(&'a str),
 }
 
-impl Endpoint {
-    /// Fields each body may hold, in the order their checks run.
+impl Endpoint<'_> {
+    /// Fields each body (or query) may hold, in the order their checks run.
     fn fields(self) -> &'static [&'static str] {
         match self {
             Endpoint::Send => &["to", "message", "server"],
             Endpoint::Voicemail => &["extension", "message", "server"],
+            Endpoint::Messages => &["since", "until", "status", "to", "limit", "cursor", "server"],
+            Endpoint::Message(_) => &["server"],
+        }
+    }
+
+    fn method(self) -> Method {
+        match self {
+            Endpoint::Send | Endpoint::Voicemail => Method::POST,
+            Endpoint::Messages | Endpoint::Message(_) => Method::GET,
         }
     }
 }
 
+/// A page of the log holds at most this many messages (50 by default).
+pub const MAX_PAGE: usize = 100;
+
 /// Idempotency keys are opaque to us but bounded.
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
-pub async fn respond(service: &Service, endpoint: Endpoint, req: &HttpRequest<'_>) -> Response<String> {
-    if req.method != Method::POST {
+pub async fn respond(service: &Service, endpoint: Endpoint<'_>, req: &HttpRequest<'_>) -> Response<String> {
+    if *req.method != endpoint.method() {
         return method_not_allowed();
     }
     let result = match parse(endpoint, req) {
@@ -44,12 +62,13 @@ pub fn status(e: &Error) -> StatusCode {
     match e {
         Error::InvalidApiKey => StatusCode::UNAUTHORIZED,
         Error::KeyNotForSms
+        | Error::KeyNotForExtensions
         | Error::KeyNotForTenant
         | Error::ApiDisabled
         | Error::TenantInactive
         | Error::VoicemailDisabled
         | Error::ExtensionDisabled => StatusCode::FORBIDDEN,
-        Error::UnknownTenant(_) | Error::UnknownExtension(_) => StatusCode::NOT_FOUND,
+        Error::UnknownTenant(_) | Error::UnknownExtension(_) | Error::UnknownMessage(_) => StatusCode::NOT_FOUND,
         Error::UnknownAction(_)
         | Error::MissingField(_)
         | Error::InvalidField { .. }
@@ -70,9 +89,9 @@ pub fn status(e: &Error) -> StatusCode {
     }
 }
 
-pub fn answer(result: Result<Sent>) -> Response<String> {
+pub fn answer(result: Result<Answer>) -> Response<String> {
     match result {
-        Ok(sent) => json_response(StatusCode::OK, &sent_body(&sent)),
+        Ok(answer) => json_response(StatusCode::OK, &body(answer)),
         Err(e) => {
             log_failure(&e);
             let text = match e {
@@ -85,9 +104,31 @@ pub fn answer(result: Result<Sent>) -> Response<String> {
     }
 }
 
-pub fn parse(endpoint: Endpoint, req: &HttpRequest<'_>) -> Result<ApiCall> {
+fn body(answer: Answer) -> Value {
+    match answer {
+        Answer::Sent(sent) => views::sent(&sent),
+        Answer::Page(page) => json!({
+            "messages": page.messages.iter().map(views::message).collect::<Vec<_>>(),
+            "next_cursor": page.next.map(|c| c.encode()),
+        }),
+        Answer::Message(m) => views::message(&m),
+        Answer::Reports { messages, .. } => json!({ "messages": messages.iter().map(views::message).collect::<Vec<_>>() }),
+        Answer::ExtensionState { on } | Answer::ExtensionSet { on } => json!({ "sms_notifications": on }),
+    }
+}
+
+pub fn parse(endpoint: Endpoint<'_>, req: &HttpRequest<'_>) -> Result<ApiCall> {
     if req.too_large() {
         return Err(Error::BodyTooLarge(super::MAX_REQUEST_BYTES));
+    }
+    if endpoint.method() == Method::GET {
+        return Ok(ApiCall {
+            style: ApiStyle::Rest,
+            key: header_key(req),
+            request: read_request(endpoint, &Params::parse(req.query, None)),
+            idempotency: None,
+            deadline: req.deadline,
+        });
     }
     let idempotency = match req.headers.get("idempotency-key") {
         None => None,
@@ -118,14 +159,71 @@ pub fn parse(endpoint: Endpoint, req: &HttpRequest<'_>) -> Result<ApiCall> {
     })
 }
 
-fn endpoint_tag(endpoint: Endpoint) -> &'static [u8] {
+fn endpoint_tag(endpoint: Endpoint<'_>) -> &'static [u8] {
     match endpoint {
         Endpoint::Send => b"send\n",
         Endpoint::Voicemail => b"voicemail\n",
+        Endpoint::Messages | Endpoint::Message(_) => b"read\n",
     }
 }
 
-fn request(endpoint: Endpoint, req: &HttpRequest<'_>) -> Result<ApiRequest> {
+/// The GET endpoints: their query parameters.
+fn read_request(endpoint: Endpoint<'_>, params: &Params) -> Result<ApiRequest> {
+    params.only(endpoint.fields())?;
+    let action = match endpoint {
+        Endpoint::Message(id) => {
+            let ok = id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            if !ok {
+                return Err(Error::invalid("id", "a message id"));
+            }
+            ApiAction::Message(id.to_owned())
+        }
+        _ => ApiAction::Messages(page_query(params)?),
+    };
+    Ok(ApiRequest { tenant: params.tenant()?, action })
+}
+
+fn page_query(params: &Params) -> Result<PageQuery> {
+    const TIME: &str = "a time in RFC 3339, e.g. 2026-11-27T10:00:00Z";
+    let time = |name: &'static str| -> Result<Option<i64>> {
+        params
+            .get(name)?
+            .map(|t| OffsetDateTime::parse(t, &Rfc3339).map(|t| t.unix_timestamp()).map_err(|_| Error::invalid(name, TIME)))
+            .transpose()
+    };
+    const STATUSES: &str = "sending, sent, delivered, failed, refused, opted_out or skipped";
+    let status = match params.get("status")? {
+        None => None,
+        Some(s) => Some(
+            [
+                MessageStatus::Sending,
+                MessageStatus::Sent,
+                MessageStatus::Delivered,
+                MessageStatus::Failed,
+                MessageStatus::Refused,
+                MessageStatus::OptedOut,
+                MessageStatus::Skipped,
+            ]
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or(Error::invalid("status", STATUSES))?,
+        ),
+    };
+    let limit = match params.get("limit")? {
+        None => 50,
+        Some(l) => l.parse().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or(Error::invalid("limit", "a whole number from 1 to 100"))?,
+    };
+    Ok(PageQuery {
+        since: time("since")?,
+        until: time("until")?,
+        status,
+        to: params.e164("to")?,
+        limit,
+        after: params.cursor("cursor")?,
+    })
+}
+
+fn request(endpoint: Endpoint<'_>, req: &HttpRequest<'_>) -> Result<ApiRequest> {
     let value: Value = serde_json::from_slice(req.body).map_err(|e| Error::MalformedJson(e.to_string()))?;
     let Value::Object(body) = value else {
         return Err(Error::MalformedJson("expected a JSON object".to_owned()));
@@ -150,6 +248,7 @@ fn request(endpoint: Endpoint, req: &HttpRequest<'_>) -> Result<ApiRequest> {
             };
             ApiAction::VoicemailNotify { extension, text }
         }
+        Endpoint::Messages | Endpoint::Message(_) => return Err(Error::Internal("a read endpoint has no body".to_owned())),
     };
     let tenant = match body.get("server") {
         None | Some(Value::Null) => None,

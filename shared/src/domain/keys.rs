@@ -119,10 +119,14 @@ impl fmt::Debug for KeyHash {
     }
 }
 
+/// What a key may do: `sms`, the guide's SMS actions (sending, and reading
+/// the message log and extensions' SMS settings); `extensions`, beyond it,
+/// switching an extension's SMS notifications on or off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Permission {
     Sms,
+    Extensions,
 }
 
 /// Which tenants a key may act for.

@@ -1,6 +1,7 @@
 //! Domain types, each validated when it is built: holding one means it is
 //! well-formed.
 
+mod cursor;
 mod ids;
 mod keys;
 mod message;
@@ -10,6 +11,7 @@ mod receipt;
 mod template;
 pub mod text;
 
+pub use cursor::Cursor;
 pub use ids::{Extension, TenantId};
 pub use keys::{ApiKeySecret, KeyHash, MAX_PRESENTED_KEY_LEN, Permission, TenantScope, sha256_hex};
 pub use message::{Encoding, MessageText, MAX_SEGMENTS};

@@ -186,8 +186,8 @@ pub struct ApiKey {
 }
 
 impl ApiKey {
-    pub fn allows_sms(&self) -> bool {
-        self.permissions.contains(&Permission::Sms)
+    pub fn allows(&self, permission: Permission) -> bool {
+        self.permissions.contains(&permission)
     }
 }
 

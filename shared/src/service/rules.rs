@@ -1,9 +1,10 @@
 //! The contract's rules that need no store: the key's rights, a voicemail's
 //! destination, destination countries, the voicemail text.
 
+use super::ApiAction;
 use crate::domain::{
     ApiKey, DEFAULT_VOICEMAIL_TEXT, E164, Extension, ExtensionRecord, MessageStatus, MessageText,
-    Tenant, TenantId, VoicemailDetails, sha256_hex,
+    Permission, Tenant, TenantId, VoicemailDetails, sha256_hex,
 };
 use crate::error::{Error, Result};
 
@@ -25,10 +26,14 @@ impl Checked {
     }
 }
 
-/// Check 3.
-pub fn authorize(key: &ApiKey, tenant: &TenantId) -> Result<()> {
-    if !key.allows_sms() {
+/// Check 3: SMS actions, changing an extension (a right beyond them), the
+/// tenant.
+pub fn authorize(key: &ApiKey, tenant: &TenantId, action: &ApiAction) -> Result<()> {
+    if !key.allows(Permission::Sms) {
         return Err(Error::KeyNotForSms);
+    }
+    if matches!(action, ApiAction::ExtensionService { set: Some(_), .. }) && !key.allows(Permission::Extensions) {
+        return Err(Error::KeyNotForExtensions);
     }
     if !key.tenants.allows(tenant) {
         return Err(Error::KeyNotForTenant);

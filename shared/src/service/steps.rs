@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::ports::{Begun, Claim, Closing, End, Found, Held, Lookup, OutgoingSms, Start};
 
 use super::rules::{Checked, api_message_id, status_of, voicemail_message_id};
-use super::{ApiAction, ApiRequest, LEASE_MARGIN_SECS, Outcome, Sent, Service, Voicemail};
+use super::{ApiRequest, LEASE_MARGIN_SECS, Outcome, Sent, Service, Voicemail};
 
 impl Service {
     /// One read for what an API request names: the key, and the tenant and
@@ -21,10 +21,7 @@ impl Service {
         request: Option<&ApiRequest>,
     ) -> Result<(Found, Option<TenantId>)> {
         let tenant = request.and_then(|r| r.tenant.clone());
-        let extension = request.and_then(|r| match &r.action {
-            ApiAction::VoicemailNotify { extension, .. } => Some(extension),
-            ApiAction::Send { .. } => None,
-        });
+        let extension = request.and_then(|r| r.action.extension());
         let lookup = Lookup { key, tenant: tenant.as_ref(), extension: extension.filter(|_| tenant.is_some()), number: None };
         Ok((self.store.lookup(lookup).await?, tenant))
     }

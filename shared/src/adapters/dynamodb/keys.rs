@@ -19,6 +19,11 @@ pub const BY_PROVIDER_ID: &str = "by-provider-id";
 pub const PROVIDER_ID: &str = "provider_id";
 /// Send attempts of a message, counted by the store.
 pub const ATTEMPTS: &str = "attempts";
+/// A message's status, sender and destination beside its data, for the
+/// log's filters.
+pub const STATUS: &str = "status";
+pub const SENDER: &str = "sender";
+pub const RECIPIENT: &str = "recipient";
 
 /// An item's primary key.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -8,13 +8,21 @@ use aws_sdk_dynamodb::types::{
     Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 
-use super::keys::{ATTEMPTS, BY_PROVIDER_ID, DATA, EXPIRES_AT, Key, LOG_PK, LOG_SK, PK, PROVIDER_ID, SK};
+use super::keys::{
+    ATTEMPTS, BY_PROVIDER_ID, BY_TENANT_TIME, DATA, EXPIRES_AT, Key, LOG_PK, LOG_SK, PK, PROVIDER_ID, RECIPIENT,
+    SENDER, SK, STATUS, log_partition, log_sort,
+};
 use super::marshal::{b, data, held, json, log_keys, message, n, s, string};
 use super::{DynamoStore, build, failed};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
-use crate::domain::{MessageKind, MessageRecord, MessageStatus, RateLimits, Receipt, TenantId, Window};
-use crate::ports::{Begun, Claim, Closing, End, Found, Lookup, Received, Start, Store, StoreError};
+use crate::domain::{
+    Cursor, ExtensionRecord, MessageKind, MessageRecord, MessageStatus, RateLimits, Receipt, TenantId, Window,
+};
+use crate::ports::{
+    Begun, Claim, Closing, End, Found, Lookup, MessagePage, MessageQuery, Received, Start, Store, StoreError,
+};
 
 const WINDOWS: [Window; 2] = [Window::Minute, Window::Day];
 
@@ -131,10 +139,12 @@ impl Store for DynamoStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Key::message(&record.id).item()))
-            .update_expression("SET #data = :next")
+            .update_expression("SET #data = :next, #status = :status")
             .condition_expression("#data = :read")
             .expression_attribute_names("#data", DATA)
+            .expression_attribute_names("#status", STATUS)
             .expression_attribute_values(":next", s(json(&next)?))
+            .expression_attribute_values(":status", s(next.status.as_str()))
             .expression_attribute_values(":read", s(string(item, DATA)?))
             .send()
             .await;
@@ -146,6 +156,82 @@ impl Store for DynamoStore {
             Err(e) => Err(failed("UpdateItem", e)),
         }
     }
+
+    async fn page(&self, q: &MessageQuery<'_>) -> Result<MessagePage, StoreError> {
+        let mut filters = Vec::new();
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_TENANT_TIME)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
+            .expression_attribute_names("#pk", LOG_PK)
+            .expression_attribute_names("#sk", LOG_SK)
+            .expression_attribute_values(":pk", s(log_partition(q.tenant)))
+            .expression_attribute_values(":lo", s(log_sort(q.since, "")))
+            // Ids are letters, digits and '-', all below '~'.
+            .expression_attribute_values(":hi", s(log_sort(q.until, "~")))
+            .scan_index_forward(false)
+            .limit(i32::try_from(q.limit).unwrap_or(i32::MAX));
+        for (name, attribute, value) in [("status", STATUS, q.status.map(MessageStatus::as_str)), ("from", SENDER, q.from), ("to", RECIPIENT, q.to)] {
+            if let Some(v) = value {
+                filters.push(format!("#{name} = :{name}"));
+                request = request.expression_attribute_names(format!("#{name}"), attribute).expression_attribute_values(format!(":{name}"), s(v));
+            }
+        }
+        if !filters.is_empty() {
+            request = request.filter_expression(filters.join(" AND "));
+        }
+        if let Some(c) = q.after {
+            let start = Key::message(&c.id).with([(LOG_PK, s(log_partition(q.tenant))), (LOG_SK, s(log_sort(c.at, &c.id)))]);
+            request = request.set_exclusive_start_key(Some(start));
+        }
+        let out = request.send().await.map_err(|e| failed("Query", e))?;
+        let messages = out.items().iter().map(message).collect::<Result<Vec<_>, _>>()?;
+        let next = match out.last_evaluated_key() {
+            Some(last) => Some(cursor_of(string(last, LOG_SK)?)?),
+            None => None,
+        };
+        Ok(MessagePage { messages, next })
+    }
+
+    async fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Key::message(id).item()))
+            .send()
+            .await
+            .map_err(|e| failed("GetItem", e))?;
+        out.item().map(message).transpose()
+    }
+
+    async fn update_extension(&self, next: &ExtensionRecord, read: &ExtensionRecord) -> Result<bool, StoreError> {
+        let key = Key::extension(&next.tenant, &next.extension);
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(key.with_data(next)?))
+            .condition_expression("#data = :read")
+            .expression_attribute_names("#data", DATA)
+            .expression_attribute_values(":read", s(json(read)?))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => Ok(false),
+            Err(e) => Err(failed("PutItem", e)),
+        }
+    }
+}
+
+/// Where a page ended, from the index's sort key (`<at>#<id>`).
+fn cursor_of(log_sk: &str) -> Result<Cursor, StoreError> {
+    let (at, id) = log_sk.split_once('#').ok_or_else(|| StoreError(format!("corrupt log key {log_sk}")))?;
+    let at = at.parse().map_err(|_| StoreError(format!("corrupt log key {log_sk}")))?;
+    Ok(Cursor { at, id: id.to_owned() })
 }
 
 impl DynamoStore {
@@ -255,7 +341,9 @@ impl DynamoStore {
     /// The log entry, written whole, its attempts counted by the store.
     fn log_update(&self, record: &MessageRecord, keep_secs: i64, attempt: i64) -> Result<Update, StoreError> {
         let (log_pk, log_sk) = log_keys(record);
-        let mut expression = "SET #data = :data, #log_pk = :log_pk, #log_sk = :log_sk, #exp = :exp".to_owned();
+        let mut expression =
+            "SET #data = :data, #log_pk = :log_pk, #log_sk = :log_sk, #exp = :exp, #status = :status, #sender = :sender, #recipient = :recipient"
+                .to_owned();
         let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(Key::message(&record.id).item()))
@@ -265,6 +353,12 @@ impl DynamoStore {
             .expression_attribute_names("#exp", EXPIRES_AT)
             .expression_attribute_names("#pid", PROVIDER_ID)
             .expression_attribute_names("#attempts", ATTEMPTS)
+            .expression_attribute_names("#status", STATUS)
+            .expression_attribute_names("#sender", SENDER)
+            .expression_attribute_names("#recipient", RECIPIENT)
+            .expression_attribute_values(":status", s(record.status.as_str()))
+            .expression_attribute_values(":sender", s(&record.from))
+            .expression_attribute_values(":recipient", s(&record.to))
             .expression_attribute_values(":data", s(json(record)?))
             .expression_attribute_values(":log_pk", log_pk)
             .expression_attribute_values(":log_sk", log_sk)
