@@ -593,6 +593,17 @@ fn a_voicemail_dropped_in_the_watch_folder_sends_one_sms() {
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(env.json(&["outbox", "--json"]).as_array().unwrap().len(), 1);
     assert!(old.exists());
+
+    // A template with the recording's link: the link serves the file.
+    env.apply(&CONFIG.replace("from {caller_id}", "from {caller_id}: {recording_url}"));
+    std::fs::write(drop_dir.join("voicemail/59/1001/msg0002.wav"), b"RIFF-second").unwrap();
+    server.wait_for(|l| l.starts_with("[watch] voicemail/59/1001/msg0002.wav"));
+    let text = env.json(&["outbox", "--json"])[0]["text"].as_str().unwrap().to_owned();
+    let url = text.rsplit(' ').next().unwrap().to_owned();
+    let path = url.split_once("/r/").map(|(_, t)| format!("/r/{t}")).unwrap_or_else(|| panic!("{text}"));
+    assert!(url.starts_with(&format!("http://{}/r/", server.addr)), "{text}");
+    let (status, body) = server.raw(format!("GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", server.addr).as_bytes());
+    assert_eq!((status, body.as_str()), (200, "RIFF-second"));
 }
 
 fn s3_event(key: &str, sequencer: &str) -> String {

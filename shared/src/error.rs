@@ -53,6 +53,12 @@ pub enum Error {
     UnknownExtension(String),
     #[error("Unknown message: {0}")]
     UnknownMessage(String),
+    #[error("Unknown recording link")]
+    UnknownRecordingLink,
+    #[error("This recording link has expired")]
+    RecordingLinkExpired,
+    #[error("The recording is no longer available")]
+    RecordingGone,
     #[error("SMS notifications are disabled for this extension")]
     ExtensionDisabled,
     #[error("Destination does not have an assigned SMS number")]

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use crate::config::Snapshot;
 use crate::domain::{
     ApiKey, Cursor, E164, Extension, ExtensionRecord, KeyHash, MessageKind, MessageRecord,
-    MessageStatus, MessageText, RateLimits, Receipt, SmsNumber, Tenant, TenantId, Window,
+    MessageStatus, MessageText, RateLimits, Receipt, RecordingLink, SmsNumber, Tenant, TenantId, Window,
 };
 
 /// A store failure: the cause, for the log.
@@ -87,6 +87,8 @@ pub struct Start<'a> {
     pub now: i64,
     /// How long the log entry is kept.
     pub log_keep_secs: i64,
+    /// A link to the recording the message will carry.
+    pub link: Option<&'a RecordingLink>,
 }
 
 /// How a start went. Only `Started` wrote anything.
@@ -149,6 +151,26 @@ pub trait Store: Send + Sync {
     /// Writes an extension's new settings over the ones `read`: `false`
     /// (nothing written) when it changed or went since.
     async fn update_extension(&self, next: &ExtensionRecord, read: &ExtensionRecord) -> Result<bool, StoreError>;
+
+    /// The recording link stored under this token hash (kept until it
+    /// expires; the caller checks the time).
+    async fn link(&self, hash: &KeyHash) -> Result<Option<RecordingLink>, StoreError>;
+}
+
+/// Where a recording is fetched from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recording {
+    /// A short-lived URL (S3, presigned now).
+    Redirect(String),
+    /// The audio itself (the local folder).
+    Audio { content_type: &'static str, bytes: Vec<u8> },
+}
+
+/// Recordings, for links that last: a fresh way to them at each click.
+#[async_trait]
+pub trait Recordings: Send + Sync {
+    /// `None`: the recording is no longer there.
+    async fn open(&self, link: &RecordingLink) -> Result<Option<Recording>, StoreError>;
 }
 
 /// Which entries of a tenant's log: a time range (epoch seconds, both

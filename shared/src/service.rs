@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::domain::{
-    E164, Extension, ExtensionRecord, KeyHash, MessageKind, MessageStatus, MessageText, Receipt, TenantId,
-    VoicemailDetails,
+    E164, Extension, ExtensionRecord, KeyHash, LinkToken, MessageKind, MessageStatus, MessageText, Receipt,
+    TenantId, VoicemailDetails,
 };
 use crate::error::{Error, Result};
-use crate::ports::{Begun, Held, MessageQuery, Received, SmsGateway, Store};
+use crate::ports::{Begun, Held, MessageQuery, Received, Recording, Recordings, SmsGateway, Store};
 pub use requests::{
     Answer, ApiAction, ApiCall, ApiRequest, ApiStyle, E164Digits, PageQuery, ReportQuery, Sent,
 };
@@ -77,6 +77,17 @@ pub struct Policy {
     pub dedup_keep_secs: i64,
     /// Ask the provider whether the destination opted out before sending.
     pub check_opt_out: bool,
+    /// Links to recordings for `{recording_url}`; none configured, the
+    /// placeholder reads `unknown`.
+    pub recording_links: Option<LinkPolicy>,
+}
+
+/// Where recording links point and how long they work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkPolicy {
+    /// The recording-link endpoint, ending in `/`: `https://…/r/`.
+    pub base_url: String,
+    pub days: u32,
 }
 
 /// The most messages one report answers (PBXware's reports have no pages).
@@ -98,7 +109,13 @@ pub const LEASE_MARGIN_SECS: i64 = 10;
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { message_log_days: 90, claim_lease_secs: 120, dedup_keep_secs: 7 * 86_400, check_opt_out: true }
+        Policy {
+            message_log_days: 90,
+            claim_lease_secs: 120,
+            dedup_keep_secs: 7 * 86_400,
+            check_opt_out: true,
+            recording_links: None,
+        }
     }
 }
 
@@ -113,17 +130,23 @@ pub struct Service {
     store: Arc<dyn Store>,
     gateway: Arc<dyn SmsGateway>,
     details: Option<Arc<dyn DetailsSource>>,
+    recordings: Option<Arc<dyn Recordings>>,
     policy: Policy,
     clock: Clock,
 }
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, gateway: Arc<dyn SmsGateway>, policy: Policy) -> Self {
-        Service { store, gateway, details: None, policy, clock: system_clock() }
+        Service { store, gateway, details: None, recordings: None, policy, clock: system_clock() }
     }
 
     pub fn with_details(mut self, details: Arc<dyn DetailsSource>) -> Self {
         self.details = Some(details);
+        self
+    }
+
+    pub fn with_recordings(mut self, recordings: Arc<dyn Recordings>) -> Self {
+        self.recordings = Some(recordings);
         self
     }
 
@@ -306,6 +329,11 @@ impl Service {
         if let Err(e) = checked.allows(&to) {
             return work.conclude(MessageStatus::Refused, &e).await;
         }
+        if checked.tenant.voicemail_template.as_ref().is_some_and(|t| t.needs_recording()) {
+            if let Some(url) = work.link_recording(&voicemail) {
+                voicemail.details.set_recording_url(url);
+            }
+        }
         match work.begin(MessageKind::Voicemail).await? {
             Begun::Started => {}
             Begun::Held(Held::Done { .. }) => return Ok(Outcome::Duplicate),
@@ -332,6 +360,18 @@ impl Service {
             Err(e) if e.is_retryable() => Err(e),
             Err(e) => Ok(Outcome::Skipped(e.to_string())),
         }
+    }
+
+    /// A recording link clicked: a fresh way to the recording while the link
+    /// lasts.
+    pub async fn recording(&self, token: &str) -> Result<Recording> {
+        let token = LinkToken::parse(token).ok_or(Error::UnknownRecordingLink)?;
+        let link = self.store.link(&token.hash()).await?.ok_or(Error::UnknownRecordingLink)?;
+        if link.expires_at <= self.now() {
+            return Err(Error::RecordingLinkExpired);
+        }
+        let recordings = self.recordings.as_ref().ok_or_else(|| Error::Internal("no recordings to open".to_owned()))?;
+        recordings.open(&link).await?.ok_or(Error::RecordingGone)
     }
 
     /// A delivery receipt: the message it names moves to `delivered` or

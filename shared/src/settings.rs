@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::ports::StoreError;
-use crate::service::{Policy, Service};
+use crate::service::{LinkPolicy, Policy, Service};
 use crate::trigger::{DEFAULT_SUFFIXES, KeyLayout};
 
 /// Where data lives and where SMS go.
@@ -125,6 +125,7 @@ impl Settings {
                     })
                 }
             },
+            recording_links: recording_links(&get)?,
         };
         let prefix = get("VOICEMAIL_PREFIX").unwrap_or_else(|| "voicemail/".to_owned());
         if !prefix.ends_with('/') || prefix.starts_with('/') {
@@ -173,7 +174,8 @@ impl Settings {
                     Arc::new(crate::adapters::sns::SnsGateway::new(&aws)),
                     self.policy.clone(),
                 )
-                .with_details(Arc::new(crate::adapters::s3::S3Details::new(&aws))))
+                .with_details(Arc::new(crate::adapters::s3::S3Voicemails::new(&aws)))
+                .with_recordings(Arc::new(crate::adapters::s3::S3Voicemails::new(&aws))))
             }
             #[allow(unreachable_patterns)]
             other => Err(StartupError::Invalid {
@@ -198,6 +200,27 @@ fn timeouts(get: &impl Fn(&str) -> Option<String>) -> Result<AwsTimeouts, Startu
         });
     }
     Ok(AwsTimeouts { connect_ms, attempt_ms, operation_ms })
+}
+
+/// `RECORDING_LINK_BASE_URL` (the recording-link endpoint, `https://…/r/`)
+/// and `RECORDING_LINK_DAYS` (7).
+fn recording_links(get: &impl Fn(&str) -> Option<String>) -> Result<Option<LinkPolicy>, StartupError> {
+    let Some(base_url) = get("RECORDING_LINK_BASE_URL") else {
+        return Ok(None);
+    };
+    let shaped = (base_url.starts_with("https://") || base_url.starts_with("http://"))
+        && base_url.ends_with('/')
+        && base_url.len() <= 200
+        && base_url.bytes().all(|b| b.is_ascii_graphic());
+    if !shaped {
+        return Err(StartupError::Invalid {
+            name: "RECORDING_LINK_BASE_URL",
+            value: base_url,
+            expected: "an http(s) URL of at most 200 characters ending in '/', such as https://sms.example.com/r/",
+        });
+    }
+    let days = number(get, "RECORDING_LINK_DAYS", 1, 90, 7)? as u32;
+    Ok(Some(LinkPolicy { base_url, days }))
 }
 
 /// `FUNCTION_TIMEOUT_SECONDS` (the template sets it to the function's
@@ -303,6 +326,8 @@ mod tests {
             ("SMS_CHECK_OPT_OUT", "maybe"),
             ("AWS_ATTEMPT_TIMEOUT_MS", "0"),
             ("FUNCTION_TIMEOUT_SECONDS", "0"),
+            ("RECORDING_LINK_BASE_URL", "https://sms.example.com/r"),
+            ("RECORDING_LINK_BASE_URL", "ftp://sms.example.com/r/"),
         ] {
             let e = with(&[(name, value)]).unwrap_err().to_string();
             assert!(e.starts_with(&format!("invalid setting {name}=")), "{e}");

@@ -276,7 +276,7 @@ pub async fn seed_sent(store: &dyn Store, provider_id: &str) -> shared::domain::
         attempts: 1,
         receipt: None,
     };
-    let start = shared::ports::Start { record: &record, claim: None, budget: None, now: record.at, log_keep_secs: 90 * 86_400 };
+    let start = shared::ports::Start { record: &record, claim: None, budget: None, now: record.at, log_keep_secs: 90 * 86_400, link: None };
     store.begin(&start).await.unwrap();
     record
 }

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use shared::domain::{ExtensionRecord, MessageRecord, Receipt};
+use shared::domain::{ExtensionRecord, KeyHash, MessageRecord, Receipt, RecordingLink};
 use shared::ports::{Begun, End, Found, Lookup, MessagePage, MessageQuery, Received, Start, Store, StoreError};
 use shared::service::Service;
 
@@ -102,6 +102,10 @@ impl Store for Dying {
 
     async fn update_extension(&self, next: &ExtensionRecord, read: &ExtensionRecord) -> Result<bool, StoreError> {
         self.inner.update_extension(next, read).await
+    }
+
+    async fn link(&self, hash: &KeyHash) -> Result<Option<RecordingLink>, StoreError> {
+        self.inner.link(hash).await
     }
 }
 

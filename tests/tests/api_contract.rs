@@ -392,6 +392,9 @@ impl shared::ports::Store for BrokenStore {
     async fn update_extension(&self, _: &shared::domain::ExtensionRecord, _: &shared::domain::ExtensionRecord) -> Result<bool, StoreError> {
         Err(StoreError("disk on fire".into()))
     }
+    async fn link(&self, _: &shared::domain::KeyHash) -> Result<Option<shared::domain::RecordingLink>, StoreError> {
+        Err(StoreError("disk on fire".into()))
+    }
 }
 
 use shared::ports::StoreError;

@@ -256,7 +256,7 @@ async fn each_hot_path_store_operation_is_one_request() {
         receipt: None,
     };
     let claim = |token| Claim { id: "c", fingerprint: "f", token, lease_until: now + 60, keep_secs: 60 };
-    let start = |token, budget| Start { record: &record, claim: Some(claim(token)), budget, now, log_keep_secs: 86_400 };
+    let start = |token, budget| Start { record: &record, claim: Some(claim(token)), budget, now, log_keep_secs: 86_400, link: None };
     let end = |claim| End { record: &record, claim, now, log_keep_secs: 86_400 };
     let cases: Vec<(&str, &str)> = vec![
         ("lookup of all four kinds", "BatchGetItem"),
@@ -283,7 +283,7 @@ async fn each_hot_path_store_operation_is_one_request() {
             4 => assert!(!store.finish(&end(Some(Closing { id: "c", token: "t2", result: None, keep_secs: 60 }))).await.expect("finish")),
             5 => {
                 let rec = shared::domain::MessageRecord { id: "m2".to_owned(), ..record.clone() };
-                let s = Start { record: &rec, claim: None, budget: Some((MessageKind::Api, limits)), now, log_keep_secs: 86_400 };
+                let s = Start { record: &rec, claim: None, budget: Some((MessageKind::Api, limits)), now, log_keep_secs: 86_400, link: None };
                 assert_eq!(store.begin(&s).await.expect("begin"), Begun::Limited(Window::Minute));
             }
             _ => assert!(store.finish(&end(None)).await.expect("finish")),

@@ -14,6 +14,9 @@ fn every_error() -> Vec<(String, Vec<&'static str>)> {
         (Error::KeyNotForTenant, vec![]),
         (Error::KeyNotForExtensions, vec![]),
         (Error::UnknownMessage("X1".into()), vec!["X1"]),
+        (Error::UnknownRecordingLink, vec![]),
+        (Error::RecordingLinkExpired, vec![]),
+        (Error::RecordingGone, vec![]),
         (Error::UnknownAction("X1".into()), vec!["X1"]),
         (Error::MissingField("X1"), vec!["X1"]),
         (Error::InvalidField { field: "X1", expected: "X2" }, vec!["X1", "X2"]),
@@ -44,7 +47,8 @@ fn every_error() -> Vec<(String, Vec<&'static str>)> {
     for (e, _) in &errors {
         match e {
             Error::InvalidApiKey | Error::KeyNotForSms | Error::KeyNotForTenant | Error::KeyNotForExtensions
-            | Error::UnknownMessage(_) | Error::UnknownAction(_)
+            | Error::UnknownMessage(_) | Error::UnknownRecordingLink | Error::RecordingLinkExpired | Error::RecordingGone
+            | Error::UnknownAction(_)
             | Error::MissingField(_) | Error::InvalidField { .. } | Error::UnknownField(_) | Error::MalformedJson(_)
             | Error::BodyTooLarge(_) | Error::EmptyMessage | Error::MessageTooLong { .. } | Error::UnknownTenant(_)
             | Error::ApiDisabled | Error::TenantInactive | Error::InvalidSender | Error::VoicemailDisabled

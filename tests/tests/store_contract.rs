@@ -354,7 +354,7 @@ fn claim<'a>(id: &'a str, fingerprint: &'a str, token: &'a str, lease_until: i64
 /// Starts `message` under a claim held by `token`, without a budget.
 async fn take(store: &dyn Store, id: &str, fp: &str, token: &str, now: i64, lease_until: i64) -> Begun {
     let rec = sending("m-claimed", now);
-    let start = Start { record: &rec, claim: Some(claim(id, fp, token, lease_until)), budget: None, now, log_keep_secs: KEEP_LOG };
+    let start = Start { record: &rec, claim: Some(claim(id, fp, token, lease_until)), budget: None, now, log_keep_secs: KEEP_LOG, link: None };
     store.begin(&start).await.expect("begin")
 }
 
@@ -400,7 +400,7 @@ async fn claims_follow_their_lifecycle(name: &str, store: &dyn Store) {
 
     // A start with a final record finishes the claim at once (a skipped voicemail).
     let skipped = MessageRecord { status: MessageStatus::Skipped, error: Some("Unknown extension: 9".to_owned()), ..sending("m-skip", NOW) };
-    let start = Start { record: &skipped, claim: Some(claim("vm#skipped", "s", "ts", NOW + 60)), budget: None, now: NOW, log_keep_secs: KEEP_LOG };
+    let start = Start { record: &skipped, claim: Some(claim("vm#skipped", "s", "ts", NOW + 60)), budget: None, now: NOW, log_keep_secs: KEEP_LOG, link: None };
     assert_eq!(store.begin(&start).await.expect("begin"), Begun::Started, "{name}");
     let held = take(store, "vm#skipped", "s", "tx", NOW + 500, NOW + 560).await;
     assert_eq!(held, Begun::Held(Held::Done { fingerprint: "s".to_owned(), result: "skipped".to_owned() }), "{name}");
@@ -446,7 +446,7 @@ async fn concurrent_claims_have_one_winner() {
 /// One API message of tenant `t` against `limits` of `budget`.
 async fn charge(store: &dyn Store, t: &str, budget: MessageKind, limits: RateLimits, now: i64) -> Begun {
     let rec = MessageRecord { tenant: tenant(t), ..sending(&format!("r-{t}-{now}-{}", rand_id()), now) };
-    let start = Start { record: &rec, claim: None, budget: Some((budget, limits)), now, log_keep_secs: KEEP_LOG };
+    let start = Start { record: &rec, claim: None, budget: Some((budget, limits)), now, log_keep_secs: KEEP_LOG, link: None };
     store.begin(&start).await.expect("begin")
 }
 
@@ -483,13 +483,13 @@ async fn budget_windows_refuse_without_counting(name: &str, store: &dyn Store) {
     // by its claim counted nothing.
     let one = RateLimits { per_minute: 1, per_day: 10 };
     let rec = sending("m-limited", NOW);
-    let limited_start = Start { record: &rec, claim: Some(claim("vm#limited", "f", "t", NOW + 60)), budget: Some((api, one)), now: NOW, log_keep_secs: KEEP_LOG };
+    let limited_start = Start { record: &rec, claim: Some(claim("vm#limited", "f", "t", NOW + 60)), budget: Some((api, one)), now: NOW, log_keep_secs: KEEP_LOG, link: None };
     assert_eq!(charge(store, "62", api, one, NOW).await, Begun::Started, "{name}");
     let rec62 = MessageRecord { tenant: tenant("62"), ..rec.clone() };
     let limited_start = Start { record: &rec62, ..limited_start };
     assert_eq!(store.begin(&limited_start).await.expect("begin"), limited(Window::Minute), "{name}");
     assert_eq!(take(store, "vm#limited", "g", "u", NOW, NOW + 60).await, Begun::Started, "{name}: the refused start took no claim");
-    let held_start = Start { record: &rec62, claim: Some(claim("vm#limited", "f", "t", NOW + 60)), budget: Some((api, RateLimits { per_minute: 2, per_day: 10 })), now: NOW, log_keep_secs: KEEP_LOG };
+    let held_start = Start { record: &rec62, claim: Some(claim("vm#limited", "f", "t", NOW + 60)), budget: Some((api, RateLimits { per_minute: 2, per_day: 10 })), now: NOW, log_keep_secs: KEEP_LOG, link: None };
     assert!(matches!(store.begin(&held_start).await.expect("begin"), Begun::Held(_)), "{name}");
     assert_eq!(charge(store, "62", api, RateLimits { per_minute: 2, per_day: 10 }, NOW).await, Begun::Started, "{name}: the held start counted nothing");
 }
@@ -505,7 +505,7 @@ async fn budget_windows() {
 
 /// Writes a log entry as it ends (no claim, no budget).
 async fn log(store: &dyn Store, r: &MessageRecord) {
-    let start = Start { record: r, claim: None, budget: None, now: r.at, log_keep_secs: KEEP_LOG };
+    let start = Start { record: r, claim: None, budget: None, now: r.at, log_keep_secs: KEEP_LOG, link: None };
     assert_eq!(store.begin(&start).await.expect("begin"), Begun::Started);
 }
 
@@ -552,7 +552,7 @@ async fn an_entry_moves_through_its_statuses(name: &str, store: &dyn Store, admi
     let entry = |status, at| MessageRecord { tenant: t70.clone(), status, ..sending(id, at) };
     let first = entry(MessageStatus::Sending, NOW);
     let c = claim("vm#moves", "f", "t1", NOW + 60);
-    let start = Start { record: &first, claim: Some(c), budget: None, now: NOW, log_keep_secs: KEEP_LOG };
+    let start = Start { record: &first, claim: Some(c), budget: None, now: NOW, log_keep_secs: KEEP_LOG, link: None };
     assert_eq!(store.begin(&start).await.expect("begin"), Begun::Started);
     let failed = MessageRecord { error: Some("SNS Publish: timeout".to_owned()), ..entry(MessageStatus::Failed, NOW + 1) };
     let release = Closing { id: "vm#moves", token: "t1", result: None, keep_secs: 1000 };
@@ -562,7 +562,7 @@ async fn an_entry_moves_through_its_statuses(name: &str, store: &dyn Store, admi
 
     let retry = entry(MessageStatus::Sending, NOW + 120);
     let c = claim("vm#moves", "f", "t2", NOW + 180);
-    let start = Start { record: &retry, claim: Some(c), budget: None, now: NOW + 120, log_keep_secs: KEEP_LOG };
+    let start = Start { record: &retry, claim: Some(c), budget: None, now: NOW + 120, log_keep_secs: KEEP_LOG, link: None };
     assert_eq!(store.begin(&start).await.expect("begin"), Begun::Started, "{name}: released, so the retry takes it");
     let sent = MessageRecord { provider_id: Some("p-1".to_owned()), ..entry(MessageStatus::Sent, NOW + 121) };
     let finish = Closing { id: "vm#moves", token: "t2", result: Some("p-1"), keep_secs: 1000 };

@@ -12,7 +12,7 @@ use integration_tests::moto::{self, sdk_config_with};
 use integration_tests::{Backend, answer, capture_logs, embedded, request, s3_record, trigger};
 use serde_json::json;
 use shared::adapters::dynamodb::DynamoStore;
-use shared::adapters::s3::S3Details;
+use shared::adapters::s3::S3Voicemails;
 use shared::adapters::sns::SnsGateway;
 use shared::domain::{E164, MessageKind, MessageStatus, MessageText, TenantId};
 use shared::ports::{GatewayError, OutgoingSms, SmsGateway};
@@ -146,7 +146,7 @@ async fn publish_is_retried_only_when_sns_throttled_it() {
 }
 
 /// The voicemail's SMS with S3 metadata read through `details`.
-async fn voicemail_text(details: S3Details) -> (String, String) {
+async fn voicemail_text(details: S3Voicemails) -> (String, String) {
     let b = embedded();
     b.apply(CONFIG).await;
     let svc = b.service().with_details(Arc::new(details));
@@ -162,7 +162,7 @@ async fn unreadable_metadata_never_blocks_the_sms() {
     // Access denied (and what S3 answers for a deleted object when the role
     // lacks s3:ListBucket), then no answer at all.
     for endpoint in [Endpoint::scripted(vec!["HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".to_owned()]).await, Endpoint::silent().await] {
-        let details = S3Details::new(&sdk_config_with(&endpoint.url, SHORT).await);
+        let details = S3Voicemails::new(&sdk_config_with(&endpoint.url, SHORT).await);
         let started = Instant::now();
         let (text, logs) = voicemail_text(details).await;
         assert!(started.elapsed() < WELL_INSIDE, "{:?}", started.elapsed());
@@ -185,7 +185,7 @@ async fn a_deleted_object_on_moto_sends_with_unknown_details() {
         .body(b"RIFF".to_vec().into()).send().await.expect("put");
     let b = embedded();
     b.apply(CONFIG).await;
-    let svc = b.service().with_details(Arc::new(S3Details::new(&aws)));
+    let svc = b.service().with_details(Arc::new(S3Voicemails::new(&aws)));
     let event = |name: &str| {
         let mut r = s3_record(&format!("voicemail/59/1001/{name}"), "01");
         r["s3"]["bucket"]["name"] = json!(bucket);

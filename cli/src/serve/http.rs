@@ -26,12 +26,14 @@ const GRACE: Duration = Duration::from_secs(10);
 enum Function {
     SendSms,
     VoicemailNotify,
+    RecordingLink,
 }
 
 impl Function {
     fn of(path: &str) -> Option<Function> {
         match Route::of(path)? {
             Route::Voicemail => Some(Function::VoicemailNotify),
+            Route::Recording(_) => Some(Function::RecordingLink),
             Route::Action | Route::Send | Route::Messages | Route::Message(_) => Some(Function::SendSms),
         }
     }
@@ -113,6 +115,7 @@ async fn respond(service: &Service, req: Request<Incoming>) -> Response<Full<Byt
     let result = match function {
         Function::SendSms => send_sms::handler::handle(service, request).await,
         Function::VoicemailNotify => voicemail_notify::handler::handle(service, request).await,
+        Function::RecordingLink => recording_link::handler::handle(service, request).await,
     };
     match result {
         Ok(response) => response.map(|body| Full::new(Bytes::copy_from_slice(&body))),
@@ -149,6 +152,7 @@ mod tests {
         assert_eq!(Function::of("/api/sms/messages"), Some(Function::SendSms));
         assert_eq!(Function::of("/api/sms/messages/0192f8a1"), Some(Function::SendSms));
         assert_eq!(Function::of("/api/sms/notifications/voicemail"), Some(Function::VoicemailNotify));
+        assert_eq!(Function::of("/r/AAAAAAAAAAAAAAAAAAAAAA"), Some(Function::RecordingLink));
         assert_eq!(Function::of("/api/sms/send/"), None);
         assert_eq!(Function::of("/api/sms/messages/a/b"), None);
     }

@@ -4,6 +4,7 @@
 
 mod demo;
 mod http;
+mod recordings;
 mod watch;
 
 use std::net::SocketAddr;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use clap::Args;
 use shared::adapters::outbox::OutboxGateway;
 use shared::adapters::sqlite::SqliteStore;
-use shared::service::Service;
+use shared::service::{LinkPolicy, Service};
 use tokio::net::TcpListener;
 
 use crate::fail::{Fail, Result};
@@ -51,17 +52,27 @@ pub async fn run(target: &Target, args: ServeArgs) -> Result {
     } else {
         None
     };
-    let gateway = Arc::new(OutboxGateway::open(&local.outbox, true)?);
-    let service = Arc::new(Service::new(store, gateway.clone(), local.settings.policy.clone()));
     // Files already there are not new: only what is dropped from now on is.
     let watcher = args.watch.map(watch::Watcher::start).transpose()?;
-
     let listener = TcpListener::bind(args.addr)
         .await
         .map_err(|e| Fail::new(format!("cannot listen on {}: {e}", args.addr)))?;
     let addr = listener
         .local_addr()
         .map_err(|e| Fail::new(e.to_string()))?;
+
+    let gateway = Arc::new(OutboxGateway::open(&local.outbox, true)?);
+    let mut policy = local.settings.policy.clone();
+    // Recording links point here, at the watched folder's files.
+    if watcher.is_some() {
+        let days = policy.recording_links.as_ref().map_or(7, |l| l.days);
+        policy.recording_links = Some(LinkPolicy { base_url: format!("http://{addr}/r/"), days });
+    }
+    let mut service = Service::new(store, gateway.clone(), policy);
+    if let Some(w) = &watcher {
+        service = service.with_recordings(Arc::new(recordings::FolderRecordings::new(w.dir())));
+    }
+    let service = Arc::new(service);
     if let Some(demo) = &demo {
         demo.print(addr);
     }

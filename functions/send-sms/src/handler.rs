@@ -11,7 +11,7 @@ pub async fn handle(service: &Service, req: Request) -> Result<Response<Body>, l
         Some(Route::Send) => api::rest::respond(service, Endpoint::Send, &http).await,
         Some(Route::Messages) => api::rest::respond(service, Endpoint::Messages, &http).await,
         Some(Route::Message(id)) => api::rest::respond(service, Endpoint::Message(id), &http).await,
-        Some(Route::Voicemail) | None => api::not_found(),
+        Some(Route::Voicemail | Route::Recording(_)) | None => api::not_found(),
     };
     Ok(response.map(Body::from))
 }

@@ -1,34 +1,40 @@
-//! Voicemail details from the S3 object's user metadata, for templates that
-//! need more than the extension. Read with one HeadObject, and only when the
-//! tenant's template asks for it.
+//! The voicemail objects in S3: their user metadata for templates that need
+//! more than the extension (one HeadObject, only when the template asks),
+//! and presigned URLs for recording links (at each click, valid minutes).
 
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::DisplayErrorContext;
 
+use crate::domain::RecordingLink;
 use crate::domain::text::escape;
+use crate::ports::{Recording, Recordings, StoreError};
 use crate::service::{DetailsSource, Voicemail};
+
+/// How long a presigned recording URL works: the click that asked for it,
+/// and a listener's pause.
+const PRESIGNED_FOR: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// `x-amz-meta-*` names read (either spelling of each).
 const CALLER_ID: [&str; 2] = ["caller-id", "caller_id"];
 const DURATION: [&str; 2] = ["duration", "duration-seconds"];
 const RECEIVED_AT: [&str; 2] = ["received-at", "received_at"];
 
-pub struct S3Details {
+pub struct S3Voicemails {
     client: Client,
 }
 
-impl S3Details {
+impl S3Voicemails {
     /// On a custom endpoint (moto, LocalStack, MinIO) buckets are paths:
     /// such endpoints have no per-bucket host names.
     pub fn new(aws: &aws_config::SdkConfig) -> Self {
         let config = aws_sdk_s3::config::Builder::from(aws).force_path_style(aws.endpoint_url().is_some()).build();
-        S3Details { client: Client::from_conf(config) }
+        S3Voicemails { client: Client::from_conf(config) }
     }
 }
 
 #[async_trait]
-impl DetailsSource for S3Details {
+impl DetailsSource for S3Voicemails {
     async fn complete(&self, voicemail: &mut Voicemail) {
         let Some(object) = &voicemail.object else {
             return;
@@ -57,5 +63,24 @@ impl DetailsSource for S3Details {
         d.or_duration_secs(pick(DURATION).and_then(|v| v.trim().parse().ok()));
         // The upload's own time beats the event's.
         d.set_received_at(pick(RECEIVED_AT));
+    }
+}
+
+#[async_trait]
+impl Recordings for S3Voicemails {
+    /// Signing makes no request: whether the object is still there, S3
+    /// answers the listener.
+    async fn open(&self, link: &RecordingLink) -> Result<Option<Recording>, StoreError> {
+        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(PRESIGNED_FOR)
+            .map_err(|e| StoreError(format!("S3 presigning: {e}")))?;
+        let presigned = self
+            .client
+            .get_object()
+            .bucket(&link.bucket)
+            .key(&link.key)
+            .presigned(config)
+            .await
+            .map_err(|e| StoreError(format!("S3 presigning: {}", DisplayErrorContext(&e))))?;
+        Ok(Some(Recording::Redirect(presigned.uri().to_owned())))
     }
 }

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use crate::config::Snapshot;
 use crate::domain::{
     ApiKey, Cursor, ExtensionRecord, KeyHash, MessageKind, MessageRecord, MessageStatus, RateLimits,
-    Receipt, Tenant, TenantId, Window,
+    Receipt, RecordingLink, Tenant, TenantId, Window,
 };
 use crate::ports::{
     Admin, Begun, End, Found, Held, Lookup, MessagePage, MessageQuery, Received, Start, Store, StoreError,
@@ -22,7 +22,7 @@ use crate::ports::{
 
 /// The schema's version (`PRAGMA user_version`). Version 2 gave claims a
 /// holder's token, budgets a kind, and messages an attempt count and their
-/// provider's id.
+/// provider's id, and added recording links.
 const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS messages   (id TEXT PRIMARY KEY, tenant TEXT NOT NULL
                                        provider_id TEXT, attempts INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS messages_by_tenant ON messages (tenant, at);
 CREATE INDEX IF NOT EXISTS messages_by_provider_id ON messages (provider_id) WHERE provider_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS links      (hash TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at INTEGER NOT NULL);
 ";
 
 /// From version 1: claims and rate counters are short-lived and go; the
@@ -177,6 +178,13 @@ impl Store for SqliteStore {
         }
         let attempt = u32::from(record.status == MessageStatus::Sending);
         put_message(&tx, record, start.log_keep_secs, attempt)?;
+        if let Some(link) = start.link {
+            tx.execute(
+                "INSERT OR REPLACE INTO links (hash, data, expires_at) VALUES (?1, ?2, ?3)",
+                params![link.hash.as_str(), to_json(link)?, link.expires_at],
+            )
+            .map_err(err)?;
+        }
         tx.commit().map_err(err)?;
         Ok(Begun::Started)
     }
@@ -203,7 +211,7 @@ impl Store for SqliteStore {
         }
         put_message(&tx, end.record, end.log_keep_secs, 0)?;
         // SQLite has no TTL: what expired goes as new work ends.
-        for table in ["messages", "claims", "rates"] {
+        for table in ["messages", "claims", "rates", "links"] {
             tx.execute(&format!("DELETE FROM {table} WHERE expires_at <= ?1"), [end.now]).map_err(err)?;
         }
         tx.commit().map_err(err)?;
@@ -263,6 +271,10 @@ impl Store for SqliteStore {
     async fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError> {
         let conn = self.conn();
         Ok(messages(&conn, "SELECT data, attempts FROM messages WHERE id = ?1", [id])?.into_iter().next())
+    }
+
+    async fn link(&self, hash: &KeyHash) -> Result<Option<RecordingLink>, StoreError> {
+        one(&self.conn(), "SELECT data FROM links WHERE hash = ?1", [hash.as_str()])
     }
 
     async fn update_extension(&self, next: &ExtensionRecord, read: &ExtensionRecord) -> Result<bool, StoreError> {

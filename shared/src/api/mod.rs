@@ -3,6 +3,7 @@
 
 pub mod action;
 mod params;
+pub mod recording;
 pub mod rest;
 mod views;
 
@@ -80,6 +81,8 @@ pub enum Route<'a> {
     Message(&'a str),
     /// `POST /api/sms/notifications/voicemail` (voicemail-notify).
     Voicemail,
+    /// `GET /r/{token}`: a recording link (recording-link).
+    Recording(&'a str),
 }
 
 impl<'a> Route<'a> {
@@ -90,7 +93,10 @@ impl<'a> Route<'a> {
             "/api/sms/send" => Some(Route::Send),
             "/api/sms/messages" => Some(Route::Messages),
             "/api/sms/notifications/voicemail" => Some(Route::Voicemail),
-            p => p.strip_prefix("/api/sms/messages/").filter(|id| !id.is_empty() && !id.contains('/')).map(Route::Message),
+            p => {
+                let last = |prefix: &str| p.strip_prefix(prefix).filter(|s| !s.is_empty() && !s.contains('/'));
+                last("/api/sms/messages/").map(Route::Message).or_else(|| last("/r/").map(Route::Recording))
+            }
         }
     }
 }

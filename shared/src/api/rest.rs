@@ -68,7 +68,10 @@ pub fn status(e: &Error) -> StatusCode {
         | Error::TenantInactive
         | Error::VoicemailDisabled
         | Error::ExtensionDisabled => StatusCode::FORBIDDEN,
-        Error::UnknownTenant(_) | Error::UnknownExtension(_) | Error::UnknownMessage(_) => StatusCode::NOT_FOUND,
+        Error::UnknownTenant(_) | Error::UnknownExtension(_) | Error::UnknownMessage(_) | Error::UnknownRecordingLink => {
+            StatusCode::NOT_FOUND
+        }
+        Error::RecordingLinkExpired | Error::RecordingGone => StatusCode::GONE,
         Error::UnknownAction(_)
         | Error::MissingField(_)
         | Error::InvalidField { .. }

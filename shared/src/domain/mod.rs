@@ -4,6 +4,7 @@
 mod cursor;
 mod ids;
 mod keys;
+mod link;
 mod message;
 mod model;
 mod phone;
@@ -13,6 +14,7 @@ pub mod text;
 
 pub use cursor::Cursor;
 pub use ids::{Extension, TenantId};
+pub use link::{LinkToken, RecordingLink};
 pub use keys::{ApiKeySecret, KeyHash, MAX_PRESENTED_KEY_LEN, Permission, TenantScope, sha256_hex};
 pub use message::{Encoding, MessageText, MAX_SEGMENTS};
 pub use model::{

@@ -8,7 +8,7 @@ use super::text::clean_field;
 /// The guide's voicemail text, used when a tenant has no template.
 pub const DEFAULT_VOICEMAIL_TEXT: &str = "You have received a new voicemail.";
 
-const PLACEHOLDERS: [&str; 4] = ["extension", "caller_id", "duration", "received_at"];
+const PLACEHOLDERS: [&str; 5] = ["extension", "caller_id", "duration", "received_at", "recording_url"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
@@ -17,7 +17,8 @@ enum Part {
 }
 
 /// A tenant's voicemail SMS template: text with `{extension}`, `{caller_id}`,
-/// `{duration}` and `{received_at}`; `{{` and `}}` stand for braces. Parsed
+/// `{duration}`, `{received_at}` and `{recording_url}`; `{{` and `}}` stand
+/// for braces. Parsed
 /// when the configuration is applied, so a bad placeholder never reaches a send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -59,7 +60,7 @@ impl Template {
                         .find(|p| **p == name)
                         .ok_or_else(|| {
                             format!(
-                                "unknown placeholder {{{name}}}; known: {{extension}}, {{caller_id}}, {{duration}}, {{received_at}}"
+                                "unknown placeholder {{{name}}}; known: {{extension}}, {{caller_id}}, {{duration}}, {{received_at}}, {{recording_url}}"
                             )
                         })?;
                     if !text.is_empty() {
@@ -83,10 +84,16 @@ impl Template {
         })
     }
 
+    /// Uses what the object's metadata holds (caller, duration, time).
     pub fn needs_details(&self) -> bool {
         self.parts
             .iter()
-            .any(|p| matches!(p, Part::Field(f) if *f != "extension"))
+            .any(|p| matches!(p, Part::Field(f) if !matches!(*f, "extension" | "recording_url")))
+    }
+
+    /// Uses a link to the recording.
+    pub fn needs_recording(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::Field("recording_url")))
     }
 
     pub fn render(&self, d: &VoicemailDetails) -> String {
@@ -100,6 +107,7 @@ impl Template {
                     Some(s) => out.push_str(&format!("{}:{:02}", s / 60, s % 60)),
                     None => out.push_str("unknown"),
                 },
+                Part::Field("recording_url") => out.push_str(d.recording_url.as_deref().unwrap_or("unknown")),
                 Part::Field(_) => out.push_str(d.received_at.as_deref().unwrap_or("unknown")),
             }
         }
@@ -136,6 +144,9 @@ pub struct VoicemailDetails {
     caller_id: Option<String>,
     duration_secs: Option<u64>,
     received_at: Option<String>,
+    /// A link to the recording, made by the service, never taken from an
+    /// event.
+    recording_url: Option<String>,
 }
 
 impl VoicemailDetails {
@@ -172,6 +183,10 @@ impl VoicemailDetails {
         if self.duration_secs.is_none() {
             self.duration_secs = secs.filter(|s| *s <= Self::MAX_DURATION_SECS);
         }
+    }
+
+    pub fn set_recording_url(&mut self, url: String) {
+        self.recording_url = Some(url);
     }
 
     /// Replaces the time when `raw` holds a readable one.
@@ -228,7 +243,7 @@ mod tests {
     fn unknown_placeholders_are_refused() {
         assert_eq!(
             Template::parse("Hi {name}").unwrap_err(),
-            "unknown placeholder {name}; known: {extension}, {caller_id}, {duration}, {received_at}"
+            "unknown placeholder {name}; known: {extension}, {caller_id}, {duration}, {received_at}, {recording_url}"
         );
         assert!(Template::parse("open {extension").is_err());
         assert!(Template::parse("a } b").is_err());

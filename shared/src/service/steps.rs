@@ -2,8 +2,8 @@
 //! message's work (begin, send, end) under its claim.
 
 use crate::domain::{
-    E164, Extension, KeyHash, MessageKind, MessageRecord, MessageStatus, MessageText, RateLimits,
-    Tenant, TenantId, Window,
+    E164, Extension, KeyHash, LinkToken, MessageKind, MessageRecord, MessageStatus, MessageText, RateLimits,
+    RecordingLink, Tenant, TenantId, Window,
 };
 use crate::error::{Error, Result};
 use crate::ports::{Begun, Claim, Closing, End, Found, Held, Lookup, OutgoingSms, Start};
@@ -83,6 +83,8 @@ pub(super) struct Work<'a> {
     limits: RateLimits,
     /// Sender and destination, once known.
     route: Option<(E164, E164)>,
+    /// A link to the voicemail's recording, written with the start.
+    link: Option<RecordingLink>,
 }
 
 impl<'a> Work<'a> {
@@ -145,7 +147,7 @@ impl<'a> Work<'a> {
             receipt: None,
         };
         let lease_until = service.lease_until(deadline);
-        Work { service, record, claim, lease_until, limits: RateLimits::default_for(kind), route: None }
+        Work { service, record, claim, lease_until, limits: RateLimits::default_for(kind), route: None, link: None }
     }
 
     /// Who sends to whom, once known.
@@ -157,6 +159,21 @@ impl<'a> Work<'a> {
             Some(Guard::Voicemail) => MessageKind::Voicemail,
             _ => MessageKind::Api,
         });
+    }
+
+    /// A link to the voicemail's recording, stored with the start; its URL
+    /// for the template. None without an object or a configured base URL.
+    pub fn link_recording(&mut self, voicemail: &Voicemail) -> Option<String> {
+        let (object, links) = (voicemail.object.as_ref()?, self.service.policy.recording_links.as_ref()?);
+        let token = LinkToken::generate();
+        self.link = Some(RecordingLink {
+            hash: token.hash(),
+            tenant: voicemail.tenant.clone(),
+            bucket: object.bucket.clone(),
+            key: object.key.clone(),
+            expires_at: self.service.now() + i64::from(links.days) * 86_400,
+        });
+        Some(format!("{}{}", links.base_url, token.as_str()))
     }
 
     /// The fingerprint of the request this work's claim guards.
@@ -184,6 +201,7 @@ impl<'a> Work<'a> {
             budget: Some((budget, self.limits)),
             now: self.record.at,
             log_keep_secs: self.service.log_keep_secs(),
+            link: self.link.as_ref(),
         };
         Ok(self.service.store.begin(&start).await?)
     }
@@ -204,6 +222,7 @@ impl<'a> Work<'a> {
             budget: None,
             now: self.record.at,
             log_keep_secs: self.service.log_keep_secs(),
+            link: None,
         };
         match self.service.store.begin(&start).await? {
             Begun::Started => Ok(Outcome::Skipped(reason.to_string())),

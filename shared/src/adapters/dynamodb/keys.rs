@@ -61,6 +61,10 @@ impl Key {
     pub fn rate(t: &TenantId, budget: MessageKind, window: Window, bucket: i64) -> Key {
         Key::new(format!("RATE#{t}#{}#{window}#{bucket}", budget.as_str()), "RATE")
     }
+    /// A recording link, under its token's hash.
+    pub fn link(hash: &str) -> Key {
+        Key::new(format!("LINK#{hash}"), "LINK")
+    }
     /// Keyed by id, so every write of one message (retries, receipts)
     /// updates it in place; listed by tenant and time through an index.
     pub fn message(id: &str) -> Key {

@@ -18,7 +18,8 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
 use crate::domain::{
-    Cursor, ExtensionRecord, MessageKind, MessageRecord, MessageStatus, RateLimits, Receipt, TenantId, Window,
+    Cursor, ExtensionRecord, KeyHash, MessageKind, MessageRecord, MessageStatus, RateLimits, Receipt, RecordingLink,
+    TenantId, Window,
 };
 use crate::ports::{
     Begun, Claim, Closing, End, Found, Lookup, MessagePage, MessageQuery, Received, Start, Store, StoreError,
@@ -73,6 +74,11 @@ impl Store for DynamoStore {
         }
         let attempt = i64::from(record.status == MessageStatus::Sending);
         items.push(TransactWriteItem::builder().update(self.log_update(record, start.log_keep_secs, attempt)?).build());
+        if let Some(link) = start.link {
+            let item = Key::link(link.hash.as_str()).with_data(link)?.into_iter().chain([(EXPIRES_AT.to_owned(), n(link.expires_at))]).collect();
+            let put = Put::builder().table_name(&self.table).set_item(Some(item)).build().map_err(build)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
         let cancelled = match self.transact(items).await? {
             Ok(()) => return Ok(Begun::Started),
             Err(c) => c,
@@ -205,6 +211,18 @@ impl Store for DynamoStore {
             .await
             .map_err(|e| failed("GetItem", e))?;
         out.item().map(message).transpose()
+    }
+
+    async fn link(&self, hash: &KeyHash) -> Result<Option<RecordingLink>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Key::link(hash.as_str()).item()))
+            .send()
+            .await
+            .map_err(|e| failed("GetItem", e))?;
+        out.item().map(data).transpose()
     }
 
     async fn update_extension(&self, next: &ExtensionRecord, read: &ExtensionRecord) -> Result<bool, StoreError> {
