@@ -15,6 +15,7 @@ pub mod api;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod metrics;
 pub mod ports;
 pub mod receipts;
 #[cfg(feature = "lambda")]

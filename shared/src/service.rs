@@ -14,6 +14,7 @@ use crate::domain::{
     TenantId, VoicemailDetails,
 };
 use crate::error::{Error, Result};
+use crate::metrics::{Event, Metrics, NoMetrics, reason};
 use crate::ports::{Begun, Held, MessageQuery, Received, Recording, Recordings, SmsGateway, Store};
 pub use requests::{
     Answer, ApiAction, ApiCall, ApiRequest, ApiStyle, E164Digits, PageQuery, ReportQuery, Sent,
@@ -131,13 +132,14 @@ pub struct Service {
     gateway: Arc<dyn SmsGateway>,
     details: Option<Arc<dyn DetailsSource>>,
     recordings: Option<Arc<dyn Recordings>>,
+    metrics: Arc<dyn Metrics>,
     policy: Policy,
     clock: Clock,
 }
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, gateway: Arc<dyn SmsGateway>, policy: Policy) -> Self {
-        Service { store, gateway, details: None, recordings: None, policy, clock: system_clock() }
+        Service { store, gateway, details: None, recordings: None, metrics: Arc::new(NoMetrics), policy, clock: system_clock() }
     }
 
     pub fn with_details(mut self, details: Arc<dyn DetailsSource>) -> Self {
@@ -147,6 +149,11 @@ impl Service {
 
     pub fn with_recordings(mut self, recordings: Arc<dyn Recordings>) -> Self {
         self.recordings = Some(recordings);
+        self
+    }
+
+    pub fn with_metrics(mut self, metrics: Arc<dyn Metrics>) -> Self {
+        self.metrics = metrics;
         self
     }
 
@@ -224,12 +231,16 @@ impl Service {
         idempotency: Option<(String, String)>,
         deadline: Option<u64>,
     ) -> Result<Sent> {
-        checked.allows(&to)?;
+        if let Err(e) = checked.allows(&to) {
+            self.metrics.record(&Event::Refused { kind, reason: reason(&e) });
+            return Err(e);
+        }
         let mut work = Work::api(self, checked, &to, &text, kind, idempotency.as_ref(), deadline);
         match work.begin(MessageKind::Api).await? {
             Begun::Started => {}
             Begun::Held(held) if Some(held.fingerprint()) != work.fingerprint() => return Err(Error::IdempotencyMismatch),
             Begun::Held(Held::Done { result, .. }) => {
+                self.metrics.record(&Event::Duplicate { kind });
                 return serde_json::from_str(&result).map_err(|e| Error::Internal(e.to_string()));
             }
             Begun::Held(Held::Pending { .. }) => return Err(Error::IdempotencyInProgress),
@@ -336,7 +347,10 @@ impl Service {
         }
         match work.begin(MessageKind::Voicemail).await? {
             Begun::Started => {}
-            Begun::Held(Held::Done { .. }) => return Ok(Outcome::Duplicate),
+            Begun::Held(Held::Done { .. }) => {
+                self.metrics.record(&Event::Duplicate { kind: MessageKind::Voicemail });
+                return Ok(Outcome::Duplicate);
+            }
             Begun::Held(Held::Pending { lease_until, .. }) => return Ok(Outcome::InFlight { lease_until }),
             Begun::Limited(window) => {
                 let e = work.rate_limited(window);
@@ -377,7 +391,11 @@ impl Service {
     /// A delivery receipt: the message it names moves to `delivered` or
     /// `failed`, once.
     pub async fn receipt(&self, receipt: &Receipt) -> Result<Received> {
-        Ok(self.store.receive(receipt).await?)
+        let received = self.store.receive(receipt).await?;
+        if let Received::Applied(m) = &received {
+            self.metrics.record(&Event::Receipt { tenant: &m.tenant, delivered: receipt.delivered });
+        }
+        Ok(received)
     }
 
     fn now(&self) -> i64 {

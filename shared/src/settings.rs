@@ -169,13 +169,19 @@ impl Settings {
             #[cfg(feature = "aws")]
             Backend::Aws { table } => {
                 let aws = self.aws().await;
+                // On Lambda, metrics go to CloudWatch as EMF log lines.
+                let metrics: Arc<dyn crate::metrics::Metrics> = match std::env::var("AWS_LAMBDA_FUNCTION_NAME") {
+                    Ok(function) => Arc::new(crate::metrics::Emf::new(&function)),
+                    Err(_) => Arc::new(crate::metrics::NoMetrics),
+                };
                 Ok(Service::new(
                     Arc::new(crate::adapters::dynamodb::DynamoStore::new(&aws, table)),
                     Arc::new(crate::adapters::sns::SnsGateway::new(&aws)),
                     self.policy.clone(),
                 )
                 .with_details(Arc::new(crate::adapters::s3::S3Voicemails::new(&aws)))
-                .with_recordings(Arc::new(crate::adapters::s3::S3Voicemails::new(&aws))))
+                .with_recordings(Arc::new(crate::adapters::s3::S3Voicemails::new(&aws)))
+                .with_metrics(metrics))
             }
             #[allow(unreachable_patterns)]
             other => Err(StartupError::Invalid {

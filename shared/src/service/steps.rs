@@ -5,7 +5,10 @@ use crate::domain::{
     E164, Extension, KeyHash, LinkToken, MessageKind, MessageRecord, MessageStatus, MessageText, RateLimits,
     RecordingLink, Tenant, TenantId, Window,
 };
+use std::time::Instant;
+
 use crate::error::{Error, Result};
+use crate::metrics::{self, Event};
 use crate::ports::{Begun, Claim, Closing, End, Found, Held, Lookup, OutgoingSms, Start};
 
 use super::rules::{Checked, api_message_id, status_of, voicemail_message_id};
@@ -207,6 +210,8 @@ impl<'a> Work<'a> {
     }
 
     pub fn rate_limited(&self, window: Window) -> Error {
+        let name = if window == Window::Minute { "minute" } else { "day" };
+        self.service.metrics.record(&Event::RateLimited { kind: self.record.kind, window: name });
         Error::RateLimited { limit: self.limits.of(window), window }
     }
 
@@ -225,8 +230,18 @@ impl<'a> Work<'a> {
             link: None,
         };
         match self.service.store.begin(&start).await? {
-            Begun::Started => Ok(Outcome::Skipped(reason.to_string())),
-            Begun::Held(Held::Done { .. }) => Ok(Outcome::Duplicate),
+            Begun::Started => {
+                let why = metrics::reason(reason);
+                self.service.metrics.record(&match status {
+                    MessageStatus::Skipped => Event::Skipped { reason: why },
+                    _ => Event::Refused { kind: self.record.kind, reason: why },
+                });
+                Ok(Outcome::Skipped(reason.to_string()))
+            }
+            Begun::Held(Held::Done { .. }) => {
+                self.service.metrics.record(&Event::Duplicate { kind: self.record.kind });
+                Ok(Outcome::Duplicate)
+            }
             Begun::Held(Held::Pending { lease_until, .. }) => Ok(Outcome::InFlight { lease_until }),
             Begun::Limited(_) => Err(Error::Internal("a start without a budget was rate-limited".to_owned())),
         }
@@ -243,7 +258,10 @@ impl<'a> Work<'a> {
             return Err(Error::OptedOut);
         }
         let sms = OutgoingSms { tenant: &self.record.tenant, kind: self.record.kind, from, to, text };
+        let started = Instant::now();
         let id = service.gateway.send(sms).await?;
+        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        service.metrics.record(&Event::Sent { kind: self.record.kind, tenant: &self.record.tenant, latency_ms });
         tracing::info!(tenant = %self.record.tenant, kind = self.record.kind.as_str(), message = %self.record.id, id = %id, segments = text.segments(), "SMS sent");
         Ok(Sent { id, from: from.to_string(), to: to.to_string(), segments: text.segments(), encoding: text.encoding() })
     }
@@ -266,6 +284,11 @@ impl<'a> Work<'a> {
             Err(e) => {
                 self.record.status = status_of(e);
                 self.record.error = Some(e.cause().unwrap_or(&e.to_string()).to_owned());
+                let (kind, reason) = (self.record.kind, metrics::reason(e));
+                self.service.metrics.record(&match self.record.status {
+                    MessageStatus::Failed => Event::Failed { kind, reason },
+                    _ => Event::Refused { kind, reason },
+                });
                 let keeps = self.claim.as_ref().is_some_and(|c| c.guard == Guard::Voicemail) && !e.is_retryable();
                 keeps.then(|| self.record.status.as_str().to_owned())
             }
