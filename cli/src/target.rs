@@ -84,7 +84,7 @@ impl Target {
     pub fn local(&self, command: &str) -> Result<Local> {
         let settings = self.settings()?;
         match settings.backend.clone() {
-            Backend::Embedded { db, outbox } => Ok(Local {
+            Backend::Embedded { db, outbox, .. } => Ok(Local {
                 settings,
                 db,
                 outbox,

@@ -13,7 +13,7 @@ use crate::trigger::{DEFAULT_SUFFIXES, KeyLayout};
 pub enum Backend {
     /// The default: a SQLite file and a local outbox (in the same file
     /// unless told otherwise).
-    Embedded { db: PathBuf, outbox: PathBuf },
+    Embedded { db: PathBuf, outbox: PathBuf, recordings: PathBuf },
     /// DynamoDB (this table) and SNS; `AWS_ENDPOINT_URL` may point both at a
     /// local emulator.
     Aws { table: String },
@@ -105,7 +105,8 @@ impl Settings {
                 let default = if get("AWS_LAMBDA_FUNCTION_NAME").is_some() { "/tmp/sms.db" } else { "sms.db" };
                 let db = PathBuf::from(get("SMS_DB_PATH").unwrap_or_else(|| default.to_owned()));
                 let outbox = get("SMS_OUTBOX_PATH").map_or_else(|| db.clone(), PathBuf::from);
-                Backend::Embedded { db, outbox }
+                let recordings = PathBuf::from(get("SMS_RECORDINGS_DIR").unwrap_or_else(|| ".".to_owned()));
+                Backend::Embedded { db, outbox, recordings }
             }
         };
         let defaults = Policy::default();
@@ -161,11 +162,12 @@ impl Settings {
         crate::domain::warm_up();
         match &self.backend {
             #[cfg(feature = "embedded")]
-            Backend::Embedded { db, outbox } => Ok(Service::new(
+            Backend::Embedded { db, outbox, recordings } => Ok(Service::new(
                 Arc::new(crate::adapters::sqlite::SqliteStore::open(db)?),
                 Arc::new(crate::adapters::outbox::OutboxGateway::open(outbox, false)?),
                 self.policy.clone(),
-            )),
+            )
+            .with_recordings(Arc::new(crate::adapters::folder::FolderRecordings::new(recordings)))),
             #[cfg(feature = "aws")]
             Backend::Aws { table } => {
                 let aws = self.aws().await;
@@ -316,7 +318,7 @@ mod tests {
     #[test]
     fn defaults_are_embedded() {
         let s = with(&[]).unwrap();
-        assert_eq!(s.backend, Backend::Embedded { db: "sms.db".into(), outbox: "sms.db".into() });
+        assert_eq!(s.backend, Backend::Embedded { db: "sms.db".into(), outbox: "sms.db".into(), recordings: ".".into() });
         assert_eq!(s.layout, KeyLayout::default());
         assert_eq!(with(&[("SMS_TABLE_NAME", "sms-table")]).unwrap().backend, Backend::Aws { table: "sms-table".into() });
     }

@@ -1,13 +1,14 @@
 //! Property-based fuzzing of every parser that takes hostile input: no panic,
 //! and what is accepted is well-formed. The test command runs a bounded number
 //! of cases (proptest's default, 256, or PROPTEST_CASES); the documented long
-//! run is `PROPTEST_CASES=170000 cargo test --release -p shared --test fuzz`
-//! (six targets, over 1,000,000 inputs).
+//! run is `PROPTEST_CASES=110000 cargo test --release -p shared --test fuzz`
+//! (nine targets, over 1,000,000 inputs).
 
 use http::{HeaderMap, HeaderValue, Method};
 use proptest::prelude::*;
 use shared::api::{HttpRequest, action, rest};
-use shared::domain::{E164, Extension, KeyHash, TenantId};
+use shared::domain::{Cursor, E164, Extension, KeyHash, LinkToken, Receipt, TenantId};
+use shared::service::ApiAction;
 use shared::trigger::{KeyLayout, decode_key};
 
 /// Strings that look like what attackers send: query syntax, encodings,
@@ -17,6 +18,8 @@ fn hostile() -> impl Strategy<Value = String> {
         ".*",
         "[a-z_=&%+0-9A-F#/.]{0,64}",
         "(apikey|action|server|to_number|body)=[^&]{0,40}(&(apikey|action|server|to_number|body)=[^&]{0,40}){0,6}",
+        "action=pbxware\\.(sms\\.reports\\.list|ext\\.es\\.smsnotifications\\.(get|set))(&(start_date|end_date|start_time|end_time|direction|from_number|to_number|type|server|id|state)=[^&]{0,20}){0,8}",
+        "(Jan|Feb|nov|NOV|Xyz)-[0-9]{0,3}-[0-9]{0,5}",
         "[+ ]?[0-9٠-٩０-９]{0,20}",
         "[A-Za-z0-9+/= ]{0,80}",
     ]
@@ -36,8 +39,12 @@ proptest! {
         }
         for method in [Method::GET, Method::POST] {
             if let Ok(call) = action::parse(&req(&method, Some(&query), &headers, body.as_bytes())) {
-                if let Ok(r) = call.request {
-                    prop_assert!(r.tenant.is_some());
+                match call.request {
+                    Ok(r) => match r.action {
+                        ApiAction::Reports(q) => prop_assert!(q.since <= q.until),
+                        _ => prop_assert!(r.tenant.is_some()),
+                    },
+                    Err(_) => {}
                 }
             }
         }
@@ -55,6 +62,47 @@ proptest! {
         }
         for endpoint in [rest::Endpoint::Send, rest::Endpoint::Voicemail] {
             let _ = rest::parse(endpoint, &req(&Method::POST, None, &headers, body.as_bytes()));
+        }
+    }
+
+    #[test]
+    fn rest_reads(query in hostile(), id in hostile()) {
+        let headers = HeaderMap::new();
+        for endpoint in [rest::Endpoint::Messages, rest::Endpoint::Message(&id)] {
+            let r = rest::parse(endpoint, &req(&Method::GET, Some(&query), &headers, b""));
+            if let Ok(ApiAction::Messages(q)) = r.and_then(|c| c.request).map(|r| r.action) {
+                prop_assert!((1..=rest::MAX_PAGE).contains(&q.limit));
+            }
+        }
+    }
+
+    #[test]
+    fn delivery_receipts(line in prop_oneof![
+        hostile(),
+        (hostile(), hostile(), hostile(), hostile()).prop_map(|(id, ts, status, response)| serde_json::json!({
+            "notification": {"messageId": id, "timestamp": ts},
+            "delivery": {"providerResponse": response, "priceInUSD": 0.00645},
+            "status": status,
+        }).to_string()),
+        (hostile(), "20[0-9]{2}-[01][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-5][0-9](\\.[0-9]{0,12})?").prop_map(|(id, ts)| serde_json::json!({
+            "notification": {"messageId": id, "timestamp": ts}, "status": "SUCCESS"}).to_string()),
+    ]) {
+        if let Ok(r) = Receipt::parse(&line) {
+            prop_assert!(!r.provider_id.is_empty() && r.provider_id.len() <= 100);
+            prop_assert!(r.provider_id.bytes().all(|b| b.is_ascii_graphic()));
+            prop_assert!(!r.response.chars().any(shared::domain::text::is_invisible));
+        }
+    }
+
+    #[test]
+    fn link_tokens_and_cursors(raw in prop_oneof![hostile(), "[A-Za-z0-9_-]{20,24}", "[A-Za-z0-9_-]{0,60}"]) {
+        if let Some(t) = LinkToken::parse(&raw) {
+            prop_assert_eq!(t.as_str(), raw.as_str());
+            prop_assert_eq!(t.as_str().len(), LinkToken::LEN);
+        }
+        if let Some(c) = Cursor::parse(&raw) {
+            prop_assert_eq!(Cursor::parse(&c.encode()), Some(c.clone()));
+            prop_assert!(c.at >= 0 && !c.id.contains('#'));
         }
     }
 

@@ -281,6 +281,30 @@ pub async fn seed_sent(store: &dyn Store, provider_id: &str) -> shared::domain::
     record
 }
 
+/// The recording link of events/recording-link.json, and its object.
+pub const SAMPLE_LINK_TOKEN: &str = "AQIDBAUGBwgJCgsMDQ4PEA";
+pub const SAMPLE_RECORDING_KEY: &str = "voicemail/59/1001/msg0001.wav";
+
+/// Stores the sample's recording link (as a voicemail's start would) and
+/// writes its recording under `dir`, laid out like the bucket.
+pub async fn seed_link(store: &dyn Store, dir: &std::path::Path) -> Vec<u8> {
+    let link = shared::domain::RecordingLink {
+        hash: shared::domain::KeyHash::of(SAMPLE_LINK_TOKEN),
+        tenant: shared::domain::TenantId::parse("59").unwrap(),
+        bucket: "pbx-voicemail".to_owned(),
+        key: SAMPLE_RECORDING_KEY.to_owned(),
+        expires_at: i64::MAX / 2,
+    };
+    let record = seed_sent(store, "for-the-link").await;
+    let start = shared::ports::Start { record: &record, claim: None, budget: None, now: record.at, log_keep_secs: 86_400, link: Some(&link) };
+    store.begin(&start).await.unwrap();
+    let audio = b"RIFF\x24\x00\x00\x00WAVEfmt ".to_vec();
+    let path = dir.join(SAMPLE_RECORDING_KEY);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, &audio).unwrap();
+    audio
+}
+
 /// The configuration kept beside the sample events.
 pub fn events_config() -> String {
     std::fs::read_to_string(repo_path("events/config.json")).unwrap()

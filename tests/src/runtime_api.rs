@@ -17,7 +17,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The three functions' binaries, as the workspace names them.
-pub const FUNCTIONS: [&str; 4] = ["send-sms", "voicemail-notify", "voicemail-trigger", "delivery-status"];
+pub const FUNCTIONS: [&str; 5] = ["send-sms", "voicemail-notify", "voicemail-trigger", "delivery-status", "recording-link"];
 
 /// How long an invocation (or a failing cold start) may take: debug builds
 /// on a busy CI machine.

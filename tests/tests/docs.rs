@@ -82,3 +82,34 @@ fn every_error_text_is_documented() {
         }
     }
 }
+
+/// Every route, action and parameter the APIs take is in the OpenAPI file
+/// and the README.
+#[test]
+fn every_route_action_and_parameter_is_documented() {
+    use shared::api::action::{EXTENSION_GET, EXTENSION_SET, REPORTS, SEND_MESSAGE};
+    let openapi = std::fs::read_to_string(repo_path("docs/openapi.yaml")).unwrap();
+    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
+    let routes = ["/", "/api/sms/send", "/api/sms/notifications/voicemail", "/api/sms/messages", "/api/sms/messages/{id}", "/r/{token}"];
+    for route in routes {
+        // Each a path of its own, and routed by the handlers.
+        assert!(openapi.contains(&format!("\n  {route}:\n")), "docs/openapi.yaml does not list {route}");
+        let concrete = route.replace("{id}", "0192f8a1").replace("{token}", "AQIDBAUGBwgJCgsMDQ4PEA");
+        assert!(shared::api::Route::of(&concrete).is_some(), "{route} is no route");
+    }
+    for route in &routes[1..] {
+        assert!(readme.contains(&route.replace("{id}", "").trim_end_matches('/').to_owned()), "README.md does not mention {route}");
+    }
+    for action in [SEND_MESSAGE, REPORTS, EXTENSION_GET, EXTENSION_SET] {
+        assert!(openapi.contains(action), "docs/openapi.yaml does not list {action}");
+        let short = action.trim_end_matches(".get").trim_end_matches(".set");
+        assert!(readme.contains(short), "README.md does not mention {action}");
+    }
+    for parameter in [
+        "apikey", "server", "to_number", "body", "start_date", "end_date", "start_time", "end_time", "direction",
+        "from_number", "type", "id", "state", "since", "until", "status", "limit", "cursor", "Idempotency-Key", "X-API-Key",
+    ] {
+        assert!(openapi.contains(&format!("name: {parameter},")), "docs/openapi.yaml does not list the parameter {parameter}");
+        assert!(readme.contains(&format!("`{parameter}`")), "README.md does not mention `{parameter}`");
+    }
+}

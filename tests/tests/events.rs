@@ -22,6 +22,9 @@ async fn every_sample_event_answers_and_sends() {
         ("eventbridge-object-created.json", TEMPLATE_TEXT),
         ("eventbridge-new-voicemail.json", "New voicemail on 1001 from +14165559876"),
         ("cloudwatch-logs-sms-delivery.json", "Message has been accepted by phone carrier"),
+        ("action-api-reports-list.json", ""),
+        ("rest-messages.json", ""),
+        ("recording-link.json", ""),
     ];
     let mut files: Vec<String> = std::fs::read_dir(integration_tests::repo_path("events"))
         .unwrap()
@@ -36,6 +39,10 @@ async fn every_sample_event_answers_and_sends() {
     for (file, text) in cases {
         // A fresh store per file: the S3 files are one voicemail, sent once.
         for b in backends().await {
+            if let Some(done) = reads(&b, file).await {
+                done.unwrap_or_else(|e| panic!("{}: {file}: {e}", b.name));
+                continue;
+            }
             if file.starts_with("cloudwatch-logs") {
                 // A receipt for a message SNS took: it is delivered now.
                 b.apply(&events_config()).await;
@@ -76,5 +83,34 @@ async fn one_voicemail_through_every_s3_path_is_one_sms() {
         assert_eq!(answers[2], json!({ "sent": 0, "skipped": 0, "duplicates": 1 }));
         assert_eq!(answers[3], json!({ "sent": 0, "skipped": 0, "duplicates": 1 }));
         assert_eq!(b.sent().await.len(), 1, "{}", b.name);
+    }
+}
+
+/// The samples that read rather than send: what they read, seeded first.
+async fn reads(b: &integration_tests::Backend, file: &str) -> Option<Result<(), String>> {
+    use integration_tests::{seed_link, seed_sent};
+    let check = |ok: bool, what: String| if ok { Ok(()) } else { Err(what) };
+    match file {
+        "action-api-reports-list.json" | "rest-messages.json" => {
+            b.apply(&events_config()).await;
+            let seeded = seed_sent(&*b.store, "for-the-report").await;
+            let (status, answer) = invoke_event(b, file).await;
+            let listed = match file {
+                "rest-messages.json" => answer["messages"][0]["id"] == seeded.id.as_str() && answer["next_cursor"].is_null(),
+                _ => answer[&seeded.id]["to"] == "14165551234",
+            };
+            Some(check(status == 200 && listed, format!("{status} {answer}")))
+        }
+        "recording-link.json" => {
+            b.apply(&events_config()).await;
+            let dir = integration_tests::temp_path("recordings");
+            let audio = seed_link(&*b.store, &dir).await;
+            let svc = b.service().with_recordings(std::sync::Arc::new(shared::adapters::folder::FolderRecordings::new(&dir)));
+            let text = std::fs::read_to_string(integration_tests::repo_path("events/recording-link.json")).unwrap();
+            let resp = recording_link::handler::handle(&svc, lambda_http::request::from_str(&text).unwrap()).await.unwrap();
+            let (status, kind) = (resp.status().as_u16(), resp.headers()["content-type"].to_str().unwrap().to_owned());
+            Some(check(status == 200 && kind == "audio/wav" && resp.body().as_ref() == audio.as_slice(), format!("{status} {kind}")))
+        }
+        _ => None,
     }
 }

@@ -23,7 +23,7 @@ const TEMPLATE_TEXT: &str = "New voicemail on 1001 from unknown";
 const SQS_MESSAGE_ID: &str = "059f36b4-87a3-44ab-83d2-661975830a7d";
 
 /// (event file, function, SMS text) — the table in events/README.md.
-const CASES: [(&str, &str, &str); 13] = [
+const CASES: [(&str, &str, &str); 16] = [
     ("action-api-get.json", "send-sms", "You have received a new voicemail."),
     ("action-api-post-form.json", "send-sms", "Test SMS notification"),
     ("rest-send.json", "send-sms", "Test SMS notification"),
@@ -37,6 +37,9 @@ const CASES: [(&str, &str, &str); 13] = [
     ("eventbridge-object-created.json", "voicemail-trigger", TEMPLATE_TEXT),
     ("eventbridge-new-voicemail.json", "voicemail-trigger", "New voicemail on 1001 from +14165559876"),
     ("cloudwatch-logs-sms-delivery.json", "delivery-status", "Message has been accepted by phone carrier"),
+    ("action-api-reports-list.json", "send-sms", ""),
+    ("rest-messages.json", "send-sms", ""),
+    ("recording-link.json", "recording-link", ""),
 ];
 
 /// A fresh SQLite file holding events/config.json, applied as `smsctl apply`
@@ -101,6 +104,10 @@ fn every_sample_event_answers_through_the_built_binaries() {
     for (file, function, text) in CASES {
         // A fresh store per file: the S3 files are one voicemail, sent once.
         let db = preloaded_db();
+        if text.is_empty() {
+            reads(file, function, &db);
+            continue;
+        }
         if function == "delivery-status" {
             // A receipt for a message SNS took: it is delivered now.
             let store = shared::adapters::sqlite::SqliteStore::open(&db).unwrap();
@@ -140,6 +147,31 @@ fn every_sample_event_answers_through_the_built_binaries() {
                 assert_eq!(answer.body[field], value, "{file}: {field} in {}", answer.body);
             }
         }
+    }
+}
+
+/// The samples that read: seeded, then answered by the built binary.
+fn reads(file: &str, function: &str, db: &Path) {
+    let store = shared::adapters::sqlite::SqliteStore::open(db).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let recordings = db.with_extension("recordings");
+    let audio = runtime.block_on(integration_tests::seed_link(&store, &recordings));
+    let seeded = format!("seeded-{}", "for-the-link");
+    let dir = recordings.to_str().unwrap().to_owned();
+    let mut lambda = Lambda::start(function, db, &[("SMS_RECORDINGS_DIR", dir.as_str())]);
+    let outcome = lambda.invoke_file(file);
+    if function == "recording-link" {
+        let v = outcome.response_json();
+        assert_eq!((v["statusCode"].as_u64(), v["isBase64Encoded"].as_bool()), (Some(200), Some(true)), "{file}: {v}");
+        let body = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, v["body"].as_str().unwrap()).unwrap();
+        assert_eq!(body, audio, "{file}: the recording itself");
+        return;
+    }
+    let answer = HttpAnswer::of(&outcome);
+    assert_eq!(answer.status, 200, "{file}: {:?}", answer.body);
+    match file {
+        "rest-messages.json" => assert_eq!(answer.body["messages"][0]["id"], seeded.as_str(), "{file}: {}", answer.body),
+        _ => assert_eq!(answer.body[&seeded]["server"], "59", "{file}: {}", answer.body),
     }
 }
 

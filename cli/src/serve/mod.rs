@@ -4,7 +4,6 @@
 
 mod demo;
 mod http;
-mod recordings;
 mod watch;
 
 use std::net::SocketAddr;
@@ -12,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
+use shared::adapters::folder::FolderRecordings;
 use shared::adapters::outbox::OutboxGateway;
 use shared::adapters::sqlite::SqliteStore;
 use shared::service::{LinkPolicy, Service};
@@ -70,7 +70,7 @@ pub async fn run(target: &Target, args: ServeArgs) -> Result {
     }
     let mut service = Service::new(store, gateway.clone(), policy);
     if let Some(w) = &watcher {
-        service = service.with_recordings(Arc::new(recordings::FolderRecordings::new(w.dir())));
+        service = service.with_recordings(Arc::new(FolderRecordings::new(w.dir())));
     }
     let service = Arc::new(service);
     if let Some(demo) = &demo {

@@ -1,11 +1,13 @@
-//! Recordings in the watched folder, for recording links locally: the link
-//! hands out the file itself (there is no S3 to presign for).
+//! Recordings in a folder laid out like the bucket (the embedded default's
+//! stand-in for S3: `smsctl serve --watch DIR`, `SMS_RECORDINGS_DIR`): a
+//! recording link hands out the file itself, there is nothing to presign.
 
 use std::path::{Component, Path, PathBuf};
 
 use async_trait::async_trait;
-use shared::domain::RecordingLink;
-use shared::ports::{Recording, Recordings, StoreError};
+
+use crate::domain::RecordingLink;
+use crate::ports::{Recording, Recordings, StoreError};
 
 pub struct FolderRecordings {
     dir: PathBuf,
