@@ -61,7 +61,7 @@ pub async fn process(service: &Service, event: &Value) -> Result<Report, Error> 
         };
         match service.receipt(&receipt).await? {
             Received::Applied(m) => {
-                tracing::info!(message = %m.id, tenant = %m.tenant, status = m.status.as_str(), "delivery receipt applied");
+                tracing::info!(message_id = %m.id, tenant = %m.tenant, status = m.status.as_str(), "delivery receipt applied");
                 report.applied += 1;
             }
             Received::Unknown => {

@@ -262,7 +262,7 @@ impl<'a> Work<'a> {
         let id = service.gateway.send(sms).await?;
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         service.metrics.record(&Event::Sent { kind: self.record.kind, tenant: &self.record.tenant, latency_ms });
-        tracing::info!(tenant = %self.record.tenant, kind = self.record.kind.as_str(), message = %self.record.id, id = %id, segments = text.segments(), "SMS sent");
+        tracing::info!(tenant = %self.record.tenant, kind = self.record.kind.as_str(), message_id = %self.record.id, id = %id, segments = text.segments(), "SMS sent");
         Ok(Sent { id, from: from.to_string(), to: to.to_string(), segments: text.segments(), encoding: text.encoding() })
     }
 
@@ -303,10 +303,10 @@ impl<'a> Work<'a> {
         match self.service.store.finish(&end).await {
             Ok(true) => {}
             // Our lease ran out and another delivery took the claim over.
-            Ok(false) => tracing::warn!(message = %self.record.id, "claim taken over by another delivery; this outcome was not recorded"),
+            Ok(false) => tracing::warn!(message_id = %self.record.id, "claim taken over by another delivery; this outcome was not recorded"),
             // The lease runs out and a redelivery may send again: the one
             // window for a duplicate, logged so an operator can see it.
-            Err(e) => tracing::error!(error = %e, message = %self.record.id, "could not record the outcome of a send"),
+            Err(e) => tracing::error!(error = %e, message_id = %self.record.id, "could not record the outcome of a send"),
         }
     }
 }
