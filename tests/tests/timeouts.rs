@@ -168,8 +168,10 @@ async fn unreadable_metadata_never_blocks_the_sms() {
         assert!(started.elapsed() < WELL_INSIDE, "{:?}", started.elapsed());
         assert_eq!(text, "VM on 1001 from unknown (unknown)");
         assert!(logs.contains("voicemail details unreadable"), "{logs}");
-        assert_eq!(endpoint.received().len(), 1, "{:?}", endpoint.received());
-        assert!(endpoint.received()[0].line.starts_with("HEAD /pbx-voicemail/voicemail/59/1001/gone.wav"));
+        // A read: the SDK may retry it within the bound.
+        let received = endpoint.received();
+        assert!(!received.is_empty(), "{received:?}");
+        assert!(received.iter().all(|r| r.line.starts_with("HEAD /pbx-voicemail/voicemail/59/1001/gone.wav")), "{received:?}");
     }
 }
 
