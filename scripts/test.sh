@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/lint-template.sh
+# Every feature: the AWS backends, the embedded default, smsctl's DynamoDB.
 # Bounded fuzzing in the test command; see README for the long run.
 export PROPTEST_CASES="${PROPTEST_CASES:-2000}"
-bash scripts/with-moto.sh cargo test --workspace --locked --no-fail-fast
+bash scripts/with-moto.sh cargo test --workspace --all-features --locked --no-fail-fast

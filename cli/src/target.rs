@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
-use shared::adapters::dynamodb::DynamoStore;
 use shared::adapters::sqlite::SqliteStore;
 use shared::ports::Admin;
 use shared::settings::{Backend, Settings};
@@ -57,7 +56,8 @@ impl Target {
 
     /// The store, for what operators do (apply, export, keys, messages).
     pub async fn admin(&self, create_table: bool) -> Result<Arc<dyn Admin>> {
-        match self.settings()?.backend {
+        let settings = self.settings()?;
+        match settings.backend.clone() {
             Backend::Embedded { db, .. } => {
                 if create_table {
                     return Err(Fail::usage(
@@ -66,9 +66,9 @@ impl Target {
                 }
                 Ok(Arc::new(SqliteStore::open(&db)?))
             }
+            #[cfg(feature = "aws")]
             Backend::Aws { table } => {
-                let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-                let store = DynamoStore::new(&aws, &table);
+                let store = shared::adapters::dynamodb::DynamoStore::new(&settings.aws().await, &table);
                 if create_table {
                     store
                         .create_table()
@@ -77,6 +77,10 @@ impl Target {
                 }
                 Ok(Arc::new(store))
             }
+            #[cfg(not(feature = "aws"))]
+            Backend::Aws { .. } => Err(Fail::usage(
+                "this smsctl was built without DynamoDB: build it with `cargo build -p smsctl --features aws`",
+            )),
         }
     }
 

@@ -747,8 +747,21 @@ fn usage_errors_are_one_line_and_exit_2() {
     assert_eq!(String::from_utf8_lossy(&missing.stderr).lines().count(), 1);
 }
 
+/// Built without the `aws` feature (the default), `--table` says how to get it.
+#[cfg(not(feature = "aws"))]
+#[test]
+fn dynamodb_needs_the_aws_feature() {
+    let env = Env::new("no-aws");
+    let out = env.run(&["--table", "sms", "export"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cargo build -p smsctl --features aws"), "{stderr}");
+}
+
 /// The same commands against DynamoDB on moto (`scripts/with-moto.sh` sets
-/// MOTO_ENDPOINT; under CI=true it must be there).
+/// MOTO_ENDPOINT; under CI=true it must be there), with the `aws` feature
+/// (the test command builds with every feature).
+#[cfg(feature = "aws")]
 #[test]
 fn apply_export_and_keys_work_against_dynamodb() {
     let Some(endpoint) = std::env::var("MOTO_ENDPOINT").ok().filter(|e| !e.is_empty()) else {
