@@ -12,6 +12,7 @@
 
 pub mod adapters;
 pub mod api;
+pub mod cache;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -22,6 +22,7 @@ impl From<StoreError> for crate::Error {
 
 /// The items a request needs, all keys known up front, so an adapter can read
 /// them in one round trip (DynamoDB `BatchGetItem`, one SQLite transaction).
+/// A tenant comes with its sender number's registry entry.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Lookup<'a> {
     pub key: Option<&'a KeyHash>,
@@ -35,6 +36,9 @@ pub struct Lookup<'a> {
 pub struct Found {
     pub key: Option<ApiKey>,
     pub tenant: Option<Tenant>,
+    /// The registry's entry of the tenant's sender number, read with it:
+    /// `None` without a sender, or for a number not in the registry.
+    pub sender: Option<SmsNumber>,
     pub extension: Option<ExtensionRecord>,
     pub number: Option<SmsNumber>,
 }

@@ -216,7 +216,7 @@ impl Service {
         if !tenant.api_enabled {
             return Err(Error::ApiDisabled);
         }
-        let checked = self.check_sender(tenant).await?;
+        let checked = self.check_sender(tenant, found.sender)?;
         Ok(Admitted { request, checked, extension: found.extension, idempotency: call.idempotency, deadline: call.deadline })
     }
 
@@ -322,16 +322,16 @@ impl Service {
     pub async fn voicemail(&self, mut voicemail: Voicemail, deadline: Option<u64>) -> Result<Outcome> {
         let found = self.read_tenant(&voicemail.tenant, Some(&voicemail.extension)).await?;
         let mut work = Work::voicemail(self, &voicemail, deadline);
-        let qualified = async {
+        let qualified = || {
             let tenant = found.tenant.ok_or_else(|| Error::UnknownTenant(voicemail.tenant.to_string()))?;
             if !tenant.active {
                 return Err(Error::TenantInactive);
             }
-            let checked = self.check_sender(tenant).await?;
+            let checked = self.check_sender(tenant, found.sender)?;
             let to = check_voicemail(&checked.tenant, &voicemail.extension, found.extension.as_ref())?;
             Ok((checked, to))
         };
-        let (checked, to) = match qualified.await {
+        let (checked, to) = match qualified() {
             Ok(ok) => ok,
             Err(e) if e.is_infrastructure() => return Err(e),
             Err(e) => return work.conclude(MessageStatus::Skipped, &e).await,

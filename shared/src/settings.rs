@@ -25,6 +25,21 @@ pub struct Settings {
     pub policy: Policy,
     pub layout: KeyLayout,
     pub timeouts: AwsTimeouts,
+    pub tuning: AwsTuning,
+}
+
+/// What a warm instance keeps, and what a cold one prepares (AWS only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AwsTuning {
+    /// `CONFIG_CACHE_SECONDS`: how long configuration reads are reused
+    /// (crate::cache); 0: never.
+    pub config_cache_secs: i64,
+    /// `OPT_OUT_CACHE_SECONDS`: how long a destination's opt-out verdict is
+    /// reused; 0: asked before every send.
+    pub opt_out_cache_secs: i64,
+    /// `AWS_PREWARM`: open the connections to DynamoDB and SNS in the init
+    /// phase, so the first request needs no TLS handshake.
+    pub prewarm: bool,
 }
 
 /// Bounds on every AWS call (DynamoDB, SNS, S3), so that a hung call fails
@@ -115,17 +130,7 @@ impl Settings {
             message_log_days: number(&get, "MESSAGE_LOG_DAYS", 1, 3650, defaults.message_log_days.into())? as u32,
             claim_lease_secs: number(&get, "CLAIM_LEASE_SECONDS", 10, 43_200, defaults.claim_lease_secs as u64)? as i64,
             dedup_keep_secs: number(&get, "DEDUP_DAYS", 1, 365, (defaults.dedup_keep_secs / 86_400) as u64)? as i64 * 86_400,
-            check_opt_out: match get("SMS_CHECK_OPT_OUT").as_deref() {
-                None | Some("true") => true,
-                Some("false") => false,
-                Some(other) => {
-                    return Err(StartupError::Invalid {
-                        name: "SMS_CHECK_OPT_OUT",
-                        value: other.to_owned(),
-                        expected: "true or false",
-                    })
-                }
-            },
+            check_opt_out: flag(&get, "SMS_CHECK_OPT_OUT", true)?,
             recording_links: recording_links(&get)?,
         };
         let prefix = get("VOICEMAIL_PREFIX").unwrap_or_else(|| "voicemail/".to_owned());
@@ -146,7 +151,37 @@ impl Settings {
             });
         }
         check_function_timeout(&get, &policy, &timeouts)?;
-        Ok(Settings { backend, policy, layout: KeyLayout { prefix, suffixes }, timeouts })
+        let tuning = AwsTuning {
+            config_cache_secs: number(&get, "CONFIG_CACHE_SECONDS", 0, 3600, 30)? as i64,
+            opt_out_cache_secs: number(&get, "OPT_OUT_CACHE_SECONDS", 0, 86_400, 600)? as i64,
+            prewarm: flag(&get, "AWS_PREWARM", true)?,
+        };
+        Ok(Settings { backend, policy, layout: KeyLayout { prefix, suffixes }, timeouts, tuning })
+    }
+
+    /// DynamoDB and SNS (and S3 for voicemail details and recordings), with
+    /// the configuration cache, the opt-out verdicts' cache and, on Lambda,
+    /// metrics to CloudWatch; connections opened now when asked.
+    #[cfg(feature = "aws")]
+    pub async fn aws_service(&self, aws: &aws_config::SdkConfig, table: &str) -> Service {
+        use crate::adapters::{dynamodb::DynamoStore, s3::S3Voicemails, sns::SnsGateway};
+        let t = self.tuning;
+        let store = Arc::new(DynamoStore::new(aws, table));
+        let gateway = Arc::new(SnsGateway::new(aws).with_opt_out_cache(t.opt_out_cache_secs));
+        if t.prewarm {
+            tokio::join!(store.prewarm(), gateway.prewarm());
+        }
+        let store: Arc<dyn crate::ports::Store> = match t.config_cache_secs {
+            0 => store,
+            secs => Arc::new(crate::cache::CachedStore::new(store, secs, crate::service::system_clock())),
+        };
+        // On Lambda, metrics go to CloudWatch as EMF log lines.
+        let metrics: Arc<dyn crate::metrics::Metrics> = match std::env::var("AWS_LAMBDA_FUNCTION_NAME") {
+            Ok(function) => Arc::new(crate::metrics::Emf::new(&function)),
+            Err(_) => Arc::new(crate::metrics::NoMetrics),
+        };
+        let objects = Arc::new(S3Voicemails::new(aws));
+        Service::new(store, gateway, self.policy.clone()).with_details(objects.clone()).with_recordings(objects).with_metrics(metrics)
     }
 
     /// The AWS SDK's configuration: the usual environment (credentials,
@@ -169,22 +204,7 @@ impl Settings {
             )
             .with_recordings(Arc::new(crate::adapters::folder::FolderRecordings::new(recordings)))),
             #[cfg(feature = "aws")]
-            Backend::Aws { table } => {
-                let aws = self.aws().await;
-                // On Lambda, metrics go to CloudWatch as EMF log lines.
-                let metrics: Arc<dyn crate::metrics::Metrics> = match std::env::var("AWS_LAMBDA_FUNCTION_NAME") {
-                    Ok(function) => Arc::new(crate::metrics::Emf::new(&function)),
-                    Err(_) => Arc::new(crate::metrics::NoMetrics),
-                };
-                Ok(Service::new(
-                    Arc::new(crate::adapters::dynamodb::DynamoStore::new(&aws, table)),
-                    Arc::new(crate::adapters::sns::SnsGateway::new(&aws)),
-                    self.policy.clone(),
-                )
-                .with_details(Arc::new(crate::adapters::s3::S3Voicemails::new(&aws)))
-                .with_recordings(Arc::new(crate::adapters::s3::S3Voicemails::new(&aws)))
-                .with_metrics(metrics))
-            }
+            Backend::Aws { table } => Ok(self.aws_service(&self.aws().await, table).await),
             #[allow(unreachable_patterns)]
             other => Err(StartupError::Invalid {
                 name: "SMS_TABLE_NAME",
@@ -258,6 +278,15 @@ fn check_function_timeout(
         });
     }
     Ok(())
+}
+
+fn flag(get: &impl Fn(&str) -> Option<String>, name: &'static str, default: bool) -> Result<bool, StartupError> {
+    match get(name).as_deref() {
+        None => Ok(default),
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(other) => Err(StartupError::Invalid { name, value: other.to_owned(), expected: "true or false" }),
+    }
 }
 
 fn number(

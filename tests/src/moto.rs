@@ -113,6 +113,23 @@ pub async fn connect() -> Option<Moto> {
     })
 }
 
+impl Moto {
+    /// The service as a function's cold start builds it over this table
+    /// (`Settings::from_lookup` with `SMS_TABLE_NAME` and `env`): the
+    /// configuration cache, the opt-out verdicts, the pre-warm. Each call
+    /// is a new instance, with caches and rate slots of its own.
+    pub async fn instance(&self, env: &[(&str, &str)]) -> shared::service::Service {
+        let settings = shared::settings::Settings::from_lookup(|name| {
+            if name == "SMS_TABLE_NAME" {
+                return Some(self.table.clone());
+            }
+            env.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned())
+        })
+        .expect("settings");
+        settings.aws_service(&self.aws, &self.table).await
+    }
+}
+
 /// The DynamoDB + SNS backend for the shared integration tests.
 pub async fn backend() -> Option<crate::Backend> {
     let moto = connect().await?;

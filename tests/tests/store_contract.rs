@@ -151,6 +151,35 @@ async fn lookup_of_every_entity_kind() {
     }
 }
 
+/// A tenant comes with its sender's registry entry, current after every
+/// apply: of the number alone, of the tenant alone.
+async fn a_tenant_brings_its_senders_entry(name: &str, store: &dyn Store, admin: &dyn Admin) {
+    let s = snapshot();
+    admin.apply(&s, &[]).await.expect("apply");
+    let t59 = tenant("59");
+    let sender = || async { store.lookup(Lookup { tenant: Some(&t59), ..Lookup::default() }).await.expect("lookup").sender };
+    assert_eq!(sender().await, Some(s.numbers[0].clone()), "{name}");
+    let off = SmsNumber { sms_enabled: false, ..s.numbers[0].clone() };
+    admin.apply(&Snapshot { numbers: vec![off.clone()], ..Snapshot::default() }, &[]).await.expect("apply");
+    assert_eq!(sender().await, Some(off), "{name}: the number changed alone");
+    let moved = Tenant { sender_number: Some(e164("+14165550001")), ..tenant59() };
+    admin.apply(&Snapshot { tenants: vec![moved], ..Snapshot::default() }, &[]).await.expect("apply");
+    assert_eq!(sender().await, Some(s.numbers[1].clone()), "{name}: the tenant changed alone");
+    let unregistered = Tenant { sender_number: Some(e164("+14165550999")), ..tenant59() };
+    admin.apply(&Snapshot { tenants: vec![unregistered], ..Snapshot::default() }, &[]).await.expect("apply");
+    assert_eq!(sender().await, None, "{name}: not in the registry");
+    let registered = SmsNumber { number: e164("+14165550999"), tenant: Owner::Tenant(t59.clone()), sms_enabled: true };
+    admin.apply(&Snapshot { numbers: vec![registered.clone()], ..Snapshot::default() }, &[]).await.expect("apply");
+    assert_eq!(sender().await, Some(registered), "{name}: registered since");
+}
+
+#[tokio::test]
+async fn a_tenant_is_read_with_its_senders_entry() {
+    for u in stores().await {
+        a_tenant_brings_its_senders_entry(u.name, &*u.store, &*u.admin).await;
+    }
+}
+
 // ---------------------------------------------------------------- apply
 
 async fn apply_is_idempotent_and_exports_what_it_wrote(name: &str, admin: &dyn Admin) {

@@ -11,6 +11,9 @@
 //! never lost to an unanswered `Publish`; it may, in that case only, be sent
 //! twice (README, "Exactly once").
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use async_trait::async_trait;
 use aws_sdk_sns::Client;
 use aws_sdk_sns::config::http::HttpResponse;
@@ -64,12 +67,59 @@ impl ClassifyRetry for PublishRetries {
 
 pub struct SnsGateway {
     client: Client,
+    /// Opt-out verdicts by destination, until when (epoch seconds).
+    opt_outs: Mutex<HashMap<String, (i64, bool)>>,
+    opt_out_ttl_secs: i64,
 }
+
+/// At most this many verdicts are kept; then they start over.
+const MAX_VERDICTS: usize = 10_000;
 
 impl SnsGateway {
     pub fn new(aws: &aws_config::SdkConfig) -> Self {
-        SnsGateway { client: Client::new(aws) }
+        SnsGateway { client: Client::new(aws), opt_outs: Mutex::new(HashMap::new()), opt_out_ttl_secs: 0 }
     }
+
+    /// Keeps each destination's opt-out verdict this long (`OPT_OUT_CACHE_SECONDS`):
+    /// `CheckIfPhoneNumberIsOptedOut` has a low account-wide rate; asked once
+    /// per destination and instance in that time, it no longer caps sending.
+    /// A destination that opts out meanwhile is still sent to by an instance
+    /// that asked before: SNS then drops the SMS and its delivery receipt
+    /// says so (the message ends `failed`).
+    pub fn with_opt_out_cache(mut self, ttl_secs: i64) -> Self {
+        self.opt_out_ttl_secs = ttl_secs;
+        self
+    }
+
+    /// Opens the connection in the init phase (a cheap read SNS answers),
+    /// so the first request needs no TLS handshake. A failure is logged:
+    /// the first request then connects.
+    pub async fn prewarm(&self) {
+        if let Err(e) = self.client.get_sms_attributes().attributes("DefaultSMSType").send().await {
+            tracing::warn!(error = %DisplayErrorContext(&e), "SNS pre-warm failed; the first request connects");
+        }
+    }
+
+    fn verdict(&self, to: &E164) -> Option<bool> {
+        let now = now();
+        let verdicts = self.opt_outs.lock().unwrap_or_else(|p| p.into_inner());
+        verdicts.get(to.as_str()).filter(|(until, _)| *until > now).map(|(_, v)| *v)
+    }
+
+    fn remember(&self, to: &E164, opted_out: bool) {
+        if self.opt_out_ttl_secs == 0 {
+            return;
+        }
+        let mut verdicts = self.opt_outs.lock().unwrap_or_else(|p| p.into_inner());
+        if verdicts.len() >= MAX_VERDICTS {
+            verdicts.clear();
+        }
+        verdicts.insert(to.as_str().to_owned(), (now() + self.opt_out_ttl_secs, opted_out));
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 fn string_attribute(value: &str) -> Result<MessageAttributeValue, GatewayError> {
@@ -138,6 +188,9 @@ impl SmsGateway for SnsGateway {
     }
 
     async fn opted_out(&self, to: &E164) -> Result<bool, GatewayError> {
+        if let Some(v) = self.verdict(to) {
+            return Ok(v);
+        }
         let out = self
             .client
             .check_if_phone_number_is_opted_out()
@@ -145,6 +198,7 @@ impl SmsGateway for SnsGateway {
             .send()
             .await
             .map_err(|e| classify("CheckIfPhoneNumberIsOptedOut", &e))?;
+        self.remember(to, out.is_opted_out());
         Ok(out.is_opted_out())
     }
 }

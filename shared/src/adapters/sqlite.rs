@@ -134,7 +134,10 @@ impl Store for SqliteStore {
             found.key = one(&conn, "SELECT data FROM api_keys WHERE hash = ?1", [h.as_str()])?;
         }
         if let Some(t) = l.tenant {
-            found.tenant = one(&conn, "SELECT data FROM tenants WHERE id = ?1", [t.as_str()])?;
+            found.tenant = one::<Tenant>(&conn, "SELECT data FROM tenants WHERE id = ?1", [t.as_str()])?;
+            if let Some(sender) = found.tenant.as_ref().and_then(|t| t.sender_number.as_ref()) {
+                found.sender = one(&conn, "SELECT data FROM numbers WHERE number = ?1", [sender.as_str()])?;
+            }
             if let Some(x) = l.extension {
                 found.extension = one(
                     &conn,

@@ -3,7 +3,7 @@
 
 use crate::domain::{
     E164, Extension, KeyHash, LinkToken, MessageKind, MessageRecord, MessageStatus, MessageText, RateLimits,
-    RecordingLink, Tenant, TenantId, Window,
+    RecordingLink, SmsNumber, Tenant, TenantId, Window,
 };
 use std::time::Instant;
 
@@ -33,13 +33,12 @@ impl Service {
         Ok(self.store.lookup(Lookup { tenant: Some(tenant), extension, ..Lookup::default() }).await?)
     }
 
-    /// Check 4's last step: the sender is in the registry, SMS-enabled and
-    /// the tenant's (or the system's).
-    pub(super) async fn check_sender(&self, tenant: Tenant) -> Result<Checked> {
+    /// Check 4's last step: the sender is in the registry (its entry came
+    /// with the tenant), SMS-enabled and the tenant's (or the system's).
+    pub(super) fn check_sender(&self, tenant: Tenant, entry: Option<SmsNumber>) -> Result<Checked> {
         let sender = tenant.sender_number.clone().ok_or(Error::InvalidSender)?;
-        let found = self.store.lookup(Lookup { number: Some(&sender), ..Lookup::default() }).await?;
-        match found.number {
-            Some(n) if n.usable_by(&tenant.id) => Ok(Checked { tenant, sender }),
+        match entry {
+            Some(n) if n.number == sender && n.usable_by(&tenant.id) => Ok(Checked { tenant, sender }),
             _ => Err(Error::InvalidSender),
         }
     }

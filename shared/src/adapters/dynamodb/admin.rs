@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 
-use super::keys::{BY_TENANT_TIME, Key, LOG_PK, PK, SK, log_partition};
-use super::marshal::{Item, data, message, s, string};
+use super::keys::{BY_TENANT_TIME, Key, LOG_PK, PK, SENDER_ENTRY, SK, log_partition};
+use super::marshal::{Item, data, json, message, s, string};
 use super::{DynamoStore, MAX_BATCH, build, failed};
 use crate::config::Snapshot;
-use crate::domain::{ApiKey, ExtensionRecord, KeyHash, MessageRecord, SmsNumber, Tenant, TenantId};
+use crate::domain::{ApiKey, E164, ExtensionRecord, KeyHash, MessageRecord, SmsNumber, Tenant, TenantId};
 use crate::ports::{Admin, StoreError};
 
 /// The writes an `apply` makes, one per item (DynamoDB refuses a
@@ -104,6 +104,43 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// The tenants whose items this apply (re)writes, each with its sender's
+    /// registry entry: the file's tenants, and the stored tenants whose
+    /// sender is a number the file changes (found with a scan: admin only).
+    async fn tenants_with_senders(&self, snapshot: &Snapshot) -> Result<Vec<(Tenant, Option<SmsNumber>)>, StoreError> {
+        let mut tenants = snapshot.tenants.clone();
+        if !snapshot.numbers.is_empty() {
+            let listed: Vec<&TenantId> = snapshot.tenants.iter().map(|t| &t.id).collect();
+            for item in self.scan("#key = :tenant", SK, &[(":tenant", "TENANT")]).await? {
+                let t: Tenant = data(&item)?;
+                let touched = t.sender_number.as_ref().is_some_and(|n| snapshot.numbers.iter().any(|e| &e.number == n));
+                if touched && !listed.contains(&&t.id) {
+                    tenants.push(t);
+                }
+            }
+        }
+        let mut entries: BTreeMap<E164, SmsNumber> = snapshot.numbers.iter().map(|n| (n.number.clone(), n.clone())).collect();
+        let missing: Vec<Key> = tenants
+            .iter()
+            .filter_map(|t| t.sender_number.as_ref())
+            .filter(|n| !entries.contains_key(*n))
+            .map(Key::number)
+            .collect();
+        if !missing.is_empty() {
+            for item in self.batch_get(missing, true).await? {
+                let n: SmsNumber = data(&item)?;
+                entries.insert(n.number.clone(), n);
+            }
+        }
+        Ok(tenants
+            .into_iter()
+            .map(|t| {
+                let entry = t.sender_number.as_ref().and_then(|n| entries.get(n)).cloned();
+                (t, entry)
+            })
+            .collect())
+    }
+
     /// What is stored of these keys (by hash) and names; consistent reads,
     /// since the writes that follow depend on them.
     async fn key_index(&self, hashes: &[&KeyHash], names: &[&str]) -> Result<KeyIndex, StoreError> {
@@ -144,9 +181,10 @@ impl Admin for DynamoStore {
             let key = Key::number(&num.number);
             writes.put(key.clone(), key.with_data(num)?);
         }
-        for t in &snapshot.tenants {
+        for (t, entry) in self.tenants_with_senders(snapshot).await? {
             let key = Key::tenant(&t.id);
-            writes.put(key.clone(), key.with_data(t)?);
+            let item = key.with_data(&t)?.into_iter().chain([(SENDER_ENTRY.to_owned(), s(json(&entry)?))]).collect();
+            writes.put(key, item);
         }
         for x in &snapshot.extensions {
             let key = Key::extension(&x.tenant, &x.extension);

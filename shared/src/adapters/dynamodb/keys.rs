@@ -19,6 +19,10 @@ pub const BY_PROVIDER_ID: &str = "by-provider-id";
 pub const PROVIDER_ID: &str = "provider_id";
 /// Send attempts of a message, counted by the store.
 pub const ATTEMPTS: &str = "attempts";
+/// On a tenant item: its sender number's registry entry (JSON, `null` when
+/// the number is not in the registry), kept current by `apply`, so that one
+/// read brings both.
+pub const SENDER_ENTRY: &str = "sender_entry";
 /// A message's status, sender and destination beside its data, for the
 /// log's filters.
 pub const STATUS: &str = "status";
@@ -60,6 +64,10 @@ impl Key {
     /// One counter per tenant, budget, window and bucket (now / window).
     pub fn rate(t: &TenantId, budget: MessageKind, window: Window, bucket: i64) -> Key {
         Key::new(format!("RATE#{t}#{}#{window}#{bucket}", budget.as_str()), "RATE")
+    }
+    /// No item lives here: the init phase reads it to open a connection.
+    pub fn prewarm() -> Key {
+        Key::new("PREWARM".to_owned(), "PREWARM")
     }
     /// A recording link, under its token's hash.
     pub fn link(hash: &str) -> Key {

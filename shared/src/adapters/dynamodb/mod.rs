@@ -3,7 +3,8 @@
 //! - [`keys`]: which item lives under which key, and the indexes.
 //! - [`marshal`]: items to domain values and back.
 //! - `store`: the hot path (the `Store` port): `lookup` one `BatchGetItem`,
-//!   `begin` and `finish` one transaction each.
+//!   `begin` and `finish` one transaction each, or none for a `begin` on
+//!   a rate slot this instance holds ([`slots`]).
 //! - `admin`: what operators do (the `Admin` port).
 //!
 //! This file holds the table itself and the request patterns the two share:
@@ -12,6 +13,7 @@
 mod admin;
 mod keys;
 mod marshal;
+mod slots;
 mod store;
 
 use std::time::Duration;
@@ -44,6 +46,10 @@ const TABLE_WAIT: Duration = Duration::from_secs(300);
 pub struct DynamoStore {
     client: Client,
     table: String,
+    slots: slots::Slots,
+    /// Started on a held slot, their log entry not written yet: its id,
+    /// with the budget that will reserve the next block.
+    unlogged: std::sync::Mutex<std::collections::HashMap<String, (crate::domain::MessageKind, crate::domain::RateLimits)>>,
 }
 
 fn failed<E, R>(op: &str, e: SdkError<E, R>) -> StoreError
@@ -89,7 +95,17 @@ impl Cancelled {
 
 impl DynamoStore {
     pub fn new(aws: &aws_config::SdkConfig, table: &str) -> Self {
-        DynamoStore { client: Client::new(aws), table: table.to_owned() }
+        DynamoStore { client: Client::new(aws), table: table.to_owned(), slots: Default::default(), unlogged: Default::default() }
+    }
+
+    /// Opens the connection in the init phase (a read of an item that does
+    /// not exist, which the functions' roles allow), so the first request
+    /// needs no TLS handshake. A failure is logged: the first request then
+    /// connects.
+    pub async fn prewarm(&self) {
+        if let Err(e) = self.batch_get(vec![Key::prewarm()], false).await {
+            tracing::warn!(error = %e, "DynamoDB pre-warm failed; the first request connects");
+        }
     }
 
     /// Creates the table (on-demand billing) unless it exists, adds the

@@ -1,7 +1,9 @@
 //! The hot path: `lookup` is one `BatchGetItem`; `begin` and `finish` are
 //! one `TransactWriteItems` each (claim, budget and log entry together), or
-//! one `UpdateItem` when only the log entry is written; `receive` one
-//! `Query` on the provider-id index and one conditional `UpdateItem`.
+//! one `UpdateItem` when only the log entry is written; a `begin` on a rate
+//! slot this instance holds writes nothing, and its `finish` writes the
+//! log entry (with the next block, when due); `receive` is one `Query` on
+//! the provider-id index and one conditional `UpdateItem`.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
@@ -10,10 +12,10 @@ use aws_sdk_dynamodb::types::{
 
 use super::keys::{
     ATTEMPTS, BY_PROVIDER_ID, BY_TENANT_TIME, DATA, EXPIRES_AT, Key, LOG_PK, LOG_SK, PK, PROVIDER_ID, RECIPIENT,
-    SENDER, SK, STATUS, log_partition, log_sort,
+    SENDER, SENDER_ENTRY, SK, STATUS, log_partition, log_sort,
 };
 use super::marshal::{b, data, held, json, log_keys, message, n, s, string};
-use super::{DynamoStore, build, failed};
+use super::{DynamoStore, build, failed, slots};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
@@ -49,63 +51,61 @@ impl Store for DynamoStore {
         }
         // Eventually consistent: configuration changes reach the hot path
         // within a second, at half the read cost.
+        let mut sender_known = false;
         for item in self.batch_get(keys, false).await? {
             match string(&item, SK)? {
                 "KEY" => found.key = Some(data(&item)?),
-                "TENANT" => found.tenant = Some(data(&item)?),
+                "TENANT" => {
+                    found.tenant = Some(data(&item)?);
+                    if let Some(entry) = item.get(SENDER_ENTRY) {
+                        sender_known = true;
+                        found.sender = serde_json::from_str(entry.as_s().map_err(|_| StoreError("corrupt sender entry".into()))?)
+                            .map_err(|e| StoreError(format!("corrupt sender entry: {e}")))?;
+                    }
+                }
                 "NUMBER" => found.number = Some(data(&item)?),
                 sk if sk.starts_with("EXT#") => found.extension = Some(data(&item)?),
                 other => return Err(StoreError(format!("unexpected item {other} in lookup"))),
             }
+        }
+        // A tenant item written before it carried its sender's entry.
+        if let (false, Some(sender)) = (sender_known, found.tenant.as_ref().and_then(|t| t.sender_number.clone())) {
+            found.sender = self.batch_get(vec![Key::number(&sender)], false).await?.first().map(data).transpose()?;
         }
         Ok(found)
     }
 
     async fn begin(&self, start: &Start<'_>) -> Result<Begun, StoreError> {
         let record = start.record;
-        let mut items = Vec::with_capacity(4);
-        if let Some(claim) = &start.claim {
-            items.push(self.take_claim(claim, record.status, start.now)?);
-        }
-        if let Some((budget, limits)) = start.budget {
-            for window in WINDOWS {
-                items.push(self.count_rate(&record.tenant, budget, limits, window, start.now)?);
+        let plain = start.claim.is_none() && start.link.is_none() && record.status == MessageStatus::Sending;
+        if let (true, Some((kind, limits))) = (plain, start.budget) {
+            if self.slots.take(&record.tenant, kind, start.now) {
+                self.unlogged.lock().unwrap_or_else(|p| p.into_inner()).insert(record.id.clone(), (kind, limits));
+                return Ok(Begun::Started);
             }
         }
-        let attempt = i64::from(record.status == MessageStatus::Sending);
-        items.push(TransactWriteItem::builder().update(self.log_update(record, start.log_keep_secs, attempt)?).build());
-        if let Some(link) = start.link {
-            let item = Key::link(link.hash.as_str()).with_data(link)?.into_iter().chain([(EXPIRES_AT.to_owned(), n(link.expires_at))]).collect();
-            let put = Put::builder().table_name(&self.table).set_item(Some(item)).build().map_err(build)?;
-            items.push(TransactWriteItem::builder().put(put).build());
-        }
-        let cancelled = match self.transact(items).await? {
-            Ok(()) => return Ok(Begun::Started),
-            Err(c) => c,
+        let Some((kind, limits)) = start.budget else {
+            return self.start(start, 1).await;
         };
-        // The claim is the first item when there is one, the two windows follow.
-        if start.claim.is_some() {
-            if let Some(reason) = cancelled.condition_failed(0) {
-                let item = reason
-                    .item()
-                    .ok_or_else(|| StoreError("DynamoDB: claim refused without the holder's item".to_owned()))?;
-                return Ok(Begun::Held(held(item)?));
-            }
+        let block = slots::block(limits);
+        let begun = self.start(start, block).await?;
+        if block > 1 && matches!(begun, Begun::Limited(_)) {
+            // No room for a block: one slot may still fit.
+            return self.start(start, 1).await;
         }
-        let first_window = usize::from(start.claim.is_some());
-        if start.budget.is_some() {
-            // Both full: the minute answers, as in SQLite, which checks it first.
-            for (i, window) in WINDOWS.iter().enumerate() {
-                if cancelled.condition_failed(first_window + i).is_some() {
-                    return Ok(Begun::Limited(*window));
-                }
-            }
+        if begun == Begun::Started {
+            self.slots.keep(&record.tenant, kind, start.now, block - 1);
         }
-        Err(StoreError(format!("DynamoDB TransactWriteItems cancelled: {:?}", cancelled.codes())))
+        Ok(begun)
     }
 
     async fn finish(&self, end: &End<'_>) -> Result<bool, StoreError> {
-        let log = self.log_update(end.record, end.log_keep_secs, 0)?;
+        let unlogged = self.unlogged.lock().unwrap_or_else(|p| p.into_inner()).remove(&end.record.id);
+        // A send on a held slot counts its attempt here, where its entry is first written.
+        let log = self.log_update(end.record, end.log_keep_secs, i64::from(unlogged.is_some()))?;
+        if let Some((kind, limits)) = unlogged {
+            return self.log_and_reserve(end, log, kind, limits).await;
+        }
         let Some(closing) = &end.claim else {
             log.into_update_item(&self.client).send().await.map_err(|e| failed("UpdateItem", e))?;
             return Ok(true);
@@ -253,6 +253,51 @@ fn cursor_of(log_sk: &str) -> Result<Cursor, StoreError> {
 }
 
 impl DynamoStore {
+    /// One transaction: the claim, `block` slots of the budget, the log
+    /// entry, the link.
+    async fn start(&self, start: &Start<'_>, block: u32) -> Result<Begun, StoreError> {
+        let record = start.record;
+        let mut items = Vec::with_capacity(4);
+        if let Some(claim) = &start.claim {
+            items.push(self.take_claim(claim, record.status, start.now)?);
+        }
+        if let Some((budget, limits)) = start.budget {
+            for window in WINDOWS {
+                items.push(self.count_rate(&record.tenant, budget, limits, window, start.now, block)?);
+            }
+        }
+        let attempt = i64::from(record.status == MessageStatus::Sending);
+        items.push(TransactWriteItem::builder().update(self.log_update(record, start.log_keep_secs, attempt)?).build());
+        if let Some(link) = start.link {
+            let item = Key::link(link.hash.as_str()).with_data(link)?.into_iter().chain([(EXPIRES_AT.to_owned(), n(link.expires_at))]).collect();
+            let put = Put::builder().table_name(&self.table).set_item(Some(item)).build().map_err(build)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        let cancelled = match self.transact(items).await? {
+            Ok(()) => return Ok(Begun::Started),
+            Err(c) => c,
+        };
+        // The claim is the first item when there is one, the two windows follow.
+        if start.claim.is_some() {
+            if let Some(reason) = cancelled.condition_failed(0) {
+                let item = reason
+                    .item()
+                    .ok_or_else(|| StoreError("DynamoDB: claim refused without the holder's item".to_owned()))?;
+                return Ok(Begun::Held(held(item)?));
+            }
+        }
+        let first_window = usize::from(start.claim.is_some());
+        if start.budget.is_some() {
+            // Both full: the minute answers, as in SQLite, which checks it first.
+            for (i, window) in WINDOWS.iter().enumerate() {
+                if cancelled.condition_failed(first_window + i).is_some() {
+                    return Ok(Begun::Limited(*window));
+                }
+            }
+        }
+        Err(StoreError(format!("DynamoDB TransactWriteItems cancelled: {:?}", cancelled.codes())))
+    }
+
     /// Takes the claim if it is takeable: absent, expired (TTL deletes
     /// lazily), or pending with its lease run out. A failed condition
     /// returns the holder's item, so the verdict is as atomic as the write.
@@ -328,7 +373,7 @@ impl DynamoStore {
         })
     }
 
-    /// `ADD count 1` on one window's counter, unless it is full.
+    /// `ADD count n` on one window's counter, unless that goes past the limit.
     fn count_rate(
         &self,
         tenant: &TenantId,
@@ -336,11 +381,13 @@ impl DynamoStore {
         limits: RateLimits,
         window: Window,
         now: i64,
+        slots: u32,
     ) -> Result<TransactWriteItem, StoreError> {
         let bucket = now / window.seconds();
-        let limit = limits.of(window);
-        // A missing counter is zero, which a limit of zero refuses too.
-        let condition = if limit == 0 { "#count < :limit" } else { "attribute_not_exists(#count) OR #count < :limit" };
+        let room = i64::from(limits.of(window)) - i64::from(slots);
+        // A missing counter is zero, which fits unless the slots alone
+        // exceed the limit.
+        let condition = if room < 0 { "#count <= :room" } else { "attribute_not_exists(#count) OR #count <= :room" };
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(Key::rate(tenant, budget, window, bucket).item()))
@@ -348,12 +395,36 @@ impl DynamoStore {
             .condition_expression(condition)
             .expression_attribute_names("#count", "count")
             .expression_attribute_names("#exp", EXPIRES_AT)
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":limit", n(i64::from(limit)))
+            .expression_attribute_values(":one", n(i64::from(slots)))
+            .expression_attribute_values(":room", n(room))
             .expression_attribute_values(":exp", n((bucket + 1) * window.seconds()))
             .build()
             .map_err(build)?;
         Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The log entry of a send on a held slot; when the slots are used up,
+    /// the next block is reserved in the same write (and, when it does not
+    /// fit, the entry is written alone: the next start reserves).
+    async fn log_and_reserve(&self, end: &End<'_>, log: Update, kind: MessageKind, limits: RateLimits) -> Result<bool, StoreError> {
+        let tenant = &end.record.tenant;
+        if self.slots.spent(tenant, kind, end.now) {
+            let block = slots::block(limits);
+            let mut items = vec![TransactWriteItem::builder().update(log.clone()).build()];
+            for window in WINDOWS {
+                items.push(self.count_rate(tenant, kind, limits, window, end.now, block)?);
+            }
+            match self.transact(items).await? {
+                Ok(()) => {
+                    self.slots.keep(tenant, kind, end.now, block);
+                    return Ok(true);
+                }
+                Err(c) if c.condition_failed(1).is_some() || c.condition_failed(2).is_some() => {}
+                Err(c) => return Err(StoreError(format!("DynamoDB TransactWriteItems cancelled: {:?}", c.codes()))),
+            }
+        }
+        log.into_update_item(&self.client).send().await.map_err(|e| failed("UpdateItem", e))?;
+        Ok(true)
     }
 
     /// The log entry, written whole, its attempts counted by the store.
