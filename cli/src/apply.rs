@@ -28,8 +28,8 @@ pub struct ApplyArgs {
 pub async fn apply(target: &Target, args: ApplyArgs) -> Result {
     // Parsed whole before the store is touched: a malformed file writes nothing.
     let config = read(&args.file)?;
-    crate::keys::judge_secrets(&config.weak_secrets(), args.strict)?;
     let admin = target.admin(args.create_table).await?;
+    crate::keys::judge_secrets(&config.weak_secrets(), args.strict)?;
     write(admin.as_ref(), &config).await
 }
 
