@@ -370,6 +370,40 @@ async fn routes_and_methods() {
     }
 }
 
+/// A method a route does not serve is 405 with an `Allow` header naming
+/// those it does (RFC 9110), from the function API Gateway routes it to.
+#[tokio::test]
+async fn other_methods_are_405_with_the_routes_allow_header() {
+    let b = integration_tests::embedded();
+    b.apply(CONFIG).await;
+    let svc = b.service();
+    let routes = [
+        ("/", "GET, POST"),
+        ("/api/sms/send", "POST"),
+        ("/api/sms/messages", "GET"),
+        ("/api/sms/messages/0192f8a1", "GET"),
+        ("/api/sms/notifications/voicemail", "POST"),
+        ("/r/AQIDBAUGBwgJCgsMDQ4PEA", "GET, HEAD"),
+    ];
+    for (path, allow) in routes {
+        for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "QUERY"] {
+            if allow.split(", ").any(|m| m == method) {
+                continue;
+            }
+            let req = request(method, path, &[("x-api-key", ALL)], "");
+            let resp = match path {
+                "/api/sms/notifications/voicemail" => voicemail_notify::handler::handle(&svc, req).await,
+                "/r/AQIDBAUGBwgJCgsMDQ4PEA" => recording_link::handler::handle(&svc, req).await,
+                _ => send_sms::handler::handle(&svc, req).await,
+            }
+            .unwrap();
+            let header = resp.headers().get("allow").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            assert_eq!((answer(resp), header.as_deref()), ((405, err("Method not allowed")), Some(allow)), "{method} {path}");
+        }
+    }
+    assert_nothing_sent(&b, "other methods");
+}
+
 #[tokio::test]
 async fn provider_failures_are_reported_never_hidden() {
     let send = r#"{"to": "+14165551234", "message": "hi"}"#;

@@ -181,6 +181,31 @@ async fn the_rest_message_log_pages_with_a_cursor() {
     }
 }
 
+/// In the REST API `name=` is a malformed value, not an absent one (the
+/// action API reads it as absent, as PBXware does).
+#[tokio::test]
+async fn empty_rest_query_values_are_refused() {
+    let b = integration_tests::embedded();
+    b.apply(CONFIG).await;
+    let svc = b.service();
+    for (query, name, expected) in [
+        ("since=", "since", "a time in RFC 3339, e.g. 2026-11-27T10:00:00Z"),
+        ("until=", "until", "a time in RFC 3339, e.g. 2026-11-27T10:00:00Z"),
+        ("status=", "status", "sending, sent, delivered, failed, refused, opted_out or skipped"),
+        ("to=", "to", "a phone number in +E.164 format"),
+        ("limit=&to=%2B14165551234", "limit", "a whole number from 1 to 100"),
+        ("cursor=", "cursor", "a cursor from a previous page"),
+        ("server=", "server", "a tenant id of 1 to 10 digits"),
+    ] {
+        let error = err(&format!("Required field '{name}' contains invalid data ({expected})"));
+        assert_eq!(get(&svc, K59, &format!("/api/sms/messages?{query}")).await, (400, error), "{query}");
+    }
+    let error = err("Required field 'server' contains invalid data (a tenant id of 1 to 10 digits)");
+    assert_eq!(get(&svc, K59, "/api/sms/messages/0192f8a1?server=").await, (400, error));
+    // Absent, each is its default.
+    assert_eq!(get(&svc, K59, "/api/sms/messages").await, (200, json!({"messages": [], "next_cursor": null})));
+}
+
 #[tokio::test]
 async fn an_extensions_sms_notifications_switch_over_the_action_api() {
     for (b, svc, _) in setup().await {

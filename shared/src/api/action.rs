@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use time::{Date, Month, Time};
 
 use super::params::Params;
-use super::{HttpRequest, error_body, header_key, json_response, log_failure, method_not_allowed, views};
+use super::{HttpRequest, error_body, header_key, json_response, log_failure, refuse_method, views};
 use crate::domain::{E164, Extension, MessageText};
 use crate::service::{Answer, ApiAction, ApiCall, ApiRequest, ApiStyle, E164Digits, Names, ReportQuery, Service};
 use crate::{Error, Result};
@@ -30,8 +30,8 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
 );
 
 pub async fn respond(service: &Service, req: &HttpRequest<'_>) -> Response<String> {
-    if req.method != Method::GET && req.method != Method::POST {
-        return method_not_allowed();
+    if let Some(refused) = refuse_method(req.method, &[Method::GET, Method::POST]) {
+        return refused;
     }
     let result = match parse(req) {
         Ok(call) => service.api(call).await,

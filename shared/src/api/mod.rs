@@ -106,8 +106,18 @@ pub fn not_found() -> Response<String> {
     json_response(StatusCode::NOT_FOUND, &error_body("Not found"))
 }
 
-fn method_not_allowed() -> Response<String> {
-    json_response(StatusCode::METHOD_NOT_ALLOWED, &error_body("Method not allowed"))
+/// `None` when `method` is one of the route's `allowed`; otherwise its 405,
+/// whose `Allow` header lists them (RFC 9110).
+fn refuse_method(method: &Method, allowed: &[Method]) -> Option<Response<String>> {
+    if allowed.contains(method) {
+        return None;
+    }
+    let allow = allowed.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+    let mut response = json_response(StatusCode::METHOD_NOT_ALLOWED, &error_body("Method not allowed"));
+    if let Ok(value) = header::HeaderValue::from_str(&allow) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    Some(response)
 }
 
 /// The cause of a 5xx goes to the log, never to the caller.

@@ -5,25 +5,35 @@
 use crate::domain::{Cursor, E164, TenantId};
 use crate::{Error, Result};
 
-pub struct Params(pub Vec<(String, String)>);
+pub struct Params {
+    pairs: Vec<(String, String)>,
+    /// The action API reads `name=` as no value at all, as PBXware does;
+    /// the REST API reads it as a value, which its checks then refuse.
+    empty_is_absent: bool,
+}
 
 impl Params {
-    /// Query string, then a form body.
+    /// The action API's: query string, then a form body; empty is absent.
     pub fn parse(query: Option<&str>, form: Option<&[u8]>) -> Params {
         let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned().collect();
         if let Some(body) = form {
             pairs.extend(form_urlencoded::parse(body).into_owned());
         }
-        Params(pairs)
+        Params { pairs, empty_is_absent: true }
+    }
+
+    /// The REST API's: the query string, where an empty value is a value.
+    pub fn parse_strict(query: Option<&str>) -> Params {
+        Params { empty_is_absent: false, ..Params::parse(query, None) }
     }
 
     pub fn get(&self, name: &'static str) -> Result<Option<&str>> {
-        let mut values = self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let mut values = self.pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
         let first = values.next();
         if values.any(|v| Some(v) != first) {
             return Err(Error::invalid(name, "a single value"));
         }
-        Ok(first.filter(|v| !v.is_empty()))
+        Ok(first.filter(|v| !(self.empty_is_absent && v.is_empty())))
     }
 
     pub fn required(&self, name: &'static str) -> Result<&str> {
@@ -32,7 +42,7 @@ impl Params {
 
     /// Refuses parameters other than `known`.
     pub fn only(&self, known: &[&str]) -> Result<()> {
-        match self.0.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+        match self.pairs.iter().find(|(k, _)| !known.contains(&k.as_str())) {
             Some((k, _)) => Err(Error::UnknownField(k.clone())),
             None => Ok(()),
         }

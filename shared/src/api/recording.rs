@@ -5,13 +5,13 @@
 
 use http::{Method, Response, StatusCode, header};
 
-use super::{error_body, log_failure};
+use super::{error_body, log_failure, refuse_method};
 use crate::ports::Recording;
 use crate::service::Service;
 
 pub async fn respond(service: &Service, method: &Method, token: &str) -> Response<Vec<u8>> {
-    if method != Method::GET && method != Method::HEAD {
-        return json(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed");
+    if let Some(refused) = refuse_method(method, &[Method::GET, Method::HEAD]) {
+        return refused.map(String::into_bytes);
     }
     let answer = match service.recording(token).await {
         Ok(Recording::Redirect(url)) => Response::builder()

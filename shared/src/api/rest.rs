@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::params::Params;
-use super::{HttpRequest, error_body, header_key, json_response, log_failure, method_not_allowed, views};
+use super::{HttpRequest, error_body, header_key, json_response, log_failure, refuse_method, views};
 use crate::domain::{E164, Extension, MessageStatus, MessageText, TenantId};
 use crate::service::{Answer, ApiAction, ApiCall, ApiRequest, ApiStyle, Names, PageQuery, Service, fingerprint};
 use crate::{Error, Result};
@@ -48,8 +48,8 @@ pub const MAX_PAGE: usize = 100;
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
 pub async fn respond(service: &Service, endpoint: Endpoint<'_>, req: &HttpRequest<'_>) -> Response<String> {
-    if *req.method != endpoint.method() {
-        return method_not_allowed();
+    if let Some(refused) = refuse_method(req.method, &[endpoint.method()]) {
+        return refused;
     }
     let result = match parse(endpoint, req) {
         Ok(call) => service.api(call).await,
@@ -129,7 +129,7 @@ pub fn parse<'a>(endpoint: Endpoint<'a>, req: &HttpRequest<'_>) -> Result<ApiCal
     }
     let call = |names, shape, idempotency| ApiCall { style: ApiStyle::Rest, key: header_key(req), names, shape, idempotency, deadline: req.deadline };
     if endpoint.method() == Method::GET {
-        let params = Params::parse(req.query, None);
+        let params = Params::parse_strict(req.query);
         let names = Names { tenant: params.tenant().ok().flatten(), extension: None };
         return Ok(call(names, Box::new(move || read_request(endpoint, &params)), None));
     }
