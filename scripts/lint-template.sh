@@ -15,20 +15,9 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="$root/.venv"
 cd "$root"
 
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
-fi
-
-installed() {
-    "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('$1') != '$2')" 2>/dev/null
-}
-missing=()
-installed cfn-lint "$CFN_LINT_VERSION" || missing+=("cfn-lint==$CFN_LINT_VERSION")
-installed aws-sam-cli "$SAM_CLI_VERSION" || missing+=("aws-sam-cli==$SAM_CLI_VERSION")
-installed openapi-spec-validator "$OPENAPI_VALIDATOR_VERSION" || missing+=("openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION")
-if [ "${#missing[@]}" -gt 0 ]; then
-    "$venv/bin/pip" install --quiet "${missing[@]}"
-fi
+source scripts/pinned-venv.sh
+pinned_venv "$venv" "cfn-lint==$CFN_LINT_VERSION" "aws-sam-cli==$SAM_CLI_VERSION" \
+    "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION"
 
 # SAM's linter and translator want a region, never credentials; no telemetry.
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"

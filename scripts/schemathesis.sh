@@ -14,12 +14,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="$root/.venv-schemathesis"
 cd "$root"
 
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
-fi
-if ! "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('schemathesis') != '$SCHEMATHESIS_VERSION')" 2>/dev/null; then
-    "$venv/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
-fi
+source scripts/pinned-venv.sh
+pinned_venv "$venv" "schemathesis==$SCHEMATHESIS_VERSION"
 
 # The features of the test command's `cargo test --workspace --all-features`:
 # after it, nothing to rebuild.
