@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # docs/openapi.yaml against the running API: schemathesis, every check, with
-# scripts/schemathesis/schemathesis.toml (bounded, deterministic) against
+# schemathesis.toml (bounded, deterministic) against
 # `smsctl serve --demo` on a throwaway store and a free loopback port, with
 # the demo key. Any failure or warning fails. Installs the pinned
 # schemathesis into .venv-schemathesis at the repository root when missing
@@ -54,7 +54,7 @@ fi
 echo "schemathesis $SCHEMATHESIS_VERSION: docs/openapi.yaml against smsctl serve --demo on $url"
 # Hypothesis keeps its caches in the temporary folder, not in the work tree.
 HYPOTHESIS_STORAGE_DIRECTORY="$work/hypothesis" "$venv/bin/schemathesis" \
-    --config-file scripts/schemathesis/schemathesis.toml \
+    --config-file schemathesis.toml \
     run docs/openapi.yaml --url "$url" --header "X-API-Key: $key" --checks all | tee "$work/report.txt"
 # Its closing line is no test runner's: end on the plain count CI reads.
 passed="$(sed -n 's/^ *[0-9]* generated, \([0-9]*\) passed$/\1/p' "$work/report.txt")"

@@ -1,6 +1,7 @@
 """Generators for docs/openapi.yaml's own formats (`e164`, `sms-text`,
 `cursor`; the schema describes each), so that what schemathesis draws as
-schema-valid is what the API accepts. Loaded through schemathesis.toml."""
+schema-valid is what the API accepts. Loaded through the repository's
+schemathesis.toml."""
 
 import base64
 
