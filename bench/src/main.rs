@@ -48,6 +48,8 @@ fn main() {
     let args = Args::parse();
     let target = target_dir();
     let bins = args.bins.clone().unwrap_or_else(|| target.join("release"));
+    // The functions run in their store's folder: the path must not be relative.
+    let bins = bins.canonicalize().unwrap_or_else(|e| panic!("{}: {e}", bins.display()));
     // One worker: the functions under test and moto need the other core.
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("tokio");
     let f = rt.block_on(Fixture::new(&bins, &unlimited_config()));

@@ -1,14 +1,29 @@
-//! Moto behind TLS: a test CA, a certificate for `localhost` signed by it,
-//! and a TLS-terminating proxy in front of moto's plain HTTP port. The
-//! functions reach it at `https://localhost:<port>` and trust the CA through
-//! `SSL_CERT_FILE`, which rustls-native-certs (the SDK's root store) reads.
+//! Moto behind TLS, as AWS's endpoints are: a test CA, a certificate for
+//! `localhost` signed by it, and a TLS-terminating proxy in front of moto's
+//! plain HTTP port. The functions reach it at `https://localhost:<port>` and
+//! trust the CA through `SSL_CERT_FILE`, which rustls-native-certs (the
+//! SDK's root store) reads.
+//!
+//! The proxy speaks HTTP: it keeps its clients' connections alive, as AWS
+//! does, and forwards each request over a new connection to moto, whose
+//! one-request-at-a-time server closes every connection after its answer.
+//! Passing bytes through would close the function's connection too, and a
+//! connection opened in init would never serve a request.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use http::header::CONNECTION;
+use http::{Uri, Version};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::rustls::crypto::aws_lc_rs;
@@ -52,20 +67,36 @@ pub async fn start(backend: &str, dir: &Path) -> TlsFront {
     TlsFront { endpoint, ca_file, handshakes }
 }
 
+type Moto = Client<HttpConnector, Incoming>;
+
 async fn serve(listener: TcpListener, acceptor: TlsAcceptor, backend: String, handshakes: Arc<AtomicUsize>) {
+    let mut connector = HttpConnector::new();
+    // No Nagle: small requests would wait for delayed ACKs and measure the
+    // proxy, not the function.
+    connector.set_nodelay(true);
+    let moto: Moto = Client::builder(TokioExecutor::new()).build(connector);
     while let Ok((client, _)) = listener.accept().await {
-        let (acceptor, backend, handshakes) = (acceptor.clone(), backend.clone(), handshakes.clone());
+        let (acceptor, backend, handshakes, moto) = (acceptor.clone(), backend.clone(), handshakes.clone(), moto.clone());
         tokio::spawn(async move {
-            // No Nagle on either leg: small requests and answers would wait
-            // for delayed ACKs and measure the proxy, not the function.
             client.set_nodelay(true).ok();
-            let Ok(mut tls) = acceptor.accept(client).await else { return };
+            let Ok(tls) = acceptor.accept(client).await else { return };
             handshakes.fetch_add(1, Ordering::SeqCst);
-            let Ok(mut upstream) = TcpStream::connect(&backend).await else { return };
-            upstream.set_nodelay(true).ok();
-            let _ = tokio::io::copy_bidirectional(&mut tls, &mut upstream).await;
+            let forward = service_fn(move |req| forward(moto.clone(), backend.clone(), req));
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), forward).await;
         });
     }
+}
+
+/// One request to moto, headers (the signed `Host` too) and body as they
+/// came; the answer as HTTP/1.1 without moto's `Connection: close`, so that
+/// the client's connection stays open.
+async fn forward(moto: Moto, backend: String, mut req: Request<Incoming>) -> Result<Response<Incoming>, String> {
+    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    *req.uri_mut() = Uri::try_from(format!("http://{backend}{path}")).map_err(|e| e.to_string())?;
+    let mut answer = moto.request(req).await.map_err(|e| e.to_string())?;
+    *answer.version_mut() = Version::HTTP_11;
+    answer.headers_mut().remove(CONNECTION);
+    Ok(answer)
 }
 
 /// A CA (PEM) and a certificate chain and key for `localhost` it signed.
