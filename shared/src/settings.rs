@@ -188,7 +188,11 @@ impl Settings {
     /// region, `AWS_ENDPOINT_URL`), with this configuration's timeouts.
     #[cfg(feature = "aws")]
     pub async fn aws(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(self.timeouts.sdk()).load().await
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(http_client())
+            .timeout_config(self.timeouts.sdk())
+            .load()
+            .await
     }
 
     /// The service over the store and gateway this configuration names;
@@ -213,6 +217,15 @@ impl Settings {
             }),
         }
     }
+}
+
+/// The HTTP client of every AWS client: the SDK's own (hyper, rustls, the
+/// system's roots, which honour `SSL_CERT_FILE`), with ring as rustls's
+/// crypto provider instead of the default aws-lc, which is the larger.
+#[cfg(feature = "aws")]
+pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
 }
 
 fn timeouts(get: &impl Fn(&str) -> Option<String>) -> Result<AwsTimeouts, StartupError> {
