@@ -64,7 +64,7 @@ pub async fn run(target: &Target, args: OutboxArgs) -> Result {
                         e.to,
                         e.encoding,
                         e.segments.to_string(),
-                        output::one_line(&e.text),
+                        shared::domain::text::escape(&e.text),
                     ]
                 })
                 .collect();

@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::io::Write;
+use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -353,14 +355,17 @@ fn a_voicemail_dropped_in_the_watch_folder_sends_one_sms() {
         b"RIFF....WAVE",
     )
     .unwrap();
+    // A name that would forge a line and retitle the terminal, printed escaped.
+    std::fs::write(drop_dir.join("voicemail/59/1001/evil\u{1b}]0;x\u{7}\n[outbox] forged.txt"), b"x").unwrap();
     let mut reported = Vec::new();
-    while reported.len() < 2 {
+    while reported.len() < 3 {
         reported.push(server.wait_for(|l| l.starts_with("[watch] ")));
     }
     reported.sort();
     assert_eq!(
         reported,
         [
+            r#"[watch] voicemail/59/1001/evil\u{1b}]0;x\u{7}\n[outbox] forged.txt: {"sent":0,"skipped":1,"duplicates":0}"#,
             r#"[watch] voicemail/59/1001/greeting.txt: {"sent":0,"skipped":1,"duplicates":0}"#,
             r#"[watch] voicemail/59/1001/msg 0001+a.wav: {"sent":1,"skipped":0,"duplicates":0}"#,
         ]
@@ -595,4 +600,53 @@ fn apply_export_and_keys_work_against_dynamodb() {
     let names: Vec<&str> = keys.as_array().unwrap().iter().map(|k| k["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["crm", "generated", "pbx-integration"]);
     assert!(!list.contains(&secret) && !list.contains(&generated));
+}
+
+#[test]
+fn weak_secrets_are_flagged_naming_the_key_and_refused_when_strict() {
+    let env = Env::new("weak");
+    let path = env.file("config.json", CONFIG);
+    // The contract's example secret applies, with a warning that names its
+    // key and never shows the secret.
+    let out = env.run(&["apply", &path]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: $.api_keys[0].secret: API key \"pbx-integration\": its secret has about 85 bits of estimated entropy, under 128; leave the secret out to have one generated"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("test-key-59-abcdef") && !stderr.contains("\"generated\""), "{stderr}");
+    // --strict refuses it, and writes nothing.
+    let strict = Env::new("weak-strict");
+    let path = strict.file("config.json", CONFIG);
+    let out = strict.run(&["apply", "--strict", &path]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("refused (--strict): $.api_keys[0].secret: API key \"pbx-integration\""), "{stderr}");
+    assert!(!stderr.contains("test-key-59-abcdef"));
+    assert_eq!(strict.json(&["keys", "list", "--json"]), serde_json::json!([]));
+
+    // `keys` takes an operator's secret from standard input only: judged
+    // the same way, not echoed.
+    let keys = |args: &[&str], stdin: &str| {
+        let mut child = env.command().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let weak = keys(&["keys", "create", "--name", "pbx2", "--tenants", "59", "--secret-stdin", "--strict"], "password-12345678\n");
+    assert_eq!(weak.status.code(), Some(2), "{}", String::from_utf8_lossy(&weak.stderr));
+    let strong = "Vq8#rT2m!xL9pK4w@zN7cB1f";
+    let created = keys(&["keys", "create", "--name", "pbx2", "--tenants", "59", "--secret-stdin", "--strict"], &format!("{strong}\n"));
+    let stdout = String::from_utf8_lossy(&created.stdout);
+    assert!(created.status.success() && created.stderr.is_empty(), "{}", String::from_utf8_lossy(&created.stderr));
+    assert_eq!(stdout.trim(), "API key \"pbx2\" created with the secret from standard input");
+    let server = env.serve(&[]);
+    let (status, _) = server.post("/api/sms/send", strong, r#"{"to": "+14165551234", "message": "hi"}"#);
+    assert_eq!(status, 200, "the chosen secret works");
+    let reused = keys(&["keys", "rotate", "pbx-integration", "--secret-stdin"], &format!("{strong}\n"));
+    assert_eq!(reused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&reused.stderr).contains("is already API key \"pbx2\"'s"));
+    let rotated = keys(&["keys", "rotate", "pbx-integration", "--secret-stdin"], "short-but-16-chars\n");
+    let stderr = String::from_utf8_lossy(&rotated.stderr);
+    assert!(rotated.status.success() && stderr.contains("warning: API key \"pbx-integration\": its secret has about"), "{stderr}");
 }

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::db::{Db, err};
 use super::sqlite::{SqliteStore, exec};
 use crate::domain::E164;
+use crate::domain::text::escape;
 use crate::ports::{GatewayError, OutgoingSms, SmsGateway, StoreError};
 
 const SCHEMA: &str = "
@@ -180,6 +181,21 @@ pub async fn embedded(db: &Path, outbox: &Path, echo: bool) -> Result<(Arc<Sqlit
     Ok((Arc::new(store), Arc::new(outbox)))
 }
 
+/// How `smsctl serve` shows an SMS: one line, the text escaped, so that no
+/// text can start a forged `[outbox]` line or reach the terminal as an
+/// escape sequence.
+fn echo_line(at: &str, sms: &OutgoingSms<'_>) -> String {
+    format!(
+        "[outbox] {at} {} -> {} (tenant {}, {}, {} segment(s)): {}",
+        sms.from,
+        sms.to,
+        sms.tenant,
+        sms.text.encoding(),
+        sms.text.segments(),
+        escape(sms.text.as_str())
+    )
+}
+
 /// A delivery status log record as SNS writes it (docs/aws.md).
 fn receipt_line(id: &str, segments: i64, destination: &str, delivered: bool) -> String {
     let now = time::OffsetDateTime::now_utc();
@@ -241,16 +257,7 @@ impl SmsGateway for OutboxGateway {
         self.db.call(move |conn| insert(conn, &row)).await.map_err(|e| GatewayError::Unavailable(format!("outbox: {}", e.0)))?;
         if self.echo {
             // A closed stdout must not fail (or panic) a send.
-            let _ = writeln!(
-                std::io::stdout().lock(),
-                "[outbox] {at} {} -> {} (tenant {}, {}, {} segment(s)): {}",
-                sms.from,
-                sms.to,
-                sms.tenant,
-                sms.text.encoding(),
-                sms.text.segments(),
-                sms.text.as_str()
-            );
+            let _ = writeln!(std::io::stdout().lock(), "{}", echo_line(&at, &sms));
         }
         Ok(id)
     }
@@ -258,5 +265,22 @@ impl SmsGateway for OutboxGateway {
     async fn opted_out(&self, to: &E164) -> Result<bool, GatewayError> {
         let to = to.as_str().to_owned();
         self.db.call(move |conn| opted_out(conn, &to)).await.map_err(|e| GatewayError::Unavailable(format!("outbox: {}", e.0)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{MessageKind, MessageText, TenantId};
+
+    #[test]
+    fn an_echoed_sms_stays_on_its_line() {
+        let (tenant, from, to) = (TenantId::parse("59").unwrap(), E164::parse("+14165550000").unwrap(), E164::parse("+14165551234").unwrap());
+        let text = MessageText::new("hi\n[outbox] 2026 +1 -> +2 (tenant 70): forged\u{2028}\u{202e}evil\u{1b}]0;title\u{7}").unwrap();
+        let sms = OutgoingSms { tenant: &tenant, kind: MessageKind::Api, from: &from, to: &to, text: &text };
+        let line = echo_line("2026-11-27T10:00:00Z", &sms);
+        assert_eq!(line.lines().count(), 1, "{line}");
+        assert!(!line.chars().any(crate::domain::text::is_invisible), "{line:?}");
+        assert!(line.ends_with(r"hi\n[outbox] 2026 +1 -> +2 (tenant 70): forged\u{2028}\u{202e}evil]0;title"), "{line}");
     }
 }
