@@ -24,6 +24,9 @@ const MAX_BATCH: usize = 256;
 /// How long a call waits for another process's write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Committed calls between two checkpoints (a few pages each).
+const CHECKPOINT_EVERY: usize = 512;
+
 /// Statements kept prepared: every statement the store and the outbox run
 /// (rusqlite keeps 16 by default, fewer than a send uses).
 const STATEMENTS: usize = 64;
@@ -76,11 +79,13 @@ impl Db {
     ) -> Result<Db, StoreError> {
         let mut conn = open(path)?;
         prepare(&mut conn)?;
+        // Checkpoints (and their fsync) on a thread of their own: run by a
+        // commit, they would stall every call queued behind it for tens of
+        // milliseconds. A passive checkpoint never blocks the writer.
+        conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(err)?;
+        let checkpoints = checkpointer(open(path)?)?;
         let (jobs, queue) = mpsc::channel();
-        std::thread::Builder::new()
-            .name("sqlite".to_owned())
-            .spawn(move || serve(conn, queue))
-            .map_err(|e| StoreError(format!("cannot start the SQLite thread: {e}")))?;
+        spawn("sqlite", move || serve(conn, queue, checkpoints))?;
         Ok(Db { jobs })
     }
 
@@ -99,6 +104,27 @@ impl Db {
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
+}
+
+fn spawn(name: &str, run: impl FnOnce() + Send + 'static) -> Result<(), StoreError> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(run)
+        .map(drop)
+        .map_err(|e| StoreError(format!("cannot start the {name} thread: {e}")))
+}
+
+/// A thread that checkpoints the WAL when nudged; it ends with the sender.
+fn checkpointer(conn: Connection) -> Result<mpsc::SyncSender<()>, StoreError> {
+    let (nudge, nudges) = mpsc::sync_channel::<()>(1);
+    spawn("sqlite-checkpoint", move || {
+        while nudges.recv().is_ok() {
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "SQLite checkpoint failed; the next one retries");
+            }
+        }
+    })?;
+    Ok(nudge)
 }
 
 fn stopped() -> StoreError {
@@ -146,7 +172,8 @@ where
 }
 
 /// The connection's thread: what is queued, in batches.
-fn serve(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>) {
+fn serve(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, checkpoints: mpsc::SyncSender<()>) {
+    let mut since_checkpoint = 0;
     while let Ok(first) = queue.recv() {
         let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(16);
         batch.push(first);
@@ -156,6 +183,13 @@ fn serve(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>) {
             tracing::error!(error = %e, calls = batch.len(), "SQLite transaction failed");
             // Whatever state the failure left, no transaction stays open.
             let _ = conn.execute_batch("ROLLBACK");
+        } else {
+            since_checkpoint += batch.len();
+            if since_checkpoint >= CHECKPOINT_EVERY {
+                since_checkpoint = 0;
+                // One pending nudge is enough: a busy checkpointer is nudged later.
+                let _ = checkpoints.try_send(());
+            }
         }
         for job in batch {
             job.answer(committed.as_ref().map(|_| ()));
