@@ -19,12 +19,17 @@ pub struct ApplyArgs {
     /// Create the DynamoDB table first, if it does not exist (with --table).
     #[arg(long)]
     create_table: bool,
+    /// Refuse secrets with under 128 bits of estimated entropy (otherwise
+    /// they are applied with a warning).
+    #[arg(long)]
+    strict: bool,
 }
 
 pub async fn apply(target: &Target, args: ApplyArgs) -> Result {
     // Parsed whole before the store is touched: a malformed file writes nothing.
     let config = read(&args.file)?;
     let admin = target.admin(args.create_table).await?;
+    crate::keys::judge_secrets(&config.weak_secrets(), args.strict)?;
     write(admin.as_ref(), &config).await
 }
 

@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use serde::de::{Deserialize, IntoDeserializer};
 use shared::config::Snapshot;
-use shared::domain::{ApiKey, ApiKeySecret, Permission, TenantScope};
+use shared::domain::{ApiKey, ApiKeySecret, Permission, STRONG_SECRET_BITS, TenantScope};
 use shared::ports::Admin;
 use shared::service::system_clock;
 
@@ -31,7 +31,11 @@ pub enum KeysCommand {
     /// Enables a disabled key again.
     Enable { name: String },
     /// Gives a key a new secret, printed once; the old one stops working.
-    Rotate { name: String },
+    Rotate {
+        name: String,
+        #[command(flatten)]
+        chosen: ChosenSecret,
+    },
     /// Deletes a key.
     Delete { name: String },
 }
@@ -50,6 +54,54 @@ pub struct CreateArgs {
     /// Create it disabled.
     #[arg(long)]
     disabled: bool,
+    #[command(flatten)]
+    chosen: ChosenSecret,
+}
+
+/// A secret the operator brings instead of a generated one (to match a
+/// PBX already configured): read from standard input, never from the
+/// command line, where other users and the shell history would see it.
+#[derive(Args)]
+pub struct ChosenSecret {
+    /// Read the secret from standard input (one line) instead of generating one.
+    #[arg(long)]
+    secret_stdin: bool,
+    /// Refuse a secret from standard input with under 128 bits of estimated entropy.
+    #[arg(long, requires = "secret_stdin")]
+    strict: bool,
+}
+
+impl ChosenSecret {
+    /// The operator's secret, judged; otherwise a generated one, and whether
+    /// it must be shown.
+    fn secret(&self, name: &str) -> Result<(ApiKeySecret, bool)> {
+        if !self.secret_stdin {
+            return Ok((ApiKeySecret::generate(), true));
+        }
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map_err(|e| Fail::new(format!("reading the secret: {e}")))?;
+        let secret = ApiKeySecret::parse(line.trim_end_matches(['\r', '\n']))
+            .ok_or_else(|| Fail::usage(format!("the secret from standard input: expected {}", ApiKeySecret::EXPECTED)))?;
+        judge_secrets(&weak(name, &secret), self.strict)?;
+        Ok((secret, false))
+    }
+}
+
+fn weak(name: &str, secret: &ApiKeySecret) -> Vec<String> {
+    let bits = secret.estimated_bits();
+    if bits < STRONG_SECRET_BITS { vec![shared::config::weak_secret(name, bits)] } else { Vec::new() }
+}
+
+/// Weak secrets are warned about, or refused when `strict`; the message
+/// names the key, never the secret.
+pub fn judge_secrets(weak: &[String], strict: bool) -> Result {
+    if strict && !weak.is_empty() {
+        return Err(Fail::usage(format!("refused (--strict): {}", weak.join("; "))));
+    }
+    for w in weak {
+        eprintln!("warning: {w}");
+    }
+    Ok(())
 }
 
 pub async fn run(target: &Target, command: KeysCommand) -> Result {
@@ -60,7 +112,7 @@ pub async fn run(target: &Target, command: KeysCommand) -> Result {
         KeysCommand::List { json } => list(admin, json).await,
         KeysCommand::Disable { name } => set_enabled(admin, &name, false).await,
         KeysCommand::Enable { name } => set_enabled(admin, &name, true).await,
-        KeysCommand::Rotate { name } => rotate(admin, &name).await,
+        KeysCommand::Rotate { name, chosen } => rotate(admin, &name, &chosen).await,
         KeysCommand::Delete { name } => {
             admin.delete_key(&find(admin, &name).await?.hash).await?;
             say!("API key {name:?} deleted");
@@ -86,7 +138,8 @@ pub fn show_secret(name: &str, secret: &ApiKeySecret) -> Result {
 }
 
 async fn create(admin: &dyn Admin, args: CreateArgs) -> Result {
-    if admin.keys().await?.iter().any(|k| k.name == args.name) {
+    let stored = admin.keys().await?;
+    if stored.iter().any(|k| k.name == args.name) {
         return Err(Fail::new(format!(
             "API key {:?} already exists (give it a new secret with: smsctl keys rotate {})",
             args.name, args.name
@@ -98,7 +151,8 @@ async fn create(admin: &dyn Admin, args: CreateArgs) -> Result {
             permissions.push(p);
         }
     }
-    let secret = ApiKeySecret::generate();
+    let (secret, show) = args.chosen.secret(&args.name)?;
+    unused(&stored, &secret)?;
     admin
         .put_key(&ApiKey {
             name: args.name.clone(),
@@ -109,7 +163,25 @@ async fn create(admin: &dyn Admin, args: CreateArgs) -> Result {
             created_at: system_clock()(),
         })
         .await?;
-    show_secret(&args.name, &secret)
+    confirm(&args.name, &secret, show, "created")
+}
+
+/// Keys are found by their secret's hash: one secret, one key. A reused
+/// secret (its own included, on rotation) is refused.
+fn unused(stored: &[ApiKey], secret: &ApiKeySecret) -> Result {
+    match stored.iter().find(|k| k.hash == secret.hash()) {
+        Some(k) => Err(Fail::usage(format!("the secret from standard input is already API key {:?}'s", k.name))),
+        None => Ok(()),
+    }
+}
+
+/// A generated secret is shown, once; an operator's own is not echoed.
+fn confirm(name: &str, secret: &ApiKeySecret, show: bool, done: &str) -> Result {
+    if show {
+        return show_secret(name, secret);
+    }
+    say!("API key {name:?} {done} with the secret from standard input");
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -143,7 +215,7 @@ async fn list(admin: &dyn Admin, json: bool) -> Result {
         .into_iter()
         .map(|k| {
             vec![
-                output::one_line(&k.name),
+                shared::domain::text::escape(&k.name),
                 k.hash_prefix,
                 k.tenants.to_strings().join(","),
                 k.permissions
@@ -182,9 +254,11 @@ async fn set_enabled(admin: &dyn Admin, name: &str, enabled: bool) -> Result {
     Ok(())
 }
 
-async fn rotate(admin: &dyn Admin, name: &str) -> Result {
-    let old = find(admin, name).await?;
-    let secret = ApiKeySecret::generate();
+async fn rotate(admin: &dyn Admin, name: &str, chosen: &ChosenSecret) -> Result {
+    let stored = admin.keys().await?;
+    let old = named(&stored, name)?.clone();
+    let (secret, show) = chosen.secret(name)?;
+    unused(&stored, &secret)?;
     let new = ApiKey {
         hash: secret.hash(),
         ..old.clone()
@@ -195,16 +269,15 @@ async fn rotate(admin: &dyn Admin, name: &str) -> Result {
         ..Snapshot::default()
     };
     admin.apply(&snapshot, &[old.hash]).await?;
-    show_secret(name, &secret)
+    confirm(name, &secret, show, "rotated")
 }
 
 async fn find(admin: &dyn Admin, name: &str) -> Result<ApiKey> {
-    admin
-        .keys()
-        .await?
-        .into_iter()
-        .find(|k| k.name == name)
-        .ok_or_else(|| Fail::new(format!("no API key named {name:?}")))
+    named(&admin.keys().await?, name).cloned()
+}
+
+fn named<'a>(stored: &'a [ApiKey], name: &str) -> Result<&'a ApiKey> {
+    stored.iter().find(|k| k.name == name).ok_or_else(|| Fail::new(format!("no API key named {name:?}")))
 }
 
 /// The configuration file's rule for names.

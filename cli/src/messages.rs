@@ -40,7 +40,7 @@ pub async fn run(target: &Target, args: MessagesArgs) -> Result {
                 m.attempts.to_string(),
                 m.id,
                 m.receipt.as_ref().map(receipt).unwrap_or_default(),
-                output::one_line(m.error.as_deref().unwrap_or("")),
+                shared::domain::text::escape(m.error.as_deref().unwrap_or("")),
             ]
         })
         .collect();

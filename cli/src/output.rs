@@ -47,19 +47,6 @@ pub fn time(epoch_secs: i64) -> String {
         .unwrap_or_else(|| epoch_secs.to_string())
 }
 
-/// Control characters escaped, so that one entry stays on one line.
-pub fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
 pub fn json<T: serde::Serialize>(value: &T) -> crate::fail::Result {
     let text =
         serde_json::to_string_pretty(value).map_err(|e| crate::fail::Fail::new(e.to_string()))?;

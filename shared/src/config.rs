@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    ApiKey, ApiKeySecret, E164, ExtensionRecord, KeyHash, Owner, Permission, SmsNumber, Tenant,
+    ApiKey, ApiKeySecret, E164, ExtensionRecord, KeyHash, Owner, Permission, STRONG_SECRET_BITS, SmsNumber, Tenant,
     TenantId, TenantScope,
 };
 
@@ -164,6 +164,18 @@ impl Config {
         out
     }
 
+    /// Secrets the operator chose that are easier to guess than
+    /// `STRONG_SECRET_BITS`: where, and their estimate. Never the secret.
+    pub fn weak_secrets(&self) -> Vec<String> {
+        self.api_keys
+            .iter()
+            .enumerate()
+            .filter_map(|(i, k)| Some((i, k, k.secret.as_ref()?.estimated_bits())))
+            .filter(|(_, _, bits)| *bits < STRONG_SECRET_BITS)
+            .map(|(i, k, bits)| format!("$.api_keys[{i}].secret: {}", weak_secret(&k.name, bits)))
+            .collect()
+    }
+
     /// Resolves keys against those stored: a key named again keeps its hash
     /// unless the file gives a new secret; a new key without a secret gets
     /// a generated one.
@@ -229,6 +241,14 @@ impl From<Snapshot> for Config {
     }
 }
 
+/// What is said of a weak secret, naming its key.
+pub fn weak_secret(name: &str, bits: u32) -> String {
+    format!(
+        "API key {name:?}: its secret has about {bits} bits of estimated entropy, under {STRONG_SECRET_BITS}; \
+         leave the secret out to have one generated"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,6 +278,10 @@ mod tests {
         let c = Config::from_json(EXAMPLE).unwrap();
         assert_eq!(c.tenants[0].id.as_str(), "59");
         assert!(c.warnings(&BTreeMap::new()).is_empty());
+        // Its example secret is guessable: flagged, by key name only.
+        let weak = c.weak_secrets();
+        assert_eq!(weak.len(), 1);
+        assert!(weak[0].starts_with("$.api_keys[0].secret: API key \"pbx-integration\": its secret has about 85 bits") && !weak[0].contains("test-key"), "{weak:?}");
         let plan = c.plan(&[], 1);
         assert_eq!(plan.snapshot.keys[0].hash, KeyHash::of("test-key-59-abcdef"));
         assert!(plan.generated.is_empty());

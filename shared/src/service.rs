@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::metrics::{Event, Metrics, NoMetrics, reason};
 use crate::ports::{Begun, Held, MessageQuery, Received, Recording, Recordings, SmsGateway, Store};
 pub use requests::{
-    Answer, ApiAction, ApiCall, ApiRequest, ApiStyle, E164Digits, PageQuery, ReportQuery, Sent,
+    Answer, ApiAction, ApiCall, ApiRequest, ApiStyle, E164Digits, Names, PageQuery, ReportQuery, Sent,
 };
 pub use rules::fingerprint;
 use rules::{Checked, authorize, check_voicemail, default_voicemail_text, voicemail_text};
@@ -164,7 +164,7 @@ impl Service {
 
     /// Both APIs: checks 1 to 4 in the contract's order, then what the
     /// request asks for.
-    pub async fn api(&self, call: ApiCall) -> Result<Answer> {
+    pub async fn api(&self, call: ApiCall<'_>) -> Result<Answer> {
         let Admitted { request, checked, extension, idempotency, deadline } = self.admit(call).await?;
         let tenant = &checked.tenant.id;
         match request.action {
@@ -185,17 +185,17 @@ impl Service {
     }
 
     /// Checks 1 to 4: the key, the shape, the key's rights, the tenant.
-    async fn admit(&self, call: ApiCall) -> Result<Admitted> {
+    async fn admit(&self, call: ApiCall<'_>) -> Result<Admitted> {
         let hash = call.key.as_deref().and_then(KeyHash::of_presented);
-        let (mut found, named) = self.read_for_api(hash.as_ref(), call.request.as_ref().ok()).await?;
+        let mut found = self.read_for_api(hash.as_ref(), &call.names).await?;
         // 1. The key.
         let key = match (&hash, found.key.take()) {
             (Some(h), Some(k)) if k.enabled && k.hash.matches(h) => k,
             _ => return Err(Error::InvalidApiKey),
         };
-        // 2. The shape. Reports and the REST API may leave the tenant to a
-        // key that has only one.
-        let request = call.request?;
+        // 2. The shape, only now. Reports and the REST API may leave the
+        // tenant to a key that has only one.
+        let request = (call.shape)()?;
         let implied = call.style == ApiStyle::Rest || matches!(request.action, ApiAction::Reports(_));
         let tenant_id = match (&request.tenant, key.tenants.single()) {
             (Some(t), _) => t.clone(),
@@ -205,9 +205,10 @@ impl Service {
         // 3. The key's rights.
         authorize(&key, &tenant_id, &request.action)?;
         // 4. The tenant, read now if the request did not name it.
-        let found = match named {
-            Some(t) if t == tenant_id => found,
-            _ => self.read_tenant(&tenant_id, request.action.extension()).await?,
+        let read_already = call.names.tenant.as_ref() == Some(&tenant_id) && call.names.extension.as_ref() == request.action.extension();
+        let found = match read_already {
+            true => found,
+            false => self.read_tenant(&tenant_id, request.action.extension()).await?,
         };
         let tenant = found.tenant.ok_or_else(|| Error::UnknownTenant(tenant_id.to_string()))?;
         if !tenant.active {

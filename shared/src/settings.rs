@@ -201,12 +201,11 @@ impl Settings {
         crate::domain::warm_up();
         match &self.backend {
             #[cfg(feature = "embedded")]
-            Backend::Embedded { db, outbox, recordings } => Ok(Service::new(
-                Arc::new(crate::adapters::sqlite::SqliteStore::open(db)?),
-                Arc::new(crate::adapters::outbox::OutboxGateway::open(outbox, false)?),
-                self.policy.clone(),
-            )
-            .with_recordings(Arc::new(crate::adapters::folder::FolderRecordings::new(recordings)))),
+            Backend::Embedded { db, outbox, recordings } => {
+                let (store, outbox) = crate::adapters::outbox::embedded(db, outbox, false).await?;
+                Ok(Service::new(store, outbox, self.policy.clone())
+                    .with_recordings(Arc::new(crate::adapters::folder::FolderRecordings::new(recordings))))
+            }
             #[cfg(feature = "aws")]
             Backend::Aws { table } => Ok(self.aws_service(&self.aws().await, table).await),
             #[allow(unreachable_patterns)]

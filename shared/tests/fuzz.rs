@@ -1,8 +1,8 @@
 //! Property-based fuzzing of every parser that takes hostile input: no panic,
 //! and what is accepted is well-formed. The test command runs a bounded number
 //! of cases (proptest's default, 256, or PROPTEST_CASES); the documented long
-//! run is `PROPTEST_CASES=110000 cargo test --release -p shared --test fuzz`
-//! (nine targets, over 1,000,000 inputs).
+//! run is `PROPTEST_CASES=100000 cargo test --release -p shared --test fuzz`
+//! (eleven targets, over 1,000,000 inputs).
 
 use http::{HeaderMap, HeaderValue, Method};
 use proptest::prelude::*;
@@ -39,12 +39,14 @@ proptest! {
         }
         for method in [Method::GET, Method::POST] {
             if let Ok(call) = action::parse(&req(&method, Some(&query), &headers, body.as_bytes())) {
-                match call.request {
-                    Ok(r) => match r.action {
+                let names = call.names.clone();
+                if let Ok(r) = (call.shape)() {
+                    // What was read with the key is what the request names.
+                    prop_assert_eq!(&names.tenant, &r.tenant);
+                    match r.action {
                         ApiAction::Reports(q) => prop_assert!(q.since <= q.until),
                         _ => prop_assert!(r.tenant.is_some()),
-                    },
-                    Err(_) => {}
+                    }
                 }
             }
         }
@@ -61,7 +63,39 @@ proptest! {
             headers.insert("idempotency-key", v);
         }
         for endpoint in [rest::Endpoint::Send, rest::Endpoint::Voicemail] {
-            let _ = rest::parse(endpoint, &req(&Method::POST, None, &headers, body.as_bytes()));
+            let Ok(call) = rest::parse(endpoint, &req(&Method::POST, None, &headers, body.as_bytes())) else { continue };
+            if let Some((k, _)) = &call.idempotency {
+                prop_assert!(!k.is_empty() && k.bytes().all(|b| b.is_ascii_graphic()));
+            }
+            let names = call.names.clone();
+            if let Ok(r) = (call.shape)() {
+                prop_assert_eq!(&names.tenant, &r.tenant);
+                prop_assert_eq!(names.extension.as_ref(), r.action.extension());
+            }
+        }
+    }
+
+    #[test]
+    fn repeated_json_fields(k in 0usize..3, a in hostile(), b in hostile(), voicemail in any::<bool>()) {
+        let (endpoint, fields) = match voicemail {
+            false => (rest::Endpoint::Send, ["to", "message", "server"]),
+            true => (rest::Endpoint::Voicemail, ["extension", "message", "server"]),
+        };
+        let body = serde_json::json!({fields[k]: a}).to_string();
+        let body = format!(r#"{},"to":"+14165551234","{}":{}}}"#, body.trim_end_matches('}'), fields[k], serde_json::json!(b));
+        let body = if voicemail { body.replace(r#""to":"+14165551234""#, r#""message":null"#) } else { body };
+        let headers = HeaderMap::new();
+        let call = rest::parse(endpoint, &req(&Method::POST, None, &headers, body.as_bytes())).expect("within the limits");
+        // A field named twice is never read one way or the other.
+        let refused = format!("Required field '{}' contains invalid data (a single value)", fields[k]);
+        prop_assert_eq!((call.shape)().map(|_| ()).map_err(|e| e.to_string()), Err(refused), "{}", body);
+    }
+
+    #[test]
+    fn message_texts(raw in prop_oneof![".*", "[\\x00-\\x1f\\x7f\u{85}\u{200b}-\u{200f}\u{2028}-\u{202e}\u{2066}-\u{2069}\u{feff} a\n]{0,40}"]) {
+        if let Ok(text) = shared::domain::MessageText::new(raw.clone()) {
+            prop_assert!(!text.as_str().chars().any(|c| c.is_control() && c != '\n'), "{:?}", text.as_str());
+            prop_assert!(!shared::domain::text::is_blank(text.as_str()));
         }
     }
 
@@ -70,7 +104,7 @@ proptest! {
         let headers = HeaderMap::new();
         for endpoint in [rest::Endpoint::Messages, rest::Endpoint::Message(&id)] {
             let r = rest::parse(endpoint, &req(&Method::GET, Some(&query), &headers, b""));
-            if let Ok(ApiAction::Messages(q)) = r.and_then(|c| c.request).map(|r| r.action) {
+            if let Ok(ApiAction::Messages(q)) = r.and_then(|c| (c.shape)()).map(|r| r.action) {
                 prop_assert!((1..=rest::MAX_PAGE).contains(&q.limit));
             }
         }

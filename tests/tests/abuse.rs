@@ -29,7 +29,7 @@ async fn setup() -> Vec<Backend> {
     let all = backends().await;
     for b in &all {
         b.apply(CONFIG).await;
-        b.opt_out(OPTED_OUT);
+        b.opt_out(OPTED_OUT).await;
     }
     all
 }
@@ -233,5 +233,35 @@ async fn an_idempotency_key_in_flight_is_refused_not_sent_twice() {
         let refused = both.iter().find(|(s, _)| *s == 409).unwrap();
         assert_eq!(refused.1, json!({"error": "A request with this Idempotency-Key is still being processed"}));
         assert_eq!(b.sent().await.len(), 1, "{}", b.name);
+    }
+}
+
+/// Check 1 before check 2, in cost too: without a valid key the request's
+/// fields are never parsed (no phone number, no Base64); with one, the
+/// shape is checked once.
+#[tokio::test]
+async fn nothing_is_parsed_before_the_key_is_known() {
+    use std::sync::atomic::AtomicUsize;
+    use shared::service::{ApiCall, ApiStyle, Names};
+    for b in setup().await {
+        let service = b.service();
+        for (key, shaped) in [(None, 0), (Some("unknown-key-0000000001"), 0), (Some(KEY), 1)] {
+            let shapes = Arc::new(AtomicUsize::new(0));
+            let counted = shapes.clone();
+            let call = ApiCall {
+                style: ApiStyle::Action,
+                key: key.map(str::to_owned),
+                names: Names::default(),
+                shape: Box::new(move || {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    Err(shared::Error::MissingField("to_number"))
+                }),
+                idempotency: None,
+                deadline: None,
+            };
+            let expected = if shaped == 0 { shared::Error::InvalidApiKey } else { shared::Error::MissingField("to_number") };
+            assert_eq!(service.api(call).await.unwrap_err(), expected, "{}", b.name);
+            assert_eq!(shapes.load(Ordering::SeqCst), shaped, "{}: {key:?}", b.name);
+        }
     }
 }

@@ -159,6 +159,13 @@ async fn rest_api_error_table() {
             (send, Some(ALL), r#"{"to": "+14165551234", "message": 5, "server": "59"}"#.into(), 400, "Required field 'message' contains invalid data (a text)"),
             (send, Some(ALL), r#"{"to": "+14165551234", "message": "hi", "server": "../59"}"#.into(), 400, "Required field 'server' contains invalid data (a tenant id of 1 to 10 digits)"),
             (send, Some(ALL), r#"{"to": "+14165551234", "message": "hi", "mesage": "typo"}"#.into(), 400, "Unknown field 'mesage'"),
+            // One reading: a field given twice is refused, as the action API
+            // refuses a repeated parameter.
+            (send, Some(ALL), r#"{"to": "+14165551234", "message": "hi", "server": "59", "server": "60"}"#.into(), 400, "Required field 'server' contains invalid data (a single value)"),
+            (send, Some(ALL), r#"{"to": "+14165551234", "to": "+14165551234", "message": "hi", "server": "59"}"#.into(), 400, "Required field 'to' contains invalid data (a single value)"),
+            (vm, Some(ALL), r#"{"extension": "1001", "server": "59", "extension": "1002"}"#.into(), 400, "Required field 'extension' contains invalid data (a single value)"),
+            // Nothing visible: NUL, zero-width space, bidi override, BOM, line separator.
+            (send, Some(ALL), r#"{"to": "+14165551234", "message": "\u0000\u200b\u202e\ufeff\u2028", "server": "59"}"#.into(), 400, "Message is empty"),
             // A key for all tenants must name one.
             (send, Some(ALL), to.into(), 400, "Required field 'server' is missing"),
             (send, Some("key-59-and-66-00001"), to.into(), 400, "Required field 'server' is missing"),
@@ -235,6 +242,28 @@ async fn the_guides_examples_send_from_the_tenants_sender() {
         assert!(sent.iter().take(4).all(|s| s.from == "+14165550000" && s.to == "+14165551234"));
         assert_eq!(sent[4].from, "+14165550066");
         assert_eq!(sent.len(), 6);
+    }
+}
+
+/// An `Idempotency-Key` is visible ASCII (docs/openapi.yaml); control
+/// characters in a message never reach a phone: a tab is a space, CR LF a
+/// newline, the rest dropped.
+#[tokio::test]
+async fn idempotency_keys_are_visible_ascii_and_texts_lose_their_control_characters() {
+    let body = r#"{"to": "+14165551234", "message": "hi", "server": "59"}"#;
+    for b in setup().await {
+        for bad in ["order 42", "order\t42", "", &"x".repeat(256)] {
+            let mut req = request("POST", "/api/sms/send", &[("x-api-key", ALL), ("content-type", "application/json")], body);
+            req.headers_mut().insert("idempotency-key", http::HeaderValue::from_str(bad).expect("a header value"));
+            let got = answer(send_sms::handler::handle(&b.service(), req).await.unwrap());
+            let text = "Required field 'Idempotency-Key' contains invalid data (1 to 255 visible ASCII characters)";
+            assert_eq!(got, (400, err(text)), "{}: {bad:?}", b.name);
+        }
+        assert_nothing_sent(&b, "bad idempotency keys");
+        let message = json!({"to": "+14165551234", "message": "Line 1\r\nLine\t2\u{0}\u{1b}[2J\u{7}!", "server": "59"}).to_string();
+        let (status, sent) = rest(&b, "/api/sms/send", Some(ALL), &message).await;
+        assert_eq!(status, 200, "{}: {sent}", b.name);
+        assert_eq!(b.sent().await[0].text, "Line 1\nLine 2[2J!", "{}", b.name);
     }
 }
 

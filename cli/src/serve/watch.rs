@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
+use shared::domain::text::escape;
 use shared::service::Service;
 use shared::trigger::KeyLayout;
 use time::OffsetDateTime;
@@ -96,11 +97,11 @@ impl Watcher {
 async fn announce(service: &Service, layout: &KeyLayout, key: &str, stamp: Stamp) -> bool {
     match crate::trigger::invoke(service, layout, s3_event(key, stamp)).await {
         Ok(response) => {
-            say!("[watch] {key}: {response}");
+            say!("[watch] {}: {response}", escape(key));
             true
         }
         Err(e) => {
-            tracing::error!(key, error = %e, "voicemail SMS failed; trying again at the next poll");
+            tracing::error!(key = %escape(key), error = %e, "voicemail SMS failed; trying again at the next poll");
             false
         }
     }

@@ -11,7 +11,7 @@ use time::{Date, Month, Time};
 use super::params::Params;
 use super::{HttpRequest, error_body, header_key, json_response, log_failure, method_not_allowed, views};
 use crate::domain::{E164, Extension, MessageText};
-use crate::service::{Answer, ApiAction, ApiCall, ApiRequest, ApiStyle, E164Digits, ReportQuery, Service};
+use crate::service::{Answer, ApiAction, ApiCall, ApiRequest, ApiStyle, E164Digits, Names, ReportQuery, Service};
 use crate::{Error, Result};
 
 pub const SEND_MESSAGE: &str = "pbxware.sms.send_message";
@@ -82,9 +82,10 @@ fn yes_no(on: bool) -> &'static str {
     if on { "yes" } else { "no" }
 }
 
-/// Parses a request into an API call; `Err` only for what stops it before
-/// the key is looked at (a body over the size limit).
-pub fn parse(req: &HttpRequest<'_>) -> Result<ApiCall> {
+/// Splits a request into an API call: the key, what it names, and its
+/// shape to check once the key is known; `Err` only for what stops it
+/// before the key is looked at (a body over the size limit).
+pub fn parse(req: &HttpRequest<'_>) -> Result<ApiCall<'static>> {
     if req.too_large() {
         return Err(Error::BodyTooLarge(super::MAX_REQUEST_BYTES));
     }
@@ -98,10 +99,16 @@ pub fn parse(req: &HttpRequest<'_>) -> Result<ApiCall> {
         (Ok(Some(q)), _) => Some(q.to_owned()),
         (Err(_), _) => None,
     };
+    let extension_action = matches!(params.get("action"), Ok(Some(EXTENSION_GET | EXTENSION_SET)));
+    let names = Names {
+        tenant: params.tenant().ok().flatten(),
+        extension: extension_action.then(|| params.get("id").ok().flatten().and_then(Extension::parse)).flatten(),
+    };
     Ok(ApiCall {
         style: ApiStyle::Action,
         key,
-        request: request(&params),
+        names,
+        shape: Box::new(move || request(&params)),
         idempotency: None,
         deadline: req.deadline,
     })

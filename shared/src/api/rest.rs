@@ -10,7 +10,7 @@ use time::format_description::well_known::Rfc3339;
 use super::params::Params;
 use super::{HttpRequest, error_body, header_key, json_response, log_failure, method_not_allowed, views};
 use crate::domain::{E164, Extension, MessageStatus, MessageText, TenantId};
-use crate::service::{Answer, ApiAction, ApiCall, ApiRequest, ApiStyle, PageQuery, Service, fingerprint};
+use crate::service::{Answer, ApiAction, ApiCall, ApiRequest, ApiStyle, Names, PageQuery, Service, fingerprint};
 use crate::{Error, Result};
 
 /// Which REST endpoint.
@@ -120,46 +120,33 @@ fn body(answer: Answer) -> Value {
     }
 }
 
-pub fn parse(endpoint: Endpoint<'_>, req: &HttpRequest<'_>) -> Result<ApiCall> {
+/// Splits a request into an API call: the key, what it names, and its
+/// shape to check once the key is known. A JSON body is tokenized here
+/// (linear, bounded by the size limit); its fields are validated later.
+pub fn parse<'a>(endpoint: Endpoint<'a>, req: &HttpRequest<'_>) -> Result<ApiCall<'a>> {
     if req.too_large() {
         return Err(Error::BodyTooLarge(super::MAX_REQUEST_BYTES));
     }
+    let call = |names, shape, idempotency| ApiCall { style: ApiStyle::Rest, key: header_key(req), names, shape, idempotency, deadline: req.deadline };
     if endpoint.method() == Method::GET {
-        return Ok(ApiCall {
-            style: ApiStyle::Rest,
-            key: header_key(req),
-            request: read_request(endpoint, &Params::parse(req.query, None)),
-            idempotency: None,
-            deadline: req.deadline,
-        });
+        let params = Params::parse(req.query, None);
+        let names = Names { tenant: params.tenant().ok().flatten(), extension: None };
+        return Ok(call(names, Box::new(move || read_request(endpoint, &params)), None));
     }
-    let idempotency = match req.headers.get("idempotency-key") {
+    let idempotency = match req.headers.get("idempotency-key").map(|v| v.as_bytes()) {
         None => None,
-        Some(v) => match v.to_str() {
-            Ok(k) if !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY_LEN => {
-                Some((k.to_owned(), fingerprint(&[endpoint_tag(endpoint), req.body].concat())))
-            }
-            _ => {
-                return Ok(ApiCall {
-                    style: ApiStyle::Rest,
-                    key: header_key(req),
-                    request: Err(Error::invalid(
-                        "Idempotency-Key",
-                        "1 to 255 visible ASCII characters",
-                    )),
-                    idempotency: None,
-                    deadline: req.deadline,
-                });
-            }
-        },
+        // Visible ASCII only: no spaces, no control characters.
+        Some(k) if (1..=MAX_IDEMPOTENCY_KEY_LEN).contains(&k.len()) && k.iter().all(u8::is_ascii_graphic) => {
+            Some((String::from_utf8_lossy(k).into_owned(), fingerprint(&[endpoint_tag(endpoint), req.body].concat())))
+        }
+        Some(_) => {
+            let refused = || Err(Error::invalid("Idempotency-Key", "1 to 255 visible ASCII characters"));
+            return Ok(call(Names::default(), Box::new(refused), None));
+        }
     };
-    Ok(ApiCall {
-        style: ApiStyle::Rest,
-        key: header_key(req),
-        request: request(endpoint, req),
-        idempotency,
-        deadline: req.deadline,
-    })
+    let members = Members::parse(req.body);
+    let names = members.as_ref().map(Members::names).unwrap_or_default();
+    Ok(call(names, Box::new(move || request(endpoint, members?)), idempotency))
 }
 
 fn endpoint_tag(endpoint: Endpoint<'_>) -> &'static [u8] {
@@ -226,13 +213,16 @@ fn page_query(params: &Params) -> Result<PageQuery> {
     })
 }
 
-fn request(endpoint: Endpoint<'_>, req: &HttpRequest<'_>) -> Result<ApiRequest> {
-    let value: Value = serde_json::from_slice(req.body).map_err(|e| Error::MalformedJson(e.to_string()))?;
-    let Value::Object(body) = value else {
-        return Err(Error::MalformedJson("expected a JSON object".to_owned()));
-    };
-    if let Some(unknown) = body.keys().find(|k| !endpoint.fields().contains(&k.as_str())) {
-        return Err(Error::UnknownField(unknown.clone()));
+/// The POST endpoints: their JSON body, each field given once.
+fn request(endpoint: Endpoint<'_>, members: Members) -> Result<ApiRequest> {
+    let mut body = Map::new();
+    for (name, value) in members.0 {
+        let Some(field) = endpoint.fields().iter().find(|f| **f == name) else {
+            return Err(Error::UnknownField(name));
+        };
+        if body.insert(name, value).is_some() {
+            return Err(Error::invalid(field, "a single value"));
+        }
     }
     let action = match endpoint {
         Endpoint::Send => {
@@ -253,17 +243,60 @@ fn request(endpoint: Endpoint<'_>, req: &HttpRequest<'_>) -> Result<ApiRequest> 
         }
         Endpoint::Messages | Endpoint::Message(_) => return Err(Error::Internal("a read endpoint has no body".to_owned())),
     };
-    let tenant = match body.get("server") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(TenantId::parse(s).ok_or(Error::invalid("server", TenantId::EXPECTED))?),
-        Some(Value::Number(n)) => Some(
-            n.as_u64()
-                .and_then(|n| TenantId::parse(&n.to_string()))
-                .ok_or(Error::invalid("server", TenantId::EXPECTED))?,
-        ),
-        Some(_) => return Err(Error::invalid("server", TenantId::EXPECTED)),
-    };
-    Ok(ApiRequest { tenant, action })
+    Ok(ApiRequest { tenant: body.get("server").map(server).transpose()?.flatten(), action })
+}
+
+/// `server`: a tenant id, as a string or a number; `null` names none.
+fn server(value: &Value) -> Result<Option<TenantId>> {
+    let invalid = || Error::invalid("server", TenantId::EXPECTED);
+    match value {
+        Value::Null => Ok(None),
+        Value::String(s) => TenantId::parse(s).map(Some).ok_or_else(invalid),
+        Value::Number(n) => n.as_u64().and_then(|n| TenantId::parse(&n.to_string())).map(Some).ok_or_else(invalid),
+        _ => Err(invalid()),
+    }
+}
+
+/// A JSON object's members as sent, in order, repeats included (a map
+/// would silently keep the last of a repeated key).
+struct Members(Vec<(String, Value)>);
+
+impl Members {
+    fn parse(body: &[u8]) -> Result<Members> {
+        serde_json::from_slice(body).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => Error::MalformedJson("expected a JSON object".to_owned()),
+            _ => Error::MalformedJson(e.to_string()),
+        })
+    }
+
+    /// The tenant and extension named, when well-formed.
+    fn names(&self) -> Names {
+        let first = |name: &str| self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+        Names {
+            tenant: first("server").and_then(|v| server(v).ok().flatten()),
+            extension: first("extension").and_then(Value::as_str).and_then(Extension::parse),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
 }
 
 fn required_str<'a>(body: &'a Map<String, Value>, name: &'static str, expected: &'static str) -> Result<&'a str> {

@@ -2,6 +2,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::text::{is_blank, without_controls};
 use crate::error::Error;
 
 /// The longest message accepted, in SMS segments. SNS refuses SMS over 1,600
@@ -69,9 +70,11 @@ pub struct MessageText {
 }
 
 impl MessageText {
+    /// Control characters are normalised away first (see
+    /// [`without_controls`]); nothing visible left is `Message is empty`.
     pub fn new(text: impl Into<String>) -> Result<Self, Error> {
-        let text = text.into();
-        if text.trim().is_empty() {
+        let text = without_controls(text.into());
+        if is_blank(&text) {
             return Err(Error::EmptyMessage);
         }
         // Units per character, in the cheapest encoding that carries them all.

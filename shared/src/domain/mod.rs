@@ -15,7 +15,7 @@ pub mod text;
 pub use cursor::Cursor;
 pub use ids::{Extension, TenantId};
 pub use link::{LinkToken, RecordingLink};
-pub use keys::{ApiKeySecret, KeyHash, MAX_PRESENTED_KEY_LEN, Permission, TenantScope, sha256_hex};
+pub use keys::{ApiKeySecret, KeyHash, MAX_PRESENTED_KEY_LEN, Permission, STRONG_SECRET_BITS, TenantScope, sha256_hex};
 pub use message::{Encoding, MessageText, MAX_SEGMENTS};
 pub use model::{
     ApiKey, DeliveryReceipt, ExtensionRecord, MessageKind, MessageRecord, MessageStatus, Owner,

@@ -57,6 +57,34 @@ pub fn clean_field(raw: &str, max: usize) -> Option<String> {
     (!out.is_empty()).then_some(out)
 }
 
+/// A message's text as it may reach a phone: a tab becomes a space, CR LF
+/// and a lone CR a newline, every other control character (NUL, ESC, DEL,
+/// the C1 range) is dropped. Format characters stay (joiners and direction
+/// marks are part of emoji and of some scripts); a text of nothing else is
+/// empty by [`is_blank`].
+pub fn without_controls(text: String) -> String {
+    if !text.chars().any(|c| c.is_control() && c != '\n') {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\t' => out.push(' '),
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\r' | '\n' => out.push('\n'),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Nothing a reader would see: whitespace and invisible characters only.
+pub fn is_blank(text: &str) -> bool {
+    text.chars().all(|c| c.is_whitespace() || is_invisible(c))
+}
+
 /// The text on one line, safe for a terminal or a log: backslash, newline,
 /// tab and every invisible character written as an escape (`\n`, `\t`,
 /// `\u{202e}`), so nothing can start a forged line or send an escape
@@ -97,6 +125,18 @@ mod tests {
         assert_eq!(clean_field("\u{200b}\u{0}\n", 64), None);
         assert_eq!(clean_field(&"x".repeat(100), 10).map(|s| s.chars().count()), Some(10));
         assert_eq!(clean_field("ab cd", 3).as_deref(), Some("ab"));
+    }
+
+    #[test]
+    fn controls_are_dropped_but_newlines_and_format_characters_kept() {
+        let clean = |t: &str| without_controls(t.to_owned());
+        assert_eq!(clean("a\r\nb\rc\td"), "a\nb\nc d");
+        assert_eq!(clean("\u{0}x\u{1b}[2J\u{7}\u{7f}\u{85}y"), "x[2Jy");
+        assert_eq!(clean("👨\u{200d}👩 \u{200f}שלום"), "👨\u{200d}👩 \u{200f}שלום");
+        for blank in ["", " \n", "\u{200b}\u{feff}", "\u{202e}\u{2066}\u{2028}", "\u{3164}\u{00ad}"] {
+            assert!(is_blank(blank), "{blank:?}");
+        }
+        assert!(!is_blank("\u{200b}.") && !is_blank("😀"));
     }
 
     #[test]

@@ -83,18 +83,43 @@ pub struct ApiRequest {
     pub action: ApiAction,
 }
 
-/// An API call as it arrived: the key is checked before the shape (contract
-/// check 1 before check 2), so the shape's verdict travels alongside.
-#[derive(Debug, Clone)]
-pub struct ApiCall {
+/// An API call as it arrived. The key is checked before anything else
+/// (contract check 1 before check 2): the request's fields are validated
+/// only by `shape`, called once the key is known and enabled, so a caller
+/// without a valid key costs a hash and one read, never a phone number
+/// parse or a Base64 decode.
+pub struct ApiCall<'a> {
     pub style: ApiStyle,
     pub key: Option<String>,
-    pub request: Result<ApiRequest>,
+    /// What the request names, read together with the key.
+    pub names: Names,
+    /// Check 2: the request's fields, parsed and validated.
+    pub shape: Box<dyn FnOnce() -> Result<ApiRequest> + Send + 'a>,
     /// REST `Idempotency-Key` header, with a fingerprint of the request it
     /// came with.
     pub idempotency: Option<(String, String)>,
     /// The invocation's deadline (epoch milliseconds), when one is known.
     pub deadline: Option<u64>,
+}
+
+impl std::fmt::Debug for ApiCall<'_> {
+    // The key is a secret: only whether there was one.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiCall")
+            .field("style", &self.style)
+            .field("key", &self.key.as_ref().map(|_| "<redacted>"))
+            .field("names", &self.names)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The tenant and the extension a request names, when their raw values
+/// are well-formed (ASCII digits, bounded: cheap to check); anything else
+/// is left to the shape's check.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Names {
+    pub tenant: Option<TenantId>,
+    pub extension: Option<Extension>,
 }
 
 /// A sent SMS, as the APIs report it.

@@ -12,21 +12,16 @@ use crate::metrics::{self, Event};
 use crate::ports::{Begun, Claim, Closing, End, Found, Held, Lookup, OutgoingSms, Start};
 
 use super::rules::{Checked, api_message_id, status_of, voicemail_message_id};
-use super::{ApiRequest, LEASE_MARGIN_SECS, Outcome, Sent, Service, Voicemail};
+use super::{LEASE_MARGIN_SECS, Names, Outcome, Sent, Service, Voicemail};
 
 impl Service {
     /// One read for what an API request names: the key, and the tenant and
     /// extension when the request names them. Also answers which tenant
     /// that was.
-    pub(super) async fn read_for_api(
-        &self,
-        key: Option<&KeyHash>,
-        request: Option<&ApiRequest>,
-    ) -> Result<(Found, Option<TenantId>)> {
-        let tenant = request.and_then(|r| r.tenant.clone());
-        let extension = request.and_then(|r| r.action.extension());
-        let lookup = Lookup { key, tenant: tenant.as_ref(), extension: extension.filter(|_| tenant.is_some()), number: None };
-        Ok((self.store.lookup(lookup).await?, tenant))
+    pub(super) async fn read_for_api(&self, key: Option<&KeyHash>, names: &Names) -> Result<Found> {
+        let tenant = names.tenant.as_ref();
+        let lookup = Lookup { key, tenant, extension: names.extension.as_ref().filter(|_| tenant.is_some()), number: None };
+        Ok(self.store.lookup(lookup).await?)
     }
 
     pub(super) async fn read_tenant(&self, tenant: &TenantId, extension: Option<&Extension>) -> Result<Found> {
