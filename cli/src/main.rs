@@ -62,7 +62,7 @@ async fn main() -> ExitCode {
         Command::Apply(args) => apply::apply(target, args).await,
         Command::Export => apply::export(target).await,
         Command::Keys { command } => keys::run(target, command).await,
-        Command::Outbox(args) => outbox::run(target, args),
+        Command::Outbox(args) => outbox::run(target, args).await,
         Command::Messages(args) => messages::run(target, args).await,
         Command::Receipts(args) => receipts::run(target, args).await,
         Command::Serve(args) => serve::run(target, args).await,

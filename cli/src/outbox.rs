@@ -36,20 +36,20 @@ enum OutboxCommand {
     },
 }
 
-pub fn run(target: &Target, args: OutboxArgs) -> Result {
+pub async fn run(target: &Target, args: OutboxArgs) -> Result {
     let local = target.local("outbox")?;
     let outbox = OutboxGateway::open(&local.outbox, false)?;
     match args.command {
         Some(OutboxCommand::OptOut { number }) => {
-            outbox.set_opted_out(&number, true)?;
+            outbox.set_opted_out(&number, true).await?;
             say!("{number} opted out: SMS to it are refused");
         }
         Some(OutboxCommand::OptIn { number }) => {
-            outbox.set_opted_out(&number, false)?;
+            outbox.set_opted_out(&number, false).await?;
             say!("{number} opted in");
         }
         None => {
-            let entries = outbox.list(args.limit)?;
+            let entries = outbox.list(args.limit).await?;
             if args.json {
                 return output::json(&entries);
             }

@@ -31,7 +31,7 @@ pub async fn run(target: &Target, _: ReceiptsArgs) -> Result {
 /// (successes, failures); the function's answers. What failed stays
 /// pending: a receipt applied twice is dropped as a repeat.
 pub async fn deliver(service: &Service, outbox: &OutboxGateway) -> Result<Vec<Value>> {
-    let pending = outbox.receipts()?;
+    let pending = outbox.receipts().await?;
     let (delivered, failed) = (pending.delivered, pending.failed);
     let group = log_group("local", "000000000000");
     let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
@@ -46,6 +46,6 @@ pub async fn deliver(service: &Service, outbox: &OutboxGateway) -> Result<Vec<Va
             .map_err(|e| Fail::new(format!("delivery receipts: {e}")))?;
         answers.push(answer);
     }
-    outbox.ack_receipts(pending.up_to)?;
+    outbox.ack_receipts(pending.up_to).await?;
     Ok(answers)
 }

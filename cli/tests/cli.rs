@@ -1,20 +1,16 @@
 //! `smsctl` end to end: the binary against a SQLite file in a temporary
 //! folder, and `serve` spoken to over plain HTTP/1.1.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, channel};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+mod common;
+
+use std::io::Write;
+use std::process::Stdio;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_smsctl");
-const DEMO_KEY: &str = "demo-key-59-abcdef0123";
-const GUIDE_BODY: &str = "WW91IGhhdmUgcmVjZWl2ZWQgYSBuZXcgdm9pY2VtYWlsLg==";
+use common::{DEMO_KEY, Env};
+
 const GUIDE_TEXT: &str = "You have received a new voicemail.";
 
 /// The contract's example, plus a key whose secret is left to `apply`.
@@ -29,214 +25,6 @@ const CONFIG: &str = r#"{
                   "tenants": ["59"], "permissions": ["sms"], "enabled": true},
                  {"name": "generated", "tenants": ["*"], "permissions": ["sms"]}]
 }"#;
-
-/// A temporary folder with the SQLite file; removed when dropped.
-struct Env {
-    dir: PathBuf,
-}
-
-impl Env {
-    fn new(name: &str) -> Env {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let dir = std::env::temp_dir().join(format!(
-            "smsctl-{name}-{}-{nanos}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Env { dir }
-    }
-
-    fn command(&self) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.arg("--db").arg(self.dir.join("sms.db"));
-        for var in [
-            "SMS_TABLE_NAME",
-            "SMS_DB_PATH",
-            "SMS_OUTBOX_PATH",
-            "VOICEMAIL_PREFIX",
-            "VOICEMAIL_SUFFIXES",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env("LOG_LEVEL", "warn");
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command().args(args).output().unwrap()
-    }
-
-    /// Stdout of a command that must succeed.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "smsctl {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        serde_json::from_str(&self.ok(args)).unwrap()
-    }
-
-    fn file(&self, name: &str, contents: &str) -> String {
-        let path = self.dir.join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).unwrap();
-        }
-        std::fs::write(&path, contents).unwrap();
-        path.to_str().unwrap().to_owned()
-    }
-
-    fn apply(&self, config: &str) -> String {
-        let path = self.file("config.json", config);
-        self.ok(&["apply", &path])
-    }
-
-    fn serve(&self, extra: &[&str]) -> Server {
-        Server::start(
-            self.command()
-                .args(["serve", "--addr", "127.0.0.1:0"])
-                .args(extra),
-        )
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// `smsctl serve`, its stdout read line by line; killed when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-    lines: Receiver<String>,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Server {
-    fn start(cmd: &mut Command) -> Server {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, lines) = channel();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
-            sink.lock().unwrap().push_str(&text);
-        });
-        let mut server = Server {
-            child,
-            addr: String::new(),
-            lines,
-            stderr,
-        };
-        let line = server.wait_for(|l| l.starts_with("listening on http://"));
-        server.addr = line["listening on http://".len()..]
-            .split(' ')
-            .next()
-            .unwrap()
-            .to_owned();
-        server
-    }
-
-    /// The next line of stdout that matches (earlier ones are consumed).
-    fn wait_for(&self, matches: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if matches(&line) => return line,
-                Ok(_) => {}
-                Err(e) => panic!(
-                    "no such line from serve ({e}); stderr:\n{}",
-                    self.stderr.lock().unwrap()
-                ),
-            }
-        }
-    }
-
-    /// Sends `request` as it is; the status and the body of the answer.
-    fn raw(&self, request: &[u8]) -> (u16, String) {
-        let mut stream = TcpStream::connect(&self.addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        stream.write_all(request).unwrap();
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).unwrap();
-        let answer = String::from_utf8(answer).unwrap();
-        let status = answer
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let body = answer
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_owned())
-            .unwrap_or_default();
-        (status, body)
-    }
-
-    fn get(&self, path_and_query: &str) -> (u16, Value) {
-        let (status, body) = self.raw(
-            format!("GET {path_and_query} HTTP/1.1\r\nHost: local\r\nConnection: close\r\n\r\n")
-                .as_bytes(),
-        );
-        (
-            status,
-            serde_json::from_str(&body).unwrap_or(Value::String(body)),
-        )
-    }
-
-    fn post(&self, path: &str, key: &str, json: &str) -> (u16, Value) {
-        let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: local\r\nConnection: close\r\nX-API-Key: {key}\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
-            json.len()
-        );
-        let (status, body) = self.raw(request.as_bytes());
-        (
-            status,
-            serde_json::from_str(&body).unwrap_or(Value::String(body)),
-        )
-    }
-
-    fn guide_example(&self, key: &str) -> (u16, Value) {
-        self.get(&format!(
-            "/?apikey={key}&action=pbxware.sms.send_message&server=59&to_number=%2B14165551234&body={GUIDE_BODY}"
-        ))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The secret in `API key "<name>": <secret> (shown once; store it now)`.
 fn secret_of(stdout: &str, name: &str) -> String {
@@ -519,8 +307,9 @@ fn serve_refuses_oversize_bodies_with_413() {
     // Declared too long: answered before the body is sent at all.
     let (status, body) = server.raw(
         format!(
-            "POST /api/sms/send HTTP/1.1\r\nHost: local\r\nConnection: close\r\nX-API-Key: {DEMO_KEY}\r\n\
+            "POST /api/sms/send HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nX-API-Key: {DEMO_KEY}\r\n\
              Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            server.addr,
             limit + 1
         )
         .as_bytes(),
@@ -535,8 +324,9 @@ fn serve_refuses_oversize_bodies_with_413() {
     let chunk = "a".repeat(limit + 100);
     let (status, body) = server.raw(
         format!(
-            "POST / HTTP/1.1\r\nHost: local\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\
+            "POST / HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\
              Content-Type: application/x-www-form-urlencoded\r\n\r\n{:x}\r\n{chunk}\r\n",
+            server.addr,
             chunk.len()
         )
         .as_bytes(),

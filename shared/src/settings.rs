@@ -188,7 +188,11 @@ impl Settings {
     /// region, `AWS_ENDPOINT_URL`), with this configuration's timeouts.
     #[cfg(feature = "aws")]
     pub async fn aws(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(self.timeouts.sdk()).load().await
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(http_client())
+            .timeout_config(self.timeouts.sdk())
+            .load()
+            .await
     }
 
     /// The service over the store and gateway this configuration names;
@@ -197,12 +201,11 @@ impl Settings {
         crate::domain::warm_up();
         match &self.backend {
             #[cfg(feature = "embedded")]
-            Backend::Embedded { db, outbox, recordings } => Ok(Service::new(
-                Arc::new(crate::adapters::sqlite::SqliteStore::open(db)?),
-                Arc::new(crate::adapters::outbox::OutboxGateway::open(outbox, false)?),
-                self.policy.clone(),
-            )
-            .with_recordings(Arc::new(crate::adapters::folder::FolderRecordings::new(recordings)))),
+            Backend::Embedded { db, outbox, recordings } => {
+                let (store, outbox) = crate::adapters::outbox::embedded(db, outbox, false).await?;
+                Ok(Service::new(store, outbox, self.policy.clone())
+                    .with_recordings(Arc::new(crate::adapters::folder::FolderRecordings::new(recordings))))
+            }
             #[cfg(feature = "aws")]
             Backend::Aws { table } => Ok(self.aws_service(&self.aws().await, table).await),
             #[allow(unreachable_patterns)]
@@ -213,6 +216,15 @@ impl Settings {
             }),
         }
     }
+}
+
+/// The HTTP client of every AWS client: the SDK's own (hyper, rustls, the
+/// system's roots, which honour `SSL_CERT_FILE`), with ring as rustls's
+/// crypto provider instead of the default aws-lc, which is the larger.
+#[cfg(feature = "aws")]
+pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
 }
 
 fn timeouts(get: &impl Fn(&str) -> Option<String>) -> Result<AwsTimeouts, StartupError> {

@@ -1,8 +1,8 @@
 //! Property-based fuzzing of every parser that takes hostile input: no panic,
 //! and what is accepted is well-formed. The test command runs a bounded number
 //! of cases (proptest's default, 256, or PROPTEST_CASES); the documented long
-//! run is `PROPTEST_CASES=110000 cargo test --release -p shared --test fuzz`
-//! (ten targets, over 1,000,000 inputs).
+//! run is `PROPTEST_CASES=100000 cargo test --release -p shared --test fuzz`
+//! (eleven targets, over 1,000,000 inputs).
 
 use http::{HeaderMap, HeaderValue, Method};
 use proptest::prelude::*;

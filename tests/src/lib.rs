@@ -176,9 +176,9 @@ impl Backend {
 
     /// Makes `number` an opted-out destination at this backend's provider.
     /// Moto answers "opted out" for every number ending in 99.
-    pub fn opt_out(&self, number: &str) {
+    pub async fn opt_out(&self, number: &str) {
         match &self.outbox {
-            Some(outbox) => outbox.set_opted_out(&E164::parse(number).unwrap(), true).unwrap(),
+            Some(outbox) => outbox.set_opted_out(&E164::parse(number).unwrap(), true).await.unwrap(),
             None => assert!(number.ends_with("99"), "moto opts out only numbers ending in 99"),
         }
     }
@@ -203,7 +203,7 @@ struct OutboxReader(Arc<OutboxGateway>);
 #[async_trait]
 impl SentReader for OutboxReader {
     async fn read(&self, ids: &[String]) -> Vec<SentSms> {
-        let all = self.0.list(usize::MAX).unwrap();
+        let all = self.0.list(usize::MAX).await.unwrap();
         ids.iter()
             .filter_map(|id| all.iter().find(|e| &e.id == id))
             .map(|e| SentSms {

@@ -55,6 +55,7 @@ pub fn endpoint() -> Option<String> {
 /// Loaded like the functions load theirs (`aws_config::defaults`).
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(shared::settings::http_client())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
@@ -66,6 +67,7 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
 /// timeouts, as `Settings::aws` builds the functions' configuration.
 pub async fn sdk_config_with(endpoint: &str, timeouts: shared::settings::AwsTimeouts) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(shared::settings::http_client())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))

@@ -110,6 +110,8 @@ struct Shared {
     function_arn: String,
     /// How many times the runtime asked for an event: > 0 means init is over.
     next_calls: AtomicUsize,
+    /// When the runtime first asked: the end of Lambda's init phase.
+    first_next: OnceLock<Instant>,
     stop: AtomicBool,
 }
 
@@ -133,6 +135,7 @@ impl RuntimeApi {
             outcomes: outcomes_tx,
             function_arn: format!("arn:aws:lambda:us-east-1:123456789012:function:{function_name}"),
             next_calls: AtomicUsize::new(0),
+            first_next: OnceLock::new(),
             stop: AtomicBool::new(false),
         });
         let server = shared.clone();
@@ -164,6 +167,11 @@ impl RuntimeApi {
 
     pub fn next_calls(&self) -> usize {
         self.shared.next_calls.load(Ordering::SeqCst)
+    }
+
+    /// When the runtime first asked for an event, if it has.
+    pub fn first_next(&self) -> Option<Instant> {
+        self.shared.first_next.get().copied()
     }
 
     /// Queues one event; its request id.
@@ -206,6 +214,7 @@ fn serve(conn: TcpStream, shared: &Shared) -> std::io::Result<()> {
         let error_type = req.headers.get("lambda-runtime-function-error-type").cloned();
         let outcome = match (req.method.as_str(), req.path.as_str()) {
             ("GET", NEXT) => {
+                shared.first_next.get_or_init(Instant::now);
                 shared.next_calls.fetch_add(1, Ordering::SeqCst);
                 // Long poll, as Lambda does: the answer is the next event.
                 let next = shared.events.lock().unwrap_or_else(|p| p.into_inner()).recv();
@@ -313,17 +322,26 @@ pub struct Lambda {
     pub name: String,
     api: RuntimeApi,
     child: Child,
+    /// Just before the process was spawned.
+    spawned: Instant,
     output: Arc<Mutex<Vec<u8>>>,
     readers: Vec<thread::JoinHandle<()>>,
 }
 
 impl Lambda {
-    /// Starts `function` (a binary name) with Lambda's environment, the
-    /// embedded store at `db`, and `env` on top (which may override).
+    /// Starts `function` (a binary name, built here in the debug profile)
+    /// with Lambda's environment, the embedded store at `db`, and `env` on
+    /// top (which may override).
     pub fn start(function: &str, db: &Path, env: &[(&str, &str)]) -> Lambda {
-        let path = binary(function);
+        Lambda::spawn(&binary(function), function, db, env)
+    }
+
+    /// Starts the binary at `path` as the function `function`, as
+    /// [`Lambda::start`] does: for binaries built elsewhere (the benchmark's
+    /// release builds).
+    pub fn spawn(path: &Path, function: &str, db: &Path, env: &[(&str, &str)]) -> Lambda {
         let api = RuntimeApi::start(function);
-        let mut cmd = Command::new(&path);
+        let mut cmd = Command::new(path);
         // Only what Lambda sets (plus the store): nothing leaks in from the
         // developer's shell (SMS_TABLE_NAME, RUST_LOG, AWS_*, ...).
         cmd.env_clear()
@@ -349,6 +367,7 @@ impl Lambda {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        let spawned = Instant::now();
         let mut child = cmd.spawn().unwrap_or_else(|e| panic!("start {}: {e}", path.display()));
         // Both streams into one log, drained so the child never blocks on a
         // full pipe.
@@ -370,7 +389,29 @@ impl Lambda {
                 }
             }));
         }
-        Lambda { name: function.to_owned(), api, child, output, readers }
+        Lambda { name: function.to_owned(), api, child, spawned, output, readers }
+    }
+
+    /// The process id, for reading /proc/<pid>/status.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Lambda's init phase: from the process's spawn to its first request
+    /// for an event. Waits for that request; panics if the process exits
+    /// first.
+    pub fn init_time(&mut self) -> Duration {
+        loop {
+            if let Some(at) = self.api.first_next() {
+                return at - self.spawned;
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                self.drain();
+                panic!("{}: exited during init ({status})\n{}", self.name, self.output());
+            }
+            assert!(self.spawned.elapsed() < WAIT, "{}: init did not end\n{}", self.name, self.output());
+            thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// Once the process has exited: waits for its last words.

@@ -29,7 +29,7 @@ async fn setup() -> Vec<Backend> {
     let all = backends().await;
     for b in &all {
         b.apply(CONFIG).await;
-        b.opt_out(OPTED_OUT);
+        b.opt_out(OPTED_OUT).await;
     }
     all
 }

@@ -36,7 +36,7 @@ async fn each_outcome_is_counted_without_personal_data() {
     for to in ["+14165551201", "+442079460123", "+14165551202"] {
         answer(send_sms::handler::handle(&svc, send(to)).await.unwrap());
     }
-    b.opt_out("+14165551299");
+    b.opt_out("+14165551299").await;
     answer(send_sms::handler::handle(&svc, send("+14165551299")).await.unwrap());
     // The minute's budget (3) is spent: the opt-out counted.
     assert_eq!(answer(send_sms::handler::handle(&svc, send("+14165551203")).await.unwrap()).0, 429);

@@ -213,7 +213,7 @@ async fn voicemails_have_their_own_budget_and_final_refusals_are_recorded() {
         assert_eq!(trigger_by(&svc, abroad.clone(), deadline(&clock)).await.unwrap()["skipped"], 1, "{}", b.name);
         assert_eq!(trigger_by(&svc, abroad, deadline(&clock)).await.unwrap()["duplicates"], 1, "{}", b.name);
         // An opted-out destination (tenant 59's extension 1003): final.
-        b.opt_out("+14165551299");
+        b.opt_out("+14165551299").await;
         let opted = direct(&[s3_record("voicemail/59/1003/msg8.wav", "08")]);
         assert_eq!(trigger_by(&svc, opted.clone(), deadline(&clock)).await.unwrap()["skipped"], 1, "{}", b.name);
         assert_eq!(trigger_by(&svc, opted, deadline(&clock)).await.unwrap()["duplicates"], 1, "{}", b.name);

@@ -58,7 +58,8 @@ fn preloaded_db() -> PathBuf {
 
 /// The local outbox, oldest first.
 fn outbox(db: &Path) -> Vec<OutboxEntry> {
-    let mut all = OutboxGateway::open(db, false).unwrap().list(usize::MAX).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let mut all = rt.block_on(OutboxGateway::open(db, false).unwrap().list(usize::MAX)).unwrap();
     all.reverse();
     all
 }

@@ -4,6 +4,8 @@
 use std::net::SocketAddr;
 
 use shared::config::Config;
+use shared::domain::KeyHash;
+use shared::ports::Admin;
 
 use crate::fail::{Fail, Result};
 use crate::output::say;
@@ -54,6 +56,17 @@ impl Demo {
         );
         say!();
     }
+}
+
+/// Removes the demo key, whose secret is public (README, docs/cli.md), from
+/// the store; true when it was there.
+pub async fn remove_key(admin: &dyn Admin) -> Result<bool> {
+    let hash = KeyHash::of(&Demo::load()?.key);
+    if !admin.keys().await?.iter().any(|k| k.hash == hash) {
+        return Ok(false);
+    }
+    admin.delete_key(&hash).await?;
+    Ok(true)
 }
 
 #[cfg(test)]

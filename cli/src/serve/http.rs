@@ -1,5 +1,7 @@
 //! The local HTTP server: requests routed as API Gateway routes them to the
 //! Lambda handlers, converted to the `lambda_http::Request` the functions get.
+//! Clients are bounded: how many connections, how long they may take to send
+//! a request or stay idle, and which hosts and origins are answered.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -11,15 +13,36 @@ use hyper::body::{Body as _, Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::json;
 use shared::api::{MAX_REQUEST_BYTES, Route, json_response, not_found};
 use shared::service::Service;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use super::guard::Guard;
 
 /// How long requests under way may take to finish once asked to stop.
 const GRACE: Duration = Duration::from_secs(10);
+
+/// What one client may hold of the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// A connection closes when it sends nothing for this long, or does not
+    /// send a request's headers, or its body, within it (slowloris).
+    pub idle: Duration,
+    /// Connections open at once; further ones wait in the listen backlog
+    /// until one closes.
+    pub connections: usize,
+}
+
+/// What each request is served with.
+struct Context {
+    service: Arc<Service>,
+    guard: Guard,
+    limits: Limits,
+}
 
 /// The function behind each API route, as template.yaml wires them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,33 +66,55 @@ impl Function {
 pub async fn serve(
     listener: TcpListener,
     service: Arc<Service>,
+    guard: Guard,
+    limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) {
+    let context = Arc::new(Context { service, guard, limits });
+    let slots = Arc::new(Semaphore::new(limits.connections));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    let mut http = http1::Builder::new();
+    // The header-read timeout also runs while a kept-alive connection waits
+    // for its next request: it is the idle timeout too.
+    http.timer(TokioTimer::new()).header_read_timeout(limits.idle);
     loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let service = service.clone();
-                    let handler = service_fn(move |req| {
-                        let service = service.clone();
-                        async move { Ok::<_, Infallible>(handle(&service, req).await) }
-                    });
-                    let connection = graceful.watch(http1::Builder::new().serve_connection(TokioIo::new(stream), handler));
-                    tokio::spawn(async move {
-                        if let Err(e) = connection.await {
-                            tracing::debug!(error = %e, "connection ended with an error");
-                        }
-                    });
-                }
-                Err(e) => {
-                    // Out of file descriptors and the like: pause rather than spin.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            },
+        let (slot, accepted) = tokio::select! {
+            next = async {
+                let slot = slots.clone().acquire_owned().await;
+                (slot, listener.accept().await)
+            } => next,
             () = &mut shutdown => break,
+        };
+        let Ok(slot) = slot else { break };
+        match accepted {
+            Ok((stream, _)) => {
+                let context = context.clone();
+                let handler = service_fn(move |req| {
+                    let context = context.clone();
+                    async move {
+                        // Its own task: a client that hangs up does not cut a
+                        // send short between the outbox and the message log.
+                        let response = tokio::spawn(async move { handle(&context, req).await }).await;
+                        Ok::<_, Infallible>(response.unwrap_or_else(|e| {
+                            tracing::error!(error = %e, "handler panicked");
+                            internal_error()
+                        }))
+                    }
+                });
+                let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), handler));
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                    drop(slot);
+                });
+            }
+            Err(e) => {
+                // Out of file descriptors and the like: pause rather than spin.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
         }
     }
     drop(listener);
@@ -81,16 +126,20 @@ pub async fn serve(
     }
 }
 
-async fn handle(service: &Service, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(context: &Context, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let response = respond(service, req).await;
-    // The path only: the query string may hold an API key.
-    tracing::info!(%method, %path, status = response.status().as_u16(), "request");
+    let response = match context.guard.check(req.uri(), req.headers()) {
+        Some(refusal) => full(json_response(refusal.status, &json!({ "error": refusal.error }))),
+        None => respond(context, req).await,
+    };
+    // The path only: the query string may hold an API key. Debug: the
+    // outbox prints every SMS already, and a line per request costs.
+    tracing::debug!(%method, %path, status = response.status().as_u16(), "request");
     response
 }
 
-async fn respond(service: &Service, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn respond(context: &Context, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let Some(function) = Function::of(req.uri().path()) else {
         return full(not_found());
     };
@@ -100,18 +149,26 @@ async fn respond(service: &Service, req: Request<Incoming>) -> Response<Full<Byt
         return too_large();
     }
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<LengthLimitError>() => return too_large(),
-        Err(e) => {
+    let idle = context.limits.idle;
+    let body = match tokio::time::timeout(idle, Limited::new(body, MAX_REQUEST_BYTES).collect()).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) if e.is::<LengthLimitError>() => return too_large(),
+        Ok(Err(e)) => {
             tracing::debug!(error = %e, "request body could not be read");
             return full(json_response(
                 StatusCode::BAD_REQUEST,
                 &json!({ "error": "Request body could not be read" }),
             ));
         }
+        Err(_) => {
+            return full(json_response(
+                StatusCode::REQUEST_TIMEOUT,
+                &json!({ "error": format!("Request body was not received within {} s", idle.as_secs()) }),
+            ));
+        }
     };
     let request = lambda_http::Request::from_parts(parts, lambda_http::Body::from(body.to_vec()));
+    let service = context.service.as_ref();
     let result = match function {
         Function::SendSms => send_sms::handler::handle(service, request).await,
         Function::VoicemailNotify => voicemail_notify::handler::handle(service, request).await,
@@ -121,12 +178,16 @@ async fn respond(service: &Service, req: Request<Incoming>) -> Response<Full<Byt
         Ok(response) => response.map(|body| Full::new(Bytes::copy_from_slice(&body))),
         Err(e) => {
             tracing::error!(error = %e, "handler failed");
-            full(json_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &json!({ "error": "Internal error" }),
-            ))
+            internal_error()
         }
     }
+}
+
+fn internal_error() -> Response<Full<Bytes>> {
+    full(json_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &json!({ "error": "Internal error" }),
+    ))
 }
 
 fn too_large() -> Response<Full<Bytes>> {

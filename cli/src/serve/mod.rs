@@ -3,17 +3,18 @@
 //! optionally a folder that stands in for the voicemail bucket.
 
 mod demo;
+mod guard;
 mod http;
 mod watch;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
 use shared::adapters::folder::FolderRecordings;
-use shared::adapters::outbox::OutboxGateway;
-use shared::adapters::sqlite::SqliteStore;
+use shared::adapters::outbox::{OutboxGateway, embedded};
 use shared::service::{LinkPolicy, Service};
 use tokio::net::TcpListener;
 
@@ -33,6 +34,14 @@ pub struct ServeArgs {
     /// bucket: DIR/voicemail/<tenant>/<extension>/<file>.
     #[arg(long, value_name = "DIR")]
     watch: Option<PathBuf>,
+    /// Close a connection that sends nothing, or not a whole request, for
+    /// this long (slow clients cannot hold connections).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    idle_timeout: u64,
+    /// Serve at most this many connections at once; more wait until one
+    /// closes.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..))]
+    max_connections: u16,
 }
 
 pub async fn run(target: &Target, args: ServeArgs) -> Result {
@@ -44,12 +53,15 @@ pub async fn run(target: &Target, args: ServeArgs) -> Result {
         )));
     }
     let local = target.local("serve")?;
-    let store = Arc::new(SqliteStore::open(&local.db)?);
+    let (store, gateway) = embedded(&local.db, &local.outbox, true).await?;
     let demo = if args.demo {
         let demo = demo::Demo::load()?;
         crate::apply::write(store.as_ref(), &demo.config).await?;
         Some(demo)
     } else {
+        if demo::remove_key(store.as_ref()).await? {
+            say!("removed the demo API key that a `serve --demo` which did not stop cleanly left behind");
+        }
         None
     };
     // Files already there are not new: only what is dropped from now on is.
@@ -61,14 +73,13 @@ pub async fn run(target: &Target, args: ServeArgs) -> Result {
         .local_addr()
         .map_err(|e| Fail::new(e.to_string()))?;
 
-    let gateway = Arc::new(OutboxGateway::open(&local.outbox, true)?);
     let mut policy = local.settings.policy.clone();
     // Recording links point here, at the watched folder's files.
     if watcher.is_some() {
         let days = policy.recording_links.as_ref().map_or(7, |l| l.days);
         policy.recording_links = Some(LinkPolicy { base_url: format!("http://{addr}/r/"), days });
     }
-    let mut service = Service::new(store, gateway.clone(), policy);
+    let mut service = Service::new(store.clone(), gateway.clone(), policy);
     if let Some(w) = &watcher {
         service = service.with_recordings(Arc::new(FolderRecordings::new(w.dir())));
     }
@@ -88,7 +99,11 @@ pub async fn run(target: &Target, args: ServeArgs) -> Result {
     let receipts = tokio::spawn(pump_receipts(service.clone(), gateway, stop.subscribe()));
     say!("listening on http://{addr} (Ctrl-C stops)");
 
-    http::serve(listener, service, shutdown_signal()).await;
+    let limits = http::Limits {
+        idle: Duration::from_secs(args.idle_timeout),
+        connections: usize::from(args.max_connections),
+    };
+    http::serve(listener, service, guard::Guard::new(addr), limits, shutdown_signal()).await;
     // The watcher finishes the voicemail at hand, if any, before it stops.
     let _ = stop.send(true);
     let _ = receipts.await;
@@ -96,6 +111,10 @@ pub async fn run(target: &Target, args: ServeArgs) -> Result {
         if let Err(e) = task.await {
             tracing::error!(error = %e, "the folder watcher stopped abnormally");
         }
+    }
+    // The demo key's secret is public: it goes with the demo.
+    if demo.is_some() && demo::remove_key(store.as_ref()).await? {
+        say!("removed the demo API key");
     }
     say!("stopped");
     Ok(())

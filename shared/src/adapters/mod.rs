@@ -2,6 +2,8 @@
 //! outbox) and, with the `aws` feature, DynamoDB and SNS.
 
 #[cfg(feature = "embedded")]
+pub mod db;
+#[cfg(feature = "embedded")]
 pub mod folder;
 #[cfg(feature = "embedded")]
 pub mod outbox;

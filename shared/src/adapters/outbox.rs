@@ -10,13 +10,14 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use super::sqlite::{err, open};
+use super::db::{Db, err};
+use super::sqlite::{SqliteStore, exec};
 use crate::domain::E164;
 use crate::domain::text::escape;
 use crate::ports::{GatewayError, OutgoingSms, SmsGateway, StoreError};
@@ -53,80 +54,131 @@ pub struct OutboxEntry {
 }
 
 pub struct OutboxGateway {
-    conn: Mutex<Connection>,
+    db: Db,
     /// Print each SMS to standard output as it is sent (`smsctl serve`).
     echo: bool,
 }
 
 impl OutboxGateway {
+    /// The outbox on its own connection to `path`.
     pub fn open(path: &Path, echo: bool) -> Result<Self, StoreError> {
-        let conn = open(path)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
-        Ok(OutboxGateway { conn: Mutex::new(conn), echo })
+        let db = Db::open(path, |conn| conn.execute_batch(SCHEMA).map_err(err))?;
+        Ok(OutboxGateway { db, echo })
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    /// The outbox on a connection already open (the store's, on the same
+    /// file): one writer for both.
+    pub async fn on(db: Db, echo: bool) -> Result<Self, StoreError> {
+        db.call(|conn| conn.execute_batch(SCHEMA).map_err(err)).await?;
+        Ok(OutboxGateway { db, echo })
     }
 
     /// Newest first.
-    pub fn list(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT id, tenant, kind, sender, recipient, text, encoding, segments, at
-                 FROM outbox ORDER BY seq DESC LIMIT ?1",
-            )
-            .map_err(err)?;
-        let rows = stmt
-            .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
-                Ok(OutboxEntry {
-                    id: r.get(0)?,
-                    tenant: r.get(1)?,
-                    kind: r.get(2)?,
-                    from: r.get(3)?,
-                    to: r.get(4)?,
-                    text: r.get(5)?,
-                    encoding: r.get(6)?,
-                    segments: r.get::<_, i64>(7)? as usize,
-                    at: r.get(8)?,
-                })
-            })
-            .map_err(err)?;
-        rows.map(|r| r.map_err(err)).collect()
+    pub async fn list(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.db.call(move |conn| list(conn, limit)).await
     }
 
     /// The delivery receipts not acknowledged yet, as SNS delivery status
     /// log lines, successes apart from failures.
-    pub fn receipts(&self) -> Result<PendingReceipts, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached("SELECT seq, delivered, line FROM receipts ORDER BY seq").map_err(err)?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?, r.get::<_, String>(2)?))).map_err(err)?;
-        let mut pending = PendingReceipts::default();
-        for row in rows {
-            let (seq, delivered, line) = row.map_err(err)?;
-            pending.up_to = seq;
-            if delivered { &mut pending.delivered } else { &mut pending.failed }.push(line);
-        }
-        Ok(pending)
+    pub async fn receipts(&self) -> Result<PendingReceipts, StoreError> {
+        self.db.call(receipts).await
     }
 
     /// Forgets the receipts handed out, up to this one.
-    pub fn ack_receipts(&self, up_to: i64) -> Result<(), StoreError> {
-        self.conn().execute("DELETE FROM receipts WHERE seq <= ?1", [up_to]).map_err(err)?;
-        Ok(())
+    pub async fn ack_receipts(&self, up_to: i64) -> Result<(), StoreError> {
+        self.db.call(move |conn| exec(conn, "DELETE FROM receipts WHERE seq <= ?1", [up_to]).map(drop)).await
     }
 
     /// Marks a destination as opted out (or back in).
-    pub fn set_opted_out(&self, number: &E164, opted_out: bool) -> Result<(), StoreError> {
+    pub async fn set_opted_out(&self, number: &E164, opted_out: bool) -> Result<(), StoreError> {
         let sql = if opted_out {
             "INSERT OR IGNORE INTO opted_out (number) VALUES (?1)"
         } else {
             "DELETE FROM opted_out WHERE number = ?1"
         };
-        self.conn().execute(sql, [number.as_str()]).map_err(err)?;
-        Ok(())
+        let number = number.as_str().to_owned();
+        self.db.call(move |conn| exec(conn, sql, [number]).map(drop)).await
     }
+}
+
+fn list(conn: &Connection, limit: i64) -> Result<Vec<OutboxEntry>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, tenant, kind, sender, recipient, text, encoding, segments, at
+             FROM outbox ORDER BY seq DESC LIMIT ?1",
+        )
+        .map_err(err)?;
+    let rows = stmt
+        .query_map([limit], |r| {
+            Ok(OutboxEntry {
+                id: r.get(0)?,
+                tenant: r.get(1)?,
+                kind: r.get(2)?,
+                from: r.get(3)?,
+                to: r.get(4)?,
+                text: r.get(5)?,
+                encoding: r.get(6)?,
+                segments: r.get::<_, i64>(7)? as usize,
+                at: r.get(8)?,
+            })
+        })
+        .map_err(err)?;
+    rows.map(|r| r.map_err(err)).collect()
+}
+
+fn receipts(conn: &Connection) -> Result<PendingReceipts, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT seq, delivered, line FROM receipts ORDER BY seq").map_err(err)?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?, r.get::<_, String>(2)?))).map_err(err)?;
+    let mut pending = PendingReceipts::default();
+    for row in rows {
+        let (seq, delivered, line) = row.map_err(err)?;
+        pending.up_to = seq;
+        if delivered { &mut pending.delivered } else { &mut pending.failed }.push(line);
+    }
+    Ok(pending)
+}
+
+fn opted_out(conn: &Connection, number: &str) -> Result<bool, StoreError> {
+    let found = conn
+        .prepare_cached("SELECT 1 FROM opted_out WHERE number = ?1")
+        .and_then(|mut stmt| stmt.query_row([number], |_| Ok(())).optional())
+        .map_err(err)?;
+    Ok(found.is_some())
+}
+
+/// One SMS in the outbox, with its receipt: `failed` for an opted-out
+/// destination, as a carrier would answer.
+struct Row {
+    id: String,
+    tenant: String,
+    kind: &'static str,
+    from: String,
+    to: String,
+    text: String,
+    encoding: &'static str,
+    segments: i64,
+    at: String,
+}
+
+fn insert(conn: &Connection, row: &Row) -> Result<(), StoreError> {
+    let delivered = !opted_out(conn, &row.to)?;
+    exec(
+        conn,
+        "INSERT INTO outbox (id, tenant, kind, sender, recipient, text, encoding, segments, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![row.id, row.tenant, row.kind, row.from, row.to, row.text, row.encoding, row.segments, row.at],
+    )?;
+    let line = receipt_line(&row.id, row.segments, &row.to, delivered);
+    exec(conn, "INSERT INTO receipts (delivered, line) VALUES (?1, ?2)", params![delivered, line]).map(drop)
+}
+
+/// The embedded backend: the store, and the outbox on its connection when
+/// both are in one file (the default), so that the file has one writer.
+pub async fn embedded(db: &Path, outbox: &Path, echo: bool) -> Result<(Arc<SqliteStore>, Arc<OutboxGateway>), StoreError> {
+    let store = SqliteStore::open(db)?;
+    let outbox = if outbox == db { OutboxGateway::on(store.db(), echo).await? } else { OutboxGateway::open(outbox, echo)? };
+    Ok((Arc::new(store), Arc::new(outbox)))
 }
 
 /// How `smsctl serve` shows an SMS: one line, the text escaped, so that no
@@ -145,7 +197,7 @@ fn echo_line(at: &str, sms: &OutgoingSms<'_>) -> String {
 }
 
 /// A delivery status log record as SNS writes it (docs/aws.md).
-fn receipt_line(id: &str, sms: OutgoingSms<'_>, delivered: bool) -> String {
+fn receipt_line(id: &str, segments: i64, destination: &str, delivered: bool) -> String {
     let now = time::OffsetDateTime::now_utc();
     let timestamp = format!(
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}",
@@ -165,8 +217,8 @@ fn receipt_line(id: &str, sms: OutgoingSms<'_>, delivered: bool) -> String {
     serde_json::json!({
         "notification": { "messageId": id, "timestamp": timestamp },
         "delivery": {
-            "numberOfMessageParts": sms.text.segments(),
-            "destination": sms.to.as_str(),
+            "numberOfMessageParts": segments,
+            "destination": destination,
             "smsType": "Transactional",
             "providerResponse": response,
             "dwellTimeMs": 0,
@@ -190,34 +242,19 @@ impl SmsGateway for OutboxGateway {
 
     async fn send(&self, sms: OutgoingSms<'_>) -> Result<String, GatewayError> {
         let id = format!("outbox-{}", uuid::Uuid::new_v4());
-        let at = now_rfc3339();
-        let opted_out = self.opted_out(sms.to).await?;
-        let mut conn = self.conn();
-        let tx = conn.transaction().map_err(|e| GatewayError::Unavailable(format!("outbox: {e}")))?;
-        tx
-            .execute(
-                "INSERT INTO outbox (id, tenant, kind, sender, recipient, text, encoding, segments, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    id,
-                    sms.tenant.as_str(),
-                    sms.kind.as_str(),
-                    sms.from.as_str(),
-                    sms.to.as_str(),
-                    sms.text.as_str(),
-                    sms.text.encoding().as_str(),
-                    sms.text.segments() as i64,
-                    at
-                ],
-            )
-            .map_err(|e| GatewayError::Unavailable(format!("outbox: {e}")))?;
-        tx.execute(
-            "INSERT INTO receipts (delivered, line) VALUES (?1, ?2)",
-            params![!opted_out, receipt_line(&id, sms, !opted_out)],
-        )
-        .map_err(|e| GatewayError::Unavailable(format!("outbox: {e}")))?;
-        tx.commit().map_err(|e| GatewayError::Unavailable(format!("outbox: {e}")))?;
-        drop(conn);
+        let row = Row {
+            tenant: sms.tenant.as_str().to_owned(),
+            kind: sms.kind.as_str(),
+            from: sms.from.as_str().to_owned(),
+            to: sms.to.as_str().to_owned(),
+            text: sms.text.as_str().to_owned(),
+            encoding: sms.text.encoding().as_str(),
+            segments: sms.text.segments() as i64,
+            at: now_rfc3339(),
+            id,
+        };
+        let (id, at) = (row.id.clone(), row.at.clone());
+        self.db.call(move |conn| insert(conn, &row)).await.map_err(|e| GatewayError::Unavailable(format!("outbox: {}", e.0)))?;
         if self.echo {
             // A closed stdout must not fail (or panic) a send.
             let _ = writeln!(std::io::stdout().lock(), "{}", echo_line(&at, &sms));
@@ -226,13 +263,8 @@ impl SmsGateway for OutboxGateway {
     }
 
     async fn opted_out(&self, to: &E164) -> Result<bool, GatewayError> {
-        self.conn()
-            .query_row("SELECT 1 FROM opted_out WHERE number = ?1", [to.as_str()], |_| Ok(()))
-            .map(|()| true)
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(false),
-                e => Err(GatewayError::Unavailable(format!("outbox: {e}"))),
-            })
+        let to = to.as_str().to_owned();
+        self.db.call(move |conn| opted_out(conn, &to)).await.map_err(|e| GatewayError::Unavailable(format!("outbox: {}", e.0)))
     }
 }
 

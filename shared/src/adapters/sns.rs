@@ -278,6 +278,7 @@ mod tests {
         let closed = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port");
         let aws = aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
+            .http_client(crate::settings::http_client())
             .region(Region::new("us-east-1"))
             .credentials_provider(aws_sdk_sns::config::SharedCredentialsProvider::new(Credentials::new(
                 "test", "test", None, None, "test",

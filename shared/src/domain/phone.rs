@@ -1,4 +1,6 @@
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{LazyLock, Mutex};
 
 use rlibphonenumber::{PHONE_NUMBER_UTIL, PhoneNumberFormat};
 use serde::{Deserialize, Serialize};
@@ -62,12 +64,25 @@ impl E164 {
         {
             return None;
         }
+        let country = match known(s) {
+            Some(country) => country,
+            None => {
+                let country = Self::validate(s)?;
+                remember(s, &country);
+                country
+            }
+        };
+        Some(E164 { text: s.to_owned(), country })
+    }
+
+    /// libphonenumber's verdict: the number's country, if it is valid.
+    fn validate(s: &str) -> Option<CountryCode> {
         let number = PHONE_NUMBER_UTIL.parse(s, None).ok()?;
-        if !number.is_valid() || number.format_as(PhoneNumberFormat::E164) != s {
-            return None;
-        }
+        // `is_valid()` is this region lookup and this check: the lookup
+        // (patterns of up to 25 regions for +1) once, not twice.
         let region = number.get_region_code()?;
-        Some(E164 { text: s.to_owned(), country: CountryCode::parse(region.as_region_str().as_ref())? })
+        let country = CountryCode::parse(region.as_region_str().as_ref())?;
+        (number.is_valid_for_region(region) && number.format_as(PhoneNumberFormat::E164) == s).then_some(country)
     }
 
     pub fn as_str(&self) -> &str {
@@ -77,6 +92,25 @@ impl E164 {
     pub fn country(&self) -> &CountryCode {
         &self.country
     }
+}
+
+/// Valid numbers seen, with their country: the same few numbers (a tenant's
+/// sender, read with the tenant at every request; frequent destinations)
+/// are validated once, not at each use (tens of microseconds of pattern
+/// matching each). Invalid numbers are not kept; at most `KNOWN_MAX`.
+static KNOWN: LazyLock<Mutex<HashMap<String, CountryCode>>> = LazyLock::new(Mutex::default);
+const KNOWN_MAX: usize = 10_000;
+
+fn known(number: &str) -> Option<CountryCode> {
+    KNOWN.lock().unwrap_or_else(|p| p.into_inner()).get(number).cloned()
+}
+
+fn remember(number: &str, country: &CountryCode) {
+    let mut known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
+    if known.len() >= KNOWN_MAX {
+        known.clear();
+    }
+    known.insert(number.to_owned(), country.clone());
 }
 
 /// Loads libphonenumber's metadata and compiles the North American patterns
@@ -131,6 +165,16 @@ mod tests {
             "+4706237097",
         ] {
             assert!(E164::parse(bad).is_none(), "{bad:?}");
+            assert!(E164::parse(bad).is_none(), "{bad:?}, asked again");
         }
+    }
+
+    #[test]
+    fn a_number_seen_before_has_the_same_verdict() {
+        for _ in 0..2 {
+            assert_eq!(E164::parse("+442079460123").unwrap().country().as_str(), "GB");
+            assert_eq!(E164::parse("+14165551234").unwrap().country().as_str(), "CA");
+        }
+        assert!(known("+442079460123").is_some());
     }
 }

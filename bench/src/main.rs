@@ -1,0 +1,96 @@
+//! The benchmark: one run prints every figure of docs/benchmarks.md, each
+//! measured side by side on this machine. `bash scripts/bench.sh` builds
+//! what it measures (the release binaries, the arm64 bootstraps) and runs
+//! this under scripts/with-moto.sh.
+
+mod cold;
+mod first;
+mod fixture;
+mod requests;
+mod sizes;
+mod stats;
+mod tls;
+mod warm;
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use integration_tests::events_config;
+use integration_tests::runtime_api::{FUNCTIONS, target_dir};
+
+use crate::fixture::{Fixture, HELLO, Setting, moto_table, unlimited_config};
+
+/// Cold init, first request over TLS, warm latency and peak memory,
+/// requests per path, bootstrap sizes.
+#[derive(Parser)]
+struct Args {
+    /// Cold starts per binary and setting (medians).
+    #[arg(long, default_value_t = 20)]
+    runs: usize,
+    /// Cold starts per function and pre-warm choice over TLS.
+    #[arg(long, default_value_t = 10)]
+    tls_runs: usize,
+    /// Warm invocations per binary on the embedded store (p50, p99, peak RSS).
+    #[arg(long, default_value_t = 10_000)]
+    warm: usize,
+    /// Warm invocations per binary on DynamoDB + SNS (moto).
+    #[arg(long, default_value_t = 300)]
+    moto_warm: usize,
+    /// Warm invocations counted per path after the cold one.
+    #[arg(long, default_value_t = 5)]
+    path_warm: usize,
+    /// The release binaries of the functions and of hello (target/release).
+    #[arg(long)]
+    bins: Option<PathBuf>,
+}
+
+fn main() {
+    let args = Args::parse();
+    let target = target_dir();
+    let bins = args.bins.clone().unwrap_or_else(|| target.join("release"));
+    // The functions run in their store's folder: the path must not be relative.
+    let bins = bins.canonicalize().unwrap_or_else(|e| panic!("{}: {e}", bins.display()));
+    // One worker: the functions under test and moto need the other core.
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("tokio");
+    let f = rt.block_on(Fixture::new(&bins, &unlimited_config()));
+    let moto = rt.block_on(moto_table(&unlimited_config()));
+    let wire = rt.block_on(moto_table(&events_config()));
+    let dir = std::env::temp_dir();
+    let tls = rt.block_on(tls::start(moto.endpoint.trim_start_matches("http://"), &dir));
+
+    sizes::print(&target, &FUNCTIONS);
+
+    eprintln!("bench: requests per path");
+    requests::print(&requests::measure(&f, &rt, &wire, args.path_warm), args.path_warm);
+
+    eprintln!("bench: cold init");
+    let binaries: Vec<&str> = std::iter::once(HELLO).chain(FUNCTIONS).collect();
+    let settings = [
+        ("embedded", Setting::Embedded),
+        ("DynamoDB, pre-warm on", Setting::on(&moto, true)),
+        ("DynamoDB, pre-warm off", Setting::on(&moto, false)),
+    ];
+    let times = cold::measure(&f, &binaries, &settings, args.runs);
+    cold::print(&binaries, &settings, &times, args.runs);
+
+    eprintln!("bench: first request over TLS");
+    let untrusted = first::untrusted(&f, &tls, &moto.table);
+    let rows: Vec<_> = FUNCTIONS
+        .iter()
+        .flat_map(|function| [true, false].map(|prewarm| (function.to_string(), prewarm)))
+        .map(|(function, prewarm)| {
+            let r = first::measure(&f, &tls, &moto.table, &function, prewarm, args.tls_runs);
+            (function, prewarm, r)
+        })
+        .collect();
+    first::print(&rows, &untrusted, args.tls_runs);
+
+    for (title, setting, n) in [
+        (format!("Warm, embedded ({} invocations of one instance)", args.warm), Setting::Embedded, args.warm),
+        (format!("Warm, DynamoDB + SNS on moto ({} invocations of one instance)", args.moto_warm), Setting::on(&moto, true), args.moto_warm),
+    ] {
+        eprintln!("bench: {title}");
+        let rows: Vec<String> = binaries.iter().map(|b| warm::row(b, &warm::measure(&f, b, &setting, n))).collect();
+        warm::print(&title, &rows);
+    }
+}

@@ -1,0 +1,210 @@
+//! `smsctl serve` against what a browser page or a slow client can do: only
+//! its own host and origin are answered, idle and slow connections are cut
+//! off, connections are capped, the demo key goes with the demo, and the
+//! SQLite files are its owner's only.
+
+mod common;
+
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use common::{DEMO_KEY, Env, GUIDE_BODY, Server};
+
+fn guide_request(headers: &str) -> String {
+    format!(
+        "GET /?apikey={DEMO_KEY}&action=pbxware.sms.send_message&server=59&to_number=%2B14165551234&body={GUIDE_BODY} \
+         HTTP/1.1\r\n{headers}\r\n"
+    )
+}
+
+/// The guide's send with these header lines (and `Connection: close`).
+fn send_with(server: &Server, headers: &str) -> (u16, Value) {
+    let (status, body) = server.raw(guide_request(&format!("{headers}Connection: close\r\n")).as_bytes());
+    (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
+}
+
+/// One response off a kept-alive connection: status and body.
+fn read_response(reader: &mut BufReader<TcpStream>) -> (u16, Value) {
+    let (mut status, mut length) = (0, 0);
+    loop {
+        let mut line = String::new();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "closed before a whole response");
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some(code) = line.strip_prefix("HTTP/1.1 ") {
+            status = code[..3].parse().unwrap();
+        } else if let Some((name, value)) = line.split_once(": ") {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.parse().unwrap();
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    (status, serde_json::from_slice(&body).unwrap())
+}
+
+/// True once the server has closed the connection (EOF, or a reset).
+fn closed(stream: &mut TcpStream) -> bool {
+    let mut buf = [0; 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe) => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[test]
+fn serve_answers_only_its_own_host_and_origin() {
+    let env = Env::new("host");
+    let server = env.serve(&["--demo"]);
+    let port = server.addr.rsplit(':').next().unwrap().to_owned();
+
+    // DNS rebinding: a hostile name resolved to 127.0.0.1.
+    let misdirected = format!("Misdirected request: the Host header must be 127.0.0.1:{port} or localhost:{port}");
+    for host in [format!("Host: rebound.example:{port}\r\n"), "Host: 127.0.0.1:1\r\n".to_owned(), String::new()] {
+        assert_eq!(send_with(&server, &host), (421, json!({ "error": misdirected })), "{host:?}");
+    }
+    // A page of another site: a fetch or a form (Origin), an <img> (no
+    // Origin on a GET, but Sec-Fetch-Site).
+    let own = format!("Host: {}\r\n", server.addr);
+    let cross = format!(
+        "Cross-origin request refused: only http://127.0.0.1:{port} or http://localhost:{port} may call this server"
+    );
+    for header in ["Origin: https://evil.example\r\n", "Origin: null\r\n", "Sec-Fetch-Site: cross-site\r\n"] {
+        assert_eq!(send_with(&server, &format!("{own}{header}")), (403, json!({ "error": cross })), "{header:?}");
+    }
+    assert_eq!(env.json(&["outbox", "--json"]), json!([]), "nothing refused was sent");
+
+    // Its own host and origin, by address or by name; the address bar.
+    for headers in [
+        own.clone(),
+        format!("Host: localhost:{port}\r\nOrigin: http://localhost:{port}\r\nSec-Fetch-Site: same-origin\r\n"),
+        format!("{own}Sec-Fetch-Site: none\r\n"),
+    ] {
+        let (status, body) = send_with(&server, &headers);
+        assert_eq!((status, &body["success"]), (200, &json!("SMS message sent")), "{headers:?}");
+    }
+}
+
+#[test]
+fn idle_and_slow_connections_are_cut_off() {
+    let env = Env::new("slow");
+    let server = env.serve(&["--demo", "--idle-timeout", "1"]);
+
+    // Connected, and nothing sent.
+    assert!(closed(&mut server.connect()), "an idle connection is closed");
+
+    // Answered, then kept alive and idle.
+    let mut kept = BufReader::new(server.connect());
+    kept.get_mut().write_all(guide_request(&format!("Host: {}\r\n", server.addr)).as_bytes()).unwrap();
+    assert_eq!(read_response(&mut kept).0, 200);
+    assert!(closed(kept.get_mut()), "a kept-alive connection is closed once idle");
+
+    // Slowloris: a header a byte at a time, never finished.
+    let mut slow = server.connect();
+    let started = Instant::now();
+    let header = format!("GET / HTTP/1.1\r\nHost: {}\r\nX-Padding: ", server.addr);
+    let cut = header.bytes().chain(std::iter::repeat(b'a')).any(|byte| {
+        std::thread::sleep(Duration::from_millis(50));
+        slow.write_all(&[byte]).is_err() || started.elapsed() > Duration::from_secs(30)
+    });
+    assert!(cut && started.elapsed() < Duration::from_secs(30), "a header that never ends is cut off");
+
+    // Headers in time, then a body that never comes.
+    let mut stream = server.connect();
+    write!(
+        stream,
+        "POST /api/sms/send HTTP/1.1\r\nHost: {}\r\nX-API-Key: {DEMO_KEY}\r\nContent-Type: application/json\r\n\
+         Content-Length: 100\r\n\r\n{{\"to\"",
+        server.addr
+    )
+    .unwrap();
+    let (status, body) = read_response(&mut BufReader::new(stream));
+    assert_eq!((status, body), (408, json!({ "error": "Request body was not received within 1 s" })));
+    assert_eq!(env.json(&["outbox", "--json"]).as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn connections_beyond_the_cap_wait_for_a_free_slot() {
+    let env = Env::new("cap");
+    let server = env.serve(&["--demo", "--max-connections", "1"]);
+    let request = guide_request(&format!("Host: {}\r\n", server.addr));
+
+    // The one slot, held by a kept-alive connection.
+    let mut first = BufReader::new(server.connect());
+    first.get_mut().write_all(request.as_bytes()).unwrap();
+    assert_eq!(read_response(&mut first).0, 200);
+
+    // A second client is not served while it is held ...
+    let mut second = BufReader::new(server.connect());
+    second.get_mut().write_all(request.as_bytes()).unwrap();
+    second.get_ref().set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    let mut byte = [0; 1];
+    let waited = second.get_mut().peek(&mut byte).unwrap_err().kind();
+    assert!(matches!(waited, ErrorKind::WouldBlock | ErrorKind::TimedOut), "{waited:?}");
+    // ... which goes on serving its own client ...
+    first.get_mut().write_all(request.as_bytes()).unwrap();
+    assert_eq!(read_response(&mut first).0, 200);
+    // ... and once it closes, the second is served.
+    drop(first);
+    second.get_ref().set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    assert_eq!(read_response(&mut second).0, 200);
+}
+
+#[test]
+fn the_demo_key_goes_with_the_demo() {
+    let env = Env::new("demo-key");
+    let mut server = env.serve(&["--demo"]);
+    assert_eq!(server.guide_example(DEMO_KEY).0, 200);
+    let printed = server.terminate();
+    assert!(printed.iter().any(|l| l == "removed the demo API key"), "{printed:?}");
+    assert_eq!(env.json(&["keys", "list", "--json"]), json!([]));
+    // What the demo did stays to be read.
+    assert_eq!(env.json(&["outbox", "--json"]).as_array().unwrap().len(), 1);
+
+    // A demo killed before it could: the next serve removes the key.
+    drop(env.serve(&["--demo"]));
+    assert_eq!(env.json(&["keys", "list", "--json"]).as_array().unwrap().len(), 1);
+    let server = env.serve(&[]);
+    assert_eq!(server.guide_example(DEMO_KEY).1["error"], "Invalid API key.");
+    assert_eq!(env.json(&["keys", "list", "--json"]), json!([]));
+}
+
+/// `cmd` under `sh` with the usual umask (022), so that the files' modes are
+/// the program's doing.
+fn with_umask_022(cmd: &Command) -> Command {
+    let mut sh = Command::new("sh");
+    sh.args(["-c", "umask 022 && exec \"$@\"", "sh"]).arg(cmd.get_program()).args(cmd.get_args());
+    for (name, value) in cmd.get_envs() {
+        match value {
+            Some(value) => sh.env(name, value),
+            None => sh.env_remove(name),
+        };
+    }
+    sh
+}
+
+#[cfg(unix)]
+#[test]
+fn the_sqlite_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new("mode");
+    let mut serve = env.command();
+    serve.args(["serve", "--addr", "127.0.0.1:0", "--demo"]);
+    let server = Server::start(&mut with_umask_022(&serve));
+    assert_eq!(server.guide_example(DEMO_KEY).0, 200);
+    for file in ["sms.db", "sms.db-wal", "sms.db-shm"] {
+        let mode = std::fs::metadata(env.dir.join(file)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{file}: {mode:o}");
+    }
+}

@@ -1,0 +1,253 @@
+//! One SQLite connection per file, owned by a thread of its own: the store
+//! and the outbox on that file send it their calls, and it runs whatever is
+//! queued in one transaction (a group commit), each call in a savepoint of
+//! its own. So one writer in the process (no two connections making each
+//! other wait in SQLite's busy handler), no blocking call on the async
+//! runtime's threads, and one commit for many sends under load. Other
+//! processes (`smsctl outbox`, `smsctl apply` while `serve` runs) share the
+//! file through WAL and the busy timeout.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::ports::StoreError;
+
+/// The most calls one transaction takes: a bound on how long the write lock
+/// is held at a time.
+const MAX_BATCH: usize = 256;
+
+/// How long a call waits for another process's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Committed calls between two checkpoints (a few pages each).
+const CHECKPOINT_EVERY: usize = 512;
+
+/// Statements kept prepared: every statement the store and the outbox run
+/// (rusqlite keeps 16 by default, fewer than a send uses).
+const STATEMENTS: usize = 64;
+
+pub(crate) fn err(e: impl std::fmt::Display) -> StoreError {
+    StoreError(e.to_string())
+}
+
+/// Opens a SQLite file shared safely between processes (WAL, busy timeout),
+/// creating it readable by its owner only: SQLite gives the `-wal` and
+/// `-shm` files the same mode.
+pub fn open(path: &Path) -> Result<Connection, StoreError> {
+    let failed = |e: &dyn std::fmt::Display| StoreError(format!("open {}: {e}", path.display()));
+    create_private(path).map_err(|e| failed(&e))?;
+    let conn = Connection::open(path).map_err(|e| failed(&e))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENTS);
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+    conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
+    Ok(conn)
+}
+
+/// Creates an empty file with mode 0600 where there is none; a file that
+/// exists keeps its mode.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// A handle on a file's connection thread; clones share it. The thread ends
+/// when the last handle goes, after the calls already sent.
+#[derive(Clone)]
+pub struct Db {
+    jobs: mpsc::Sender<Box<dyn Job>>,
+}
+
+impl Db {
+    /// Opens the file and starts its thread; `prepare` runs first, on the
+    /// connection alone (the schema).
+    pub fn open(
+        path: &Path,
+        prepare: impl FnOnce(&mut Connection) -> Result<(), StoreError>,
+    ) -> Result<Db, StoreError> {
+        let mut conn = open(path)?;
+        prepare(&mut conn)?;
+        // Checkpoints (and their fsync) on a thread of their own: run by a
+        // commit, they would stall every call queued behind it for tens of
+        // milliseconds. A passive checkpoint never blocks the writer.
+        conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(err)?;
+        let checkpoints = checkpointer(open(path)?)?;
+        let (jobs, queue) = mpsc::channel();
+        spawn("sqlite", move || serve(conn, queue, checkpoints))?;
+        Ok(Db { jobs })
+    }
+
+    /// Runs `work` in the connection's thread, inside a transaction with the
+    /// calls queued with it; its writes are kept when it answers `Ok` and
+    /// the transaction commits, and undone otherwise. Answers once
+    /// committed: nothing is reported done that was not.
+    pub async fn call<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Box::new(Call { work: Some(work), result: None, reply }))
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+fn spawn(name: &str, run: impl FnOnce() + Send + 'static) -> Result<(), StoreError> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(run)
+        .map(drop)
+        .map_err(|e| StoreError(format!("cannot start the {name} thread: {e}")))
+}
+
+/// A thread that checkpoints the WAL when nudged; it ends with the sender.
+fn checkpointer(conn: Connection) -> Result<mpsc::SyncSender<()>, StoreError> {
+    let (nudge, nudges) = mpsc::sync_channel::<()>(1);
+    spawn("sqlite-checkpoint", move || {
+        while nudges.recv().is_ok() {
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "SQLite checkpoint failed; the next one retries");
+            }
+        }
+    })?;
+    Ok(nudge)
+}
+
+fn stopped() -> StoreError {
+    StoreError("the SQLite thread stopped".to_owned())
+}
+
+/// A queued call, type-erased for the queue.
+trait Job: Send {
+    /// Runs the call; whether its writes are kept.
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Answers the caller with the transaction's fate.
+    fn answer(self: Box<Self>, committed: Result<(), &StoreError>);
+}
+
+struct Call<T, F> {
+    work: Option<F>,
+    result: Option<Result<T, StoreError>>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> Job for Call<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> Result<T, StoreError> + Send,
+{
+    fn run(&mut self, conn: &Connection) -> bool {
+        let Some(work) = self.work.take() else { return false };
+        // A call that panics is undone and answered; the thread goes on.
+        let result = catch_unwind(AssertUnwindSafe(|| work(conn)))
+            .unwrap_or_else(|_| Err(StoreError("a SQLite call panicked".to_owned())));
+        let keep = result.is_ok();
+        self.result = Some(result);
+        keep
+    }
+
+    fn answer(self: Box<Self>, committed: Result<(), &StoreError>) {
+        let result = match (committed, self.result) {
+            (Ok(()), Some(result)) => result,
+            (Ok(()), None) => Err(StoreError("a SQLite call was not run".to_owned())),
+            (Err(e), _) => Err(e.clone()),
+        };
+        // A caller that went away needs no answer.
+        let _ = self.reply.send(result);
+    }
+}
+
+/// The connection's thread: what is queued, in batches.
+fn serve(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, checkpoints: mpsc::SyncSender<()>) {
+    let mut since_checkpoint = 0;
+    while let Ok(first) = queue.recv() {
+        let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(16);
+        batch.push(first);
+        batch.extend(queue.try_iter().take(MAX_BATCH - 1));
+        let committed = run_batch(&conn, &mut batch);
+        if let Err(e) = &committed {
+            tracing::error!(error = %e, calls = batch.len(), "SQLite transaction failed");
+            // Whatever state the failure left, no transaction stays open.
+            let _ = conn.execute_batch("ROLLBACK");
+        } else {
+            since_checkpoint += batch.len();
+            if since_checkpoint >= CHECKPOINT_EVERY {
+                since_checkpoint = 0;
+                // One pending nudge is enough: a busy checkpointer is nudged later.
+                let _ = checkpoints.try_send(());
+            }
+        }
+        for job in batch {
+            job.answer(committed.as_ref().map(|_| ()));
+        }
+    }
+}
+
+/// One transaction, each call in a savepoint: a call that fails undoes its
+/// own writes only.
+fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
+    let exec = |sql: &str| conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map_err(err);
+    exec("BEGIN IMMEDIATE")?;
+    for job in batch.iter_mut() {
+        exec("SAVEPOINT call")?;
+        if !job.run(conn) {
+            exec("ROLLBACK TO call")?;
+        }
+        exec("RELEASE call")?;
+    }
+    exec("COMMIT").map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("sms-db-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join("t.db")
+    }
+
+    async fn count(db: &Db) -> i64 {
+        db.call(|c| c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).map_err(err)).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_failed_call_undoes_its_own_writes_only() {
+        let db = Db::open(&temp("undo"), |c| c.execute_batch("CREATE TABLE t (v INTEGER UNIQUE)").map_err(err)).unwrap();
+        let insert = |v: i64| {
+            let db = db.clone();
+            async move { db.call(move |c| c.execute("INSERT INTO t VALUES (?1)", [v]).map_err(err)).await }
+        };
+        // Queued together: one transaction, three savepoints.
+        let (a, b, c) = tokio::join!(insert(1), insert(1), insert(2));
+        assert_eq!((a.is_ok() as u8) + (b.is_ok() as u8), 1);
+        assert!(c.is_ok());
+        let half = db
+            .call(|c| {
+                c.execute("INSERT INTO t VALUES (3)", []).map_err(err)?;
+                Err::<(), _>(StoreError("changed my mind".to_owned()))
+            })
+            .await;
+        assert_eq!(half, Err(StoreError("changed my mind".to_owned())));
+        assert_eq!(count(&db).await, 2);
+        let panicked = db.call(|_| -> Result<(), StoreError> { panic!("boom") }).await;
+        assert_eq!(panicked, Err(StoreError("a SQLite call panicked".to_owned())));
+        assert_eq!(count(&db).await, 2, "the thread goes on after a panic");
+    }
+}
