@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark (docs/benchmarks.md): builds what it measures, then prints
-# every figure in one run. Slow (release builds with LTO, tens of thousands
-# of invocations): not part of the test command. Options go to the bench
+# every figure in one run, the local server last (scripts/bench-serve.sh).
+# Slow (release builds with LTO, tens of thousands of invocations): not part
+# of the test command. Options go to the bench
 # binary, e.g. `bash scripts/bench.sh --runs 20 --warm 10000`
 # (`target/release/bench --help` lists them). Needs cargo-lambda (with zig)
 # on PATH, as `sam build` does (docs/deploy.md).
@@ -35,3 +36,7 @@ echo "# Benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine: $(uname -m), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average $(cut -d' ' -f1-3 /proc/loadavg) before the run"
 echo "toolchain: $(rustc --version), $(cargo lambda --version)"
 bash scripts/with-moto.sh "$target/release/bench" --bins "$target/release" "$@"
+
+echo
+echo "## Local server (smsctl serve, embedded store)"
+bash scripts/bench-serve.sh
