@@ -235,8 +235,7 @@ fn serve(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, mut checkpoints:
     while let Ok(first) = queue.recv() {
         let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(16);
         batch.push(first);
-        batch.extend(queue.try_iter().take(MAX_BATCH - 1));
-        let committed = run_batch(&conn, &mut batch);
+        let committed = run_batch(&conn, &queue, &mut batch);
         if let Err(e) = &committed {
             tracing::error!(error = %e, calls = batch.len(), "SQLite transaction failed");
             // Whatever state the failure left, no transaction stays open.
@@ -254,18 +253,31 @@ fn serve(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, mut checkpoints:
 }
 
 /// One transaction, each call in a savepoint: a call that fails undoes its
-/// own writes only.
-fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
+/// own writes only. Calls queued while it runs join it, up to
+/// [`MAX_BATCH`]: one commit (a WAL frame per page it changed) for more
+/// calls, without waiting for any.
+fn run_batch(
+    conn: &Connection,
+    queue: &mpsc::Receiver<Box<dyn Job>>,
+    batch: &mut Vec<Box<dyn Job>>,
+) -> Result<(), StoreError> {
     let exec = |sql: &str| conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map_err(err);
     exec("BEGIN IMMEDIATE")?;
-    for job in batch.iter_mut() {
-        exec("SAVEPOINT call")?;
-        if !job.run(conn) {
-            exec("ROLLBACK TO call")?;
+    let mut ran = 0;
+    loop {
+        batch.extend(queue.try_iter().take(MAX_BATCH - batch.len()));
+        if ran == batch.len() {
+            return exec("COMMIT").map(drop);
         }
-        exec("RELEASE call")?;
+        for job in &mut batch[ran..] {
+            exec("SAVEPOINT call")?;
+            if !job.run(conn) {
+                exec("ROLLBACK TO call")?;
+            }
+            exec("RELEASE call")?;
+        }
+        ran = batch.len();
     }
-    exec("COMMIT").map(drop)
 }
 
 #[cfg(test)]
