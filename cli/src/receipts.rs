@@ -27,15 +27,33 @@ pub async fn run(target: &Target, _: ReceiptsArgs) -> Result {
     Ok(())
 }
 
+/// Receipts per subscription event: CloudWatch Logs batches them too, and
+/// `serve`'s store calls stay short (a backlog left by a burst of sends is
+/// read, applied and acknowledged a chunk at a time, not in one go).
+const CHUNK: usize = 1000;
+
 /// Hands out the pending receipts, one subscription event per log group
-/// (successes, failures); the function's answers. What failed stays
-/// pending: a receipt applied twice is dropped as a repeat.
+/// (successes, failures) and chunk; the function's answers. What failed
+/// stays pending: a receipt applied twice is dropped as a repeat.
 pub async fn deliver(service: &Service, outbox: &OutboxGateway) -> Result<Vec<Value>> {
-    let pending = outbox.receipts().await?;
-    let (delivered, failed) = (pending.delivered, pending.failed);
+    let mut answers = Vec::new();
+    loop {
+        let pending = outbox.receipts(CHUNK).await?;
+        let count = pending.delivered.len() + pending.failed.len();
+        if count == 0 {
+            return Ok(answers);
+        }
+        deliver_chunk(service, pending.delivered, pending.failed, &mut answers).await?;
+        outbox.ack_receipts(pending.up_to).await?;
+        if count < CHUNK {
+            return Ok(answers);
+        }
+    }
+}
+
+async fn deliver_chunk(service: &Service, delivered: Vec<String>, failed: Vec<String>, answers: &mut Vec<Value>) -> Result {
     let group = log_group("local", "000000000000");
     let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
-    let mut answers = Vec::new();
     for (group, lines) in [(group.clone(), delivered), (format!("{group}/Failure"), failed)] {
         if lines.is_empty() {
             continue;
@@ -46,6 +64,5 @@ pub async fn deliver(service: &Service, outbox: &OutboxGateway) -> Result<Vec<Va
             .map_err(|e| Fail::new(format!("delivery receipts: {e}")))?;
         answers.push(answer);
     }
-    outbox.ack_receipts(pending.up_to).await?;
-    Ok(answers)
+    Ok(())
 }

@@ -4,6 +4,8 @@
 //! and claims stay atomic, also across processes sharing the file.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -63,6 +65,8 @@ ALTER TABLE messages ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
 
 pub struct SqliteStore {
     db: Db,
+    /// The last second whose expired rows were deleted.
+    purged: Arc<AtomicI64>,
 }
 
 fn to_json<T: Serialize>(v: &T) -> Result<String, StoreError> {
@@ -76,7 +80,7 @@ fn from_json<T: DeserializeOwned>(s: &str) -> Result<T, StoreError> {
 impl SqliteStore {
     /// The store on its own connection to `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        Ok(SqliteStore { db: Db::open(path, migrate)? })
+        Ok(SqliteStore { db: Db::open(path, migrate)?, purged: Arc::new(AtomicI64::new(i64::MIN)) })
     }
 
     /// The connection it works on: the outbox on the same file shares it.
@@ -192,11 +196,17 @@ impl Store for SqliteStore {
 
     async fn finish(&self, end: &End<'_>) -> Result<bool, StoreError> {
         let (record, closing) = (end.record.clone(), end.claim.as_ref().map(ClosingRow::of));
-        let (now, log_keep_secs) = (end.now, end.log_keep_secs);
+        let (now, log_keep_secs, purged) = (end.now, end.log_keep_secs, self.purged.clone());
         self.db
             .call(move |conn| {
                 let claim = closing.as_ref().map(ClosingRow::as_closing);
-                finish(conn, &End { record: &record, claim, now, log_keep_secs })
+                let done = finish(conn, &End { record: &record, claim, now, log_keep_secs })?;
+                // Once a second of the clock, not for every send: expired
+                // rows go at most a second later (DynamoDB's TTL takes days).
+                if purged.fetch_max(now, Ordering::Relaxed) < now {
+                    purge(conn, now)?;
+                }
+                Ok(done)
             })
             .await
     }
@@ -338,16 +348,20 @@ fn finish(conn: &Connection, end: &End<'_>) -> Result<bool, StoreError> {
         }?;
     }
     put_message(conn, end.record, end.log_keep_secs, 0)?;
-    // SQLite has no TTL: what expired goes as new work ends (indexed).
+    Ok(true)
+}
+
+/// SQLite has no TTL: what expired goes as new work ends (indexed).
+fn purge(conn: &Connection, now: i64) -> Result<(), StoreError> {
     for sql in [
         "DELETE FROM messages WHERE expires_at <= ?1",
         "DELETE FROM claims WHERE expires_at <= ?1",
         "DELETE FROM rates WHERE expires_at <= ?1",
         "DELETE FROM links WHERE expires_at <= ?1",
     ] {
-        exec(conn, sql, [end.now])?;
+        exec(conn, sql, [now])?;
     }
-    Ok(true)
+    Ok(())
 }
 
 fn receive(conn: &Connection, receipt: &Receipt) -> Result<Received, StoreError> {
