@@ -155,11 +155,10 @@ impl Config {
             }
         }
         for (i, n) in self.numbers.iter().enumerate() {
-            if let Owner::Tenant(t) = &n.tenant {
-                if !known.contains(t) {
+            if let Owner::Tenant(t) = &n.tenant
+                && !known.contains(t) {
                     out.push(format!("$.numbers[{i}]: tenant {t} is not in this file"));
                 }
-            }
         }
         out
     }
@@ -201,11 +200,10 @@ impl Config {
                     hash
                 }
             };
-            if let Some(e) = existing {
-                if e.hash != hash {
+            if let Some(e) = existing
+                && e.hash != hash {
                     plan.delete_keys.push(e.hash.clone());
                 }
-            }
             plan.snapshot.keys.push(ApiKey {
                 name: k.name.clone(),
                 hash,

@@ -75,6 +75,9 @@ pub struct Emf {
     function: String,
 }
 
+/// An event's metrics with their values, its dimension sets and its unit.
+type Layout<'a> = (Vec<(&'a str, Value)>, Vec<Vec<&'a str>>, &'a str);
+
 impl Emf {
     pub fn new(function: &str) -> Emf {
         Emf { function: function.to_owned() }
@@ -86,7 +89,7 @@ impl Emf {
         root.insert("Function".into(), json!(self.function));
         // The tenant is a dimension only where that stays bounded (a few
         // metrics per tenant); reasons and windows are short enumerations.
-        let (metrics, mut sets, unit): (Vec<(&str, Value)>, Vec<Vec<&str>>, &str) = match event {
+        let (metrics, mut sets, unit): Layout<'_> = match event {
             Event::Sent { kind, tenant, latency_ms } => {
                 root.insert("Kind".into(), json!(kind.as_str()));
                 root.insert("Tenant".into(), json!(tenant.as_str()));

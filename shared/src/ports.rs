@@ -203,6 +203,8 @@ pub struct MessagePage {
 }
 
 /// What a delivery receipt did.
+// Answered once per receipt and consumed at once: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Received {
     /// The message, as it is now.

@@ -82,13 +82,11 @@ impl<A: Service<LambdaEvent<LambdaRequest>>> Service<LambdaEvent<LambdaRequest>>
 
 /// Percent-encodes what a URI query may not hold in an API Gateway v2 event.
 pub fn repair(request: &mut LambdaRequest) {
-    if let LambdaRequest::ApiGatewayV2(r) = request {
-        if let Some(q) = r.raw_query_string.as_mut() {
-            if q.bytes().any(|b| !query_byte(b)) {
+    if let LambdaRequest::ApiGatewayV2(r) = request
+        && let Some(q) = r.raw_query_string.as_mut()
+            && q.bytes().any(|b| !query_byte(b)) {
                 *q = encode_query(q);
             }
-        }
-    }
 }
 
 /// RFC 3986 query characters, `%` (escapes are kept as sent) and the few that

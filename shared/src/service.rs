@@ -341,11 +341,10 @@ impl Service {
         if let Err(e) = checked.allows(&to) {
             return work.conclude(MessageStatus::Refused, &e).await;
         }
-        if checked.tenant.voicemail_template.as_ref().is_some_and(|t| t.needs_recording()) {
-            if let Some(url) = work.link_recording(&voicemail) {
+        if checked.tenant.voicemail_template.as_ref().is_some_and(|t| t.needs_recording())
+            && let Some(url) = work.link_recording(&voicemail) {
                 voicemail.details.set_recording_url(url);
             }
-        }
         match work.begin(MessageKind::Voicemail).await? {
             Begun::Started => {}
             Begun::Held(Held::Done { .. }) => {
@@ -359,11 +358,10 @@ impl Service {
                 return if e.is_retryable() { Err(e) } else { work.conclude(MessageStatus::Refused, &e).await };
             }
         }
-        if checked.tenant.voicemail_template.as_ref().is_some_and(|t| t.needs_details()) {
-            if let Some(source) = &self.details {
+        if checked.tenant.voicemail_template.as_ref().is_some_and(|t| t.needs_details())
+            && let Some(source) = &self.details {
                 source.complete(&mut voicemail).await;
             }
-        }
         let text = match &checked.tenant.voicemail_template {
             Some(_) => voicemail_text(&checked.tenant, &voicemail.details),
             None => default_voicemail_text(),

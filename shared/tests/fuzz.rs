@@ -170,12 +170,11 @@ proptest! {
     #[test]
     fn s3_keys(raw in hostile()) {
         let layout = KeyLayout::default();
-        if let Ok(key) = decode_key(&raw) {
-            if let Ok((tenant, extension)) = layout.voicemail_of(&key) {
+        if let Ok(key) = decode_key(&raw)
+            && let Ok((tenant, extension)) = layout.voicemail_of(&key) {
                 prop_assert!(key.starts_with("voicemail/"));
                 prop_assert!(!tenant.as_str().contains(['/', '#', '.']) && !extension.as_str().contains(['/', '#', '.']));
             }
-        }
         let event = serde_json::json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
             "s3": {"bucket": {"name": raw}, "object": {"key": raw, "sequencer": raw}}}]});
         let _ = layout.parse(&event);

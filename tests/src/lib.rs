@@ -115,7 +115,7 @@ impl SmsGateway for TestGateway {
             .fail_next
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
             .is_ok()
-            || (every > 0 && n % every == 0)
+            || (every > 0 && n.is_multiple_of(every))
             || self.fail_to.lock().unwrap().iter().any(|t| t == sms.to.as_str());
         if injected {
             return Err(GatewayError::Unavailable("injected failure".to_owned()));

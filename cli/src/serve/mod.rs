@@ -107,11 +107,10 @@ pub async fn run(target: &Target, args: ServeArgs) -> Result {
     // The watcher finishes the voicemail at hand, if any, before it stops.
     let _ = stop.send(true);
     let _ = receipts.await;
-    if let Some(task) = watching {
-        if let Err(e) = task.await {
+    if let Some(task) = watching
+        && let Err(e) = task.await {
             tracing::error!(error = %e, "the folder watcher stopped abnormally");
         }
-    }
     // The demo key's secret is public: it goes with the demo.
     if demo.is_some() && demo::remove_key(store.as_ref()).await? {
         say!("removed the demo API key");

@@ -78,12 +78,11 @@ impl Store for DynamoStore {
     async fn begin(&self, start: &Start<'_>) -> Result<Begun, StoreError> {
         let record = start.record;
         let plain = start.claim.is_none() && start.link.is_none() && record.status == MessageStatus::Sending;
-        if let (true, Some((kind, limits))) = (plain, start.budget) {
-            if self.slots.take(&record.tenant, kind, start.now) {
+        if let (true, Some((kind, limits))) = (plain, start.budget)
+            && self.slots.take(&record.tenant, kind, start.now) {
                 self.unlogged.lock().unwrap_or_else(|p| p.into_inner()).insert(record.id.clone(), (kind, limits));
                 return Ok(Begun::Started);
             }
-        }
         let Some((kind, limits)) = start.budget else {
             return self.start(start, 1).await;
         };
@@ -278,14 +277,13 @@ impl DynamoStore {
             Err(c) => c,
         };
         // The claim is the first item when there is one, the two windows follow.
-        if start.claim.is_some() {
-            if let Some(reason) = cancelled.condition_failed(0) {
+        if start.claim.is_some()
+            && let Some(reason) = cancelled.condition_failed(0) {
                 let item = reason
                     .item()
                     .ok_or_else(|| StoreError("DynamoDB: claim refused without the holder's item".to_owned()))?;
                 return Ok(Begun::Held(held(item)?));
             }
-        }
         let first_window = usize::from(start.claim.is_some());
         if start.budget.is_some() {
             // Both full: the minute answers, as in SQLite, which checks it first.
