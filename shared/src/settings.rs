@@ -198,7 +198,16 @@ impl Settings {
     /// The service over the store and gateway this configuration names;
     /// on AWS, voicemail templates may read S3 object metadata.
     pub async fn service(&self) -> Result<Service, StartupError> {
-        crate::domain::warm_up();
+        // libphonenumber's metadata loads on a thread of its own while the
+        // backend opens (on AWS: loads its configuration and connects), so
+        // that init takes the longer of the two, not both.
+        let phones = tokio::task::spawn_blocking(crate::domain::warm_up);
+        let service = self.backend_service().await;
+        let _ = phones.await;
+        service
+    }
+
+    async fn backend_service(&self) -> Result<Service, StartupError> {
         match &self.backend {
             #[cfg(feature = "embedded")]
             Backend::Embedded { db, outbox, recordings } => {
