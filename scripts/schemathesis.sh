@@ -16,10 +16,16 @@ cd "$root"
 
 source scripts/pinned-venv.sh
 pinned_venv "$venv" "schemathesis==$SCHEMATHESIS_VERSION"
+# `--install-only`: the test command installs it while cargo builds.
+if [ "${1:-}" = "--install-only" ]; then
+    exit 0
+fi
 
-# The features of the test command's `cargo test --workspace --all-features`:
-# after it, nothing to rebuild.
-cargo build --workspace --all-features --locked --bin smsctl
+# The selection the test command builds (scripts/test.sh,
+# tests/src/runtime_api.rs): after it, nothing to rebuild. `--bin smsctl`
+# alone would resolve features without the dev-dependencies and rebuild
+# half the dependency tree.
+cargo build --workspace --bins --tests --all-features --locked
 smsctl="${CARGO_TARGET_DIR:-$root/target}/debug/smsctl"
 key="$("$venv/bin/python" -c 'import json; print(json.load(open("cli/demo-config.json"))["api_keys"][0]["secret"])')"
 

@@ -6,8 +6,20 @@
 # one in .venv-schemathesis for schemathesis).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/lint-template.sh
-# Every feature: the AWS backends, the embedded default, smsctl's DynamoDB.
+
+# The Python tools install and the template is linted while cargo builds:
+# one waits on the network and the disk, the other on the CPU.
+python_log="$(mktemp)"
+trap 'kill "${python_tools:-}" 2>/dev/null || true; rm -f "$python_log"' EXIT
+( bash scripts/lint-template.sh && bash scripts/with-moto.sh true && bash scripts/schemathesis.sh --install-only ) \
+    >"$python_log" 2>&1 &
+python_tools=$!
+# Every feature: the AWS backends, the embedded default, smsctl's DynamoDB;
+# the binaries too (tests/src/runtime_api.rs runs them), built once here.
+cargo build --workspace --bins --tests --all-features --locked
+wait "$python_tools" || { cat "$python_log" >&2; echo "template lint or Python tools failed" >&2; exit 1; }
+cat "$python_log"
+
 # Bounded fuzzing in the test command; see README for the long run.
 export PROPTEST_CASES="${PROPTEST_CASES:-2000}"
 bash scripts/with-moto.sh cargo test --workspace --all-features --locked --no-fail-fast

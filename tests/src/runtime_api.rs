@@ -39,14 +39,15 @@ pub fn target_dir() -> PathBuf {
 /// Builds the function binaries once per test run and answers the path of
 /// `name`. Building here keeps `cargo test` self-sufficient: a test crate
 /// does not build its workspace's binaries. The build selects what the test
-/// command does (every member, every target, every feature), so that
-/// features resolve the same and every dependency is already fresh: only the
-/// binaries themselves are linked.
+/// command does (every member, its binaries and tests, every feature; tests
+/// bring in the dev-dependencies), so that features resolve the same and
+/// every dependency is already fresh: only the binaries themselves are
+/// linked. Not the benchmarks: nothing here runs them.
 pub fn binary(name: &str) -> PathBuf {
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
     let built = BUILT.get_or_init(|| {
         let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "--workspace", "--all-targets", "--all-features"]).current_dir(workspace_root());
+        cmd.args(["build", "--workspace", "--bins", "--tests", "--all-features"]).current_dir(workspace_root());
         let out = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
         if out.status.success() {
             Ok(())
