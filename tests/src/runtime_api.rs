@@ -48,6 +48,7 @@ pub fn binary(name: &str) -> PathBuf {
     let built = BUILT.get_or_init(|| {
         let mut cmd = Command::new(env!("CARGO"));
         cmd.args(["build", "--workspace", "--bins", "--tests", "--all-features"]).current_dir(workspace_root());
+        without_test_env(&mut cmd);
         let out = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
         if out.status.success() {
             Ok(())
@@ -61,6 +62,20 @@ pub fn binary(name: &str) -> PathBuf {
     let path = target_dir().join("debug").join(name);
     assert!(path.is_file(), "{} was not built", path.display());
     path
+}
+
+/// Removes what cargo set for this test process: build scripts that watch
+/// these variables (ring's, cc's) would see a change and rebuild half the
+/// dependency tree, and the next build outside a test would rebuild it back.
+fn without_test_env(cmd: &mut Command) {
+    const SET_BY_CARGO_TEST: [&str; 7] =
+        ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_", "CARGO_PRIMARY_", "CARGO_TARGET_TMPDIR", "OUT_DIR"];
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if SET_BY_CARGO_TEST.iter().any(|prefix| name.starts_with(prefix)) {
+            cmd.env_remove(name.as_ref());
+        }
+    }
 }
 
 /// What the function told the Runtime API.
