@@ -54,26 +54,21 @@ pub fn endpoint() -> Option<String> {
 /// An SDK configuration for moto: test credentials, us-east-1, its endpoint.
 /// Loaded like the functions load theirs (`aws_config::defaults`).
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(shared::settings::http_client())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-        .load()
-        .await
+    loader(endpoint).load().await
 }
 
 /// An SDK configuration for any endpoint (moto, or a fake one), with these
 /// timeouts, as `Settings::aws` builds the functions' configuration.
 pub async fn sdk_config_with(endpoint: &str, timeouts: shared::settings::AwsTimeouts) -> SdkConfig {
+    loader(endpoint).timeout_config(timeouts.sdk()).load().await
+}
+
+fn loader(endpoint: &str) -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(shared::settings::http_client())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-        .timeout_config(timeouts.sdk())
-        .load()
-        .await
 }
 
 /// A table name no other test of this run (or an earlier run against the
