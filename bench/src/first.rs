@@ -49,7 +49,7 @@ fn timed(lambda: &mut Lambda, function: &str) -> Duration {
     start.elapsed()
 }
 
-/// Without `SSL_CERT_FILE` the same endpoint must fail: proof that the CA
+/// Without `AWS_CA_BUNDLE` the same endpoint must fail: proof that the CA
 /// reached the SDK through that variable. Answers the error it logged.
 pub fn untrusted(f: &Fixture, tls: &TlsFront, table: &str) -> String {
     let setting = Setting::Dynamo { endpoint: tls.endpoint.clone(), table: table.to_owned(), prewarm: true, ca_file: None };
@@ -67,8 +67,8 @@ pub fn untrusted(f: &Fixture, tls: &TlsFront, table: &str) -> String {
 }
 
 pub fn print(rows: &[(String, bool, First)], untrusted: &str, runs: usize) {
-    println!("\n## First request over TLS (moto behind a TLS proxy, test CA in SSL_CERT_FILE; median of {runs})\n");
-    println!("Without SSL_CERT_FILE, send-sms's pre-warm handshake was {untrusted}.\n");
+    println!("\n## First request over TLS (moto behind a TLS proxy, test CA in AWS_CA_BUNDLE; median of {runs})\n");
+    println!("Without AWS_CA_BUNDLE, send-sms's pre-warm handshake was {untrusted}.\n");
     println!("| function | AWS_PREWARM | init | first invocation | second invocation | handshakes in init | handshakes in first invocation |");
     println!("|---|---|---:|---:|---:|---:|---:|");
     for (function, prewarm, r) in rows {

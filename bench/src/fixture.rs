@@ -22,7 +22,7 @@ pub enum Setting {
     /// SQLite and the local outbox (the `embedded` feature).
     Embedded,
     /// DynamoDB and SNS at `endpoint` (moto), the table `table`; `ca_file`
-    /// becomes `SSL_CERT_FILE` (a TLS endpoint's test CA).
+    /// becomes `AWS_CA_BUNDLE` (a TLS endpoint's test CA).
     Dynamo { endpoint: String, table: String, prewarm: bool, ca_file: Option<PathBuf> },
 }
 
@@ -69,7 +69,7 @@ impl Fixture {
                 ("AWS_PREWARM".to_owned(), prewarm.to_string()),
             ]);
             if let Some(ca) = ca_file {
-                env.push(("SSL_CERT_FILE".to_owned(), ca.to_string_lossy().into_owned()));
+                env.push(("AWS_CA_BUNDLE".to_owned(), ca.to_string_lossy().into_owned()));
             }
         }
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();

@@ -1,8 +1,8 @@
 //! Moto behind TLS, as AWS's endpoints are: a test CA, a certificate for
 //! `localhost` signed by it, and a TLS-terminating proxy in front of moto's
 //! plain HTTP port. The functions reach it at `https://localhost:<port>` and
-//! trust the CA through `SSL_CERT_FILE`, which rustls-native-certs (the
-//! SDK's root store) reads.
+//! trust the CA through `AWS_CA_BUNDLE`, which replaces the built-in Amazon
+//! roots (shared::adapters::aws).
 //!
 //! The proxy speaks HTTP: it keeps its clients' connections alive, as AWS
 //! does, and forwards each request over a new connection to moto, whose
@@ -33,7 +33,7 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs
 pub struct TlsFront {
     /// `https://localhost:<port>`
     pub endpoint: String,
-    /// The test CA, PEM: what `SSL_CERT_FILE` names.
+    /// The test CA, PEM: what `AWS_CA_BUNDLE` names.
     pub ca_file: PathBuf,
     handshakes: Arc<AtomicUsize>,
 }

@@ -38,7 +38,7 @@ impl From<StartupError> for Fail {
     fn from(e: StartupError) -> Self {
         match e {
             StartupError::Invalid { .. } => Fail::usage(e.to_string()),
-            StartupError::Store(_) => Fail::new(e.to_string()),
+            StartupError::Store(_) | StartupError::File { .. } => Fail::new(e.to_string()),
         }
     }
 }

@@ -19,7 +19,7 @@ pub struct ReceiptsArgs {}
 
 pub async fn run(target: &Target, _: ReceiptsArgs) -> Result {
     let local = target.local("receipts")?;
-    let service = local.settings.service().await?;
+    let service = local.settings.service::<shared::startup::needs::StoreOnly>().await?;
     let outbox = OutboxGateway::open(&local.outbox, false)?;
     for answer in deliver(&service, &outbox).await? {
         say!("{answer}");

@@ -68,7 +68,7 @@ impl Target {
             }
             #[cfg(feature = "aws")]
             Backend::Aws { table } => {
-                let store = shared::adapters::dynamodb::DynamoStore::new(&settings.aws().await, &table);
+                let store = shared::adapters::dynamodb::DynamoStore::new(&settings.aws().await?, &table);
                 if create_table {
                     store
                         .create_table()

@@ -23,7 +23,7 @@ pub struct TriggerArgs {
 
 pub async fn run(target: &Target, args: TriggerArgs) -> Result {
     let settings = target.settings()?;
-    let service = settings.service().await?;
+    let service = settings.service::<shared::startup::needs::SmsAndDetails>().await?;
     let mut failed = 0;
     for file in &args.files {
         match feed(&service, &settings.layout, file).await {

@@ -8,7 +8,8 @@
 //! - [`receipts`]: SNS's delivery status logs into the message log.
 //! - [`ports`]: the store and SMS gateway traits; [`adapters`]: their
 //!   implementations.
-//! - [`settings`]: configuration from the environment, read once per cold start.
+//! - [`settings`]: configuration from the environment, read once per cold start;
+//!   [`startup`]: the service each function needs, built from it.
 
 pub mod adapters;
 pub mod api;
@@ -23,6 +24,7 @@ pub mod receipts;
 pub mod runtime;
 pub mod service;
 pub mod settings;
+pub mod startup;
 pub mod trigger;
 
 pub use error::{Error, Result};

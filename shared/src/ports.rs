@@ -275,4 +275,8 @@ pub trait SmsGateway: Send + Sync {
 
     /// Whether the destination has opted out of SMS.
     async fn opted_out(&self, to: &E164) -> Result<bool, GatewayError>;
+
+    /// Opens the connection before the first send (the init phase's
+    /// pre-warm). Never fails: the first send connects if this could not.
+    async fn prewarm(&self) {}
 }

@@ -129,7 +129,9 @@ pub fn system_clock() -> Clock {
 #[derive(Clone)]
 pub struct Service {
     store: Arc<dyn Store>,
-    gateway: Arc<dyn SmsGateway>,
+    /// None for a function that sends no SMS (its bootstrap then carries
+    /// no SMS client).
+    gateway: Option<Arc<dyn SmsGateway>>,
     details: Option<Arc<dyn DetailsSource>>,
     recordings: Option<Arc<dyn Recordings>>,
     metrics: Arc<dyn Metrics>,
@@ -139,7 +141,16 @@ pub struct Service {
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, gateway: Arc<dyn SmsGateway>, policy: Policy) -> Self {
-        Service { store, gateway, details: None, recordings: None, metrics: Arc::new(NoMetrics), policy, clock: system_clock() }
+        Service { gateway: Some(gateway), ..Self::without_sms(store, policy) }
+    }
+
+    /// For the functions that never send (delivery receipts, recording links).
+    pub fn without_sms(store: Arc<dyn Store>, policy: Policy) -> Self {
+        Service { store, gateway: None, details: None, recordings: None, metrics: Arc::new(NoMetrics), policy, clock: system_clock() }
+    }
+
+    fn gateway(&self) -> Result<&dyn SmsGateway> {
+        self.gateway.as_deref().ok_or_else(|| Error::Internal("this function was started without an SMS gateway".to_owned()))
     }
 
     pub fn with_details(mut self, details: Arc<dyn DetailsSource>) -> Self {
@@ -276,7 +287,7 @@ impl Service {
                 None => break,
             }
         }
-        Ok(Answer::Reports { messages, provider: self.gateway.provider() })
+        Ok(Answer::Reports { messages, provider: self.gateway()?.provider() })
     }
 
     /// A page of the message log; by default of the last 30 days.

@@ -2,10 +2,9 @@
 //! invalid setting stops the start with a message that names it.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use crate::ports::StoreError;
-use crate::service::{LinkPolicy, Policy, Service};
+use crate::service::{LinkPolicy, Policy};
 use crate::trigger::{DEFAULT_SUFFIXES, KeyLayout};
 
 /// Where data lives and where SMS go.
@@ -29,7 +28,7 @@ pub struct Settings {
 }
 
 /// What a warm instance keeps, and what a cold one prepares (AWS only).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsTuning {
     /// `CONFIG_CACHE_SECONDS`: how long configuration reads are reused
     /// (crate::cache); 0: never.
@@ -40,6 +39,9 @@ pub struct AwsTuning {
     /// `AWS_PREWARM`: open the connections to DynamoDB and SNS in the init
     /// phase, so the first request needs no TLS handshake.
     pub prewarm: bool,
+    /// `AWS_CA_BUNDLE`: a PEM file of the roots TLS connections to AWS may
+    /// chain to instead of Amazon's (adapters::aws).
+    pub ca_bundle: Option<PathBuf>,
 }
 
 /// Bounds on every AWS call (DynamoDB, SNS, S3), so that a hung call fails
@@ -83,6 +85,12 @@ pub enum StartupError {
     },
     #[error("cannot open the store: {0}")]
     Store(#[from] StoreError),
+    #[error("cannot use {name} {path:?}: {reason}")]
+    File {
+        name: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
 }
 
 /// `main` returns this as its error, and Rust prints errors from `main` with
@@ -155,85 +163,10 @@ impl Settings {
             config_cache_secs: number(&get, "CONFIG_CACHE_SECONDS", 0, 3600, 30)? as i64,
             opt_out_cache_secs: number(&get, "OPT_OUT_CACHE_SECONDS", 0, 86_400, 600)? as i64,
             prewarm: flag(&get, "AWS_PREWARM", true)?,
+            ca_bundle: get("AWS_CA_BUNDLE").map(PathBuf::from),
         };
         Ok(Settings { backend, policy, layout: KeyLayout { prefix, suffixes }, timeouts, tuning })
     }
-
-    /// DynamoDB and SNS (and S3 for voicemail details and recordings), with
-    /// the configuration cache, the opt-out verdicts' cache and, on Lambda,
-    /// metrics to CloudWatch; connections opened now when asked.
-    #[cfg(feature = "aws")]
-    pub async fn aws_service(&self, aws: &aws_config::SdkConfig, table: &str) -> Service {
-        use crate::adapters::{dynamodb::DynamoStore, s3::S3Voicemails, sns::SnsGateway};
-        let t = self.tuning;
-        let store = Arc::new(DynamoStore::new(aws, table));
-        let gateway = Arc::new(SnsGateway::new(aws).with_opt_out_cache(t.opt_out_cache_secs));
-        if t.prewarm {
-            tokio::join!(store.prewarm(), gateway.prewarm());
-        }
-        let store: Arc<dyn crate::ports::Store> = match t.config_cache_secs {
-            0 => store,
-            secs => Arc::new(crate::cache::CachedStore::new(store, secs, crate::service::system_clock())),
-        };
-        // On Lambda, metrics go to CloudWatch as EMF log lines.
-        let metrics: Arc<dyn crate::metrics::Metrics> = match std::env::var("AWS_LAMBDA_FUNCTION_NAME") {
-            Ok(function) => Arc::new(crate::metrics::Emf::new(&function)),
-            Err(_) => Arc::new(crate::metrics::NoMetrics),
-        };
-        let objects = Arc::new(S3Voicemails::new(aws));
-        Service::new(store, gateway, self.policy.clone()).with_details(objects.clone()).with_recordings(objects).with_metrics(metrics)
-    }
-
-    /// The AWS SDK's configuration: the usual environment (credentials,
-    /// region, `AWS_ENDPOINT_URL`), with this configuration's timeouts.
-    #[cfg(feature = "aws")]
-    pub async fn aws(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(http_client())
-            .timeout_config(self.timeouts.sdk())
-            .load()
-            .await
-    }
-
-    /// The service over the store and gateway this configuration names;
-    /// on AWS, voicemail templates may read S3 object metadata.
-    pub async fn service(&self) -> Result<Service, StartupError> {
-        // libphonenumber's metadata loads on a thread of its own while the
-        // backend opens (on AWS: loads its configuration and connects), so
-        // that init takes the longer of the two, not both.
-        let phones = tokio::task::spawn_blocking(crate::domain::warm_up);
-        let service = self.backend_service().await;
-        let _ = phones.await;
-        service
-    }
-
-    async fn backend_service(&self) -> Result<Service, StartupError> {
-        match &self.backend {
-            #[cfg(feature = "embedded")]
-            Backend::Embedded { db, outbox, recordings } => {
-                let (store, outbox) = crate::adapters::outbox::embedded(db, outbox, false).await?;
-                Ok(Service::new(store, outbox, self.policy.clone())
-                    .with_recordings(Arc::new(crate::adapters::folder::FolderRecordings::new(recordings))))
-            }
-            #[cfg(feature = "aws")]
-            Backend::Aws { table } => Ok(self.aws_service(&self.aws().await, table).await),
-            #[allow(unreachable_patterns)]
-            other => Err(StartupError::Invalid {
-                name: "SMS_TABLE_NAME",
-                value: format!("{other:?}"),
-                expected: "a backend this build includes",
-            }),
-        }
-    }
-}
-
-/// The HTTP client of every AWS client: the SDK's own (hyper, rustls, the
-/// system's roots, which honour `SSL_CERT_FILE`), with ring as rustls's
-/// crypto provider instead of the default aws-lc, which is the larger.
-#[cfg(feature = "aws")]
-pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
 }
 
 fn timeouts(get: &impl Fn(&str) -> Option<String>) -> Result<AwsTimeouts, StartupError> {
@@ -329,20 +262,24 @@ fn number(
 }
 
 /// Logs as JSON on Lambda (CloudWatch parses them), plain text elsewhere.
-/// `LOG_LEVEL` (or `RUST_LOG`) sets the level; `info` by default.
+/// `LOG_LEVEL` (or `RUST_LOG`) sets the level, per target if need be
+/// (`warn,shared=debug`); `info` by default, or when unreadable.
 pub fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
     let filter = std::env::var("LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".to_owned());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info")))
+        .ok()
+        .filter(|f| !f.trim().is_empty())
+        .and_then(|f| f.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
+    let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
-        builder.json().with_current_span(false).without_time().init();
+        tracing_subscriber::registry().with(fmt.json().with_current_span(false).without_time()).with(filter).init();
     } else {
-        builder.init();
+        tracing_subscriber::registry().with(fmt).with(filter).init();
     }
 }
 

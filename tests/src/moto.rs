@@ -63,9 +63,15 @@ pub async fn sdk_config_with(endpoint: &str, timeouts: shared::settings::AwsTime
     loader(endpoint).timeout_config(timeouts.sdk()).load().await
 }
 
+/// As [`sdk_config`], signing with this access key id: the requests it
+/// sends can be told apart in the recording ([`Recorded::access_key`]).
+pub async fn sdk_config_as(endpoint: &str, access_key: &str) -> SdkConfig {
+    loader(endpoint).credentials_provider(Credentials::new(access_key, "testing", None, None, "moto")).load().await
+}
+
 fn loader(endpoint: &str) -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
-        .http_client(shared::settings::http_client())
+        .http_client(shared::adapters::aws::http_client(&shared::adapters::aws::TrustRoots::amazon()))
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
@@ -123,7 +129,7 @@ impl Moto {
             env.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned())
         })
         .expect("settings");
-        settings.aws_service(&self.aws, &self.table).await
+        settings.aws_service::<shared::startup::needs::All>(&self.aws, &self.table).await
     }
 }
 
@@ -218,6 +224,8 @@ pub struct Recorded {
     pub json: Value,
     /// The form parameters (SNS).
     pub params: Vec<(String, String)>,
+    /// The access key id that signed it.
+    pub access_key: String,
 }
 
 impl Recorded {
@@ -292,22 +300,26 @@ fn parse_recorded(line: &str) -> Recorded {
         raw.as_bytes().to_vec()
     };
     let target = header("X-Amz-Target");
+    let authorization = header("Authorization");
+    let access_key = authorization.split("Credential=").nth(1).and_then(|c| c.split('/').next()).unwrap_or_default().to_owned();
     if let Some(op) = target.strip_prefix("DynamoDB_20120810.") {
         return Recorded {
             service: Service::DynamoDb,
             operation: op.to_owned(),
             json: serde_json::from_slice(&body).unwrap_or(Value::Null),
             params: Vec::new(),
+            access_key,
         };
     }
     let params: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
     let action = params.iter().find(|(k, _)| k == "Action").map(|(_, v)| v.clone());
-    let sns = header("Authorization").contains("/sns/aws4_request");
+    let sns = authorization.contains("/sns/aws4_request");
     Recorded {
         service: if sns { Service::Sns } else { Service::Other },
         operation: action.unwrap_or(target),
         json: Value::Null,
         params,
+        access_key,
     }
 }
 

@@ -534,3 +534,31 @@ async fn a_tenant_item_without_its_senders_entry_costs_one_more_read() {
     assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 2), ("TransactWriteItems", 1), ("UpdateItem", 1)]), "{r:?}");
     assert_eq!(r.publishes[0].message_attribute("AWS.MM.SMS.OriginationNumber"), Some(("String".to_owned(), SENDER.to_owned())));
 }
+
+/// The requests a cold start sends, by the access key that signed them.
+async fn init_requests<N: shared::startup::Needs>(m: &Moto, tag: &str) -> BTreeMap<String, usize> {
+    let key = format!("AKIAINIT{}{tag}", std::process::id());
+    let aws = moto::sdk_config_as(&m.endpoint, &key).await;
+    let settings = shared::settings::Settings::from_lookup(|n| (n == "SMS_TABLE_NAME").then(|| m.table.clone())).unwrap();
+    settings.aws_service::<N>(&aws, &m.table).await;
+    let mut out = BTreeMap::new();
+    for r in moto::recording(&m.endpoint).await.into_iter().filter(|r| r.access_key == key) {
+        *out.entry(format!("{:?} {}", r.service, r.operation)).or_default() += 1;
+    }
+    out
+}
+
+/// The pre-warm opens the connections a function uses, and no other: every
+/// function reads DynamoDB; only those that send SMS ask SNS (the others'
+/// roles may not, and their bootstraps carry no SNS client).
+#[tokio::test]
+async fn init_connects_only_what_the_function_uses() {
+    use shared::startup::needs;
+    let Some((m, _)) = setup("+14165550100").await else { return };
+    let batch_get = ("DynamoDb BatchGetItem", 1);
+    let sms_attributes = ("Sns GetSMSAttributes", 1);
+    assert_eq!(init_requests::<needs::Sms>(&m, "SMS").await, counts(&[batch_get, sms_attributes]));
+    assert_eq!(init_requests::<needs::SmsAndDetails>(&m, "TRIGGER").await, counts(&[batch_get, sms_attributes]));
+    assert_eq!(init_requests::<needs::StoreOnly>(&m, "RECEIPTS").await, counts(&[batch_get]));
+    assert_eq!(init_requests::<needs::Recordings>(&m, "LINKS").await, counts(&[batch_get]));
+}

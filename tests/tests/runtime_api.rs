@@ -288,6 +288,27 @@ fn a_bad_setting_fails_the_cold_start_naming_it() {
     }
 }
 
+/// A CA bundle that cannot be read, or holds no certificate rustls can
+/// trust, stops the start: the SDK would otherwise fail at the first
+/// connection (or, with the pre-warm off, the first request).
+#[test]
+fn an_unusable_ca_bundle_fails_the_cold_start_naming_it() {
+    let db = preloaded_db();
+    let garbage = db.with_file_name("garbage.pem");
+    std::fs::write(&garbage, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").unwrap();
+    let missing = db.with_file_name("missing.pem");
+    for (function, bundle) in [("send-sms", &garbage), ("delivery-status", &missing)] {
+        let bundle = bundle.to_str().unwrap();
+        let env = [("SMS_TABLE_NAME", "sms-table"), ("AWS_REGION", "us-east-1"), ("AWS_CA_BUNDLE", bundle)];
+        let mut lambda = Lambda::start(function, &db, &env);
+        let (status, said) = lambda.failed_start();
+        if let Some(status) = status {
+            assert!(!status.success(), "{function}: exited {status}\n{said}");
+        }
+        assert!(said.contains(&format!("cannot use AWS_CA_BUNDLE \"{bundle}\"")), "{function}:\n{said}");
+    }
+}
+
 #[test]
 fn a_raw_query_string_that_is_no_valid_uri_is_answered_not_a_crash() {
     let db = preloaded_db();

@@ -1,9 +1,10 @@
 use lambda_runtime::{run, service_fn};
 use shared::settings::{Settings, init_tracing};
+use shared::startup::needs;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
-    let service = Settings::from_env()?.service().await?;
+    let service = Settings::from_env()?.service::<needs::StoreOnly>().await?;
     run(service_fn(|event| delivery_status::handler::handle(&service, event))).await
 }

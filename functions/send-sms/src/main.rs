@@ -1,10 +1,11 @@
 use lambda_http::service_fn;
 use shared::runtime::run_http;
 use shared::settings::{Settings, init_tracing};
+use shared::startup::needs;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     init_tracing();
-    let service = Settings::from_env()?.service().await?;
+    let service = Settings::from_env()?.service::<needs::Sms>().await?;
     run_http(service_fn(|req| send_sms::handler::handle(&service, req))).await
 }

@@ -11,6 +11,8 @@ pub mod outbox;
 pub mod sqlite;
 
 #[cfg(feature = "aws")]
+pub mod aws;
+#[cfg(feature = "aws")]
 pub mod dynamodb;
 #[cfg(feature = "aws")]
 pub mod s3;

@@ -91,15 +91,6 @@ impl SnsGateway {
         self
     }
 
-    /// Opens the connection in the init phase (a cheap read SNS answers),
-    /// so the first request needs no TLS handshake. A failure is logged:
-    /// the first request then connects.
-    pub async fn prewarm(&self) {
-        if let Err(e) = self.client.get_sms_attributes().attributes("DefaultSMSType").send().await {
-            tracing::warn!(error = %DisplayErrorContext(&e), "SNS pre-warm failed; the first request connects");
-        }
-    }
-
     fn verdict(&self, to: &E164) -> Option<bool> {
         let now = now();
         let verdicts = self.opt_outs.lock().unwrap_or_else(|p| p.into_inner());
@@ -165,6 +156,14 @@ where
 impl SmsGateway for SnsGateway {
     fn provider(&self) -> &'static str {
         "Amazon SNS"
+    }
+
+    /// A cheap read SNS answers, which opens the connection. A failure is
+    /// logged: the first request then connects.
+    async fn prewarm(&self) {
+        if let Err(e) = self.client.get_sms_attributes().attributes("DefaultSMSType").send().await {
+            tracing::warn!(error = %DisplayErrorContext(&e), "SNS pre-warm failed; the first request connects");
+        }
     }
 
     async fn send(&self, sms: OutgoingSms<'_>) -> Result<String, GatewayError> {
@@ -278,7 +277,7 @@ mod tests {
         let closed = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port");
         let aws = aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
-            .http_client(crate::settings::http_client())
+            .http_client(crate::adapters::aws::http_client(&crate::adapters::aws::TrustRoots::amazon()))
             .region(Region::new("us-east-1"))
             .credentials_provider(aws_sdk_sns::config::SharedCredentialsProvider::new(Credentials::new(
                 "test", "test", None, None, "test",

@@ -248,12 +248,13 @@ impl<'a> Work<'a> {
             return Err(Error::Internal("a send before its addresses were known".to_owned()));
         };
         self.record.segments = text.segments();
-        if service.policy.check_opt_out && service.gateway.opted_out(to).await? {
+        let gateway = service.gateway()?;
+        if service.policy.check_opt_out && gateway.opted_out(to).await? {
             return Err(Error::OptedOut);
         }
         let sms = OutgoingSms { tenant: &self.record.tenant, kind: self.record.kind, from, to, text };
         let started = Instant::now();
-        let id = service.gateway.send(sms).await?;
+        let id = gateway.send(sms).await?;
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         service.metrics.record(&Event::Sent { kind: self.record.kind, tenant: &self.record.tenant, latency_ms });
         tracing::info!(tenant = %self.record.tenant, kind = self.record.kind.as_str(), message_id = %self.record.id, id = %id, segments = text.segments(), "SMS sent");
