@@ -40,7 +40,19 @@ fn parsing(c: &mut Criterion) {
             rest::parse(rest::Endpoint::Send, &req).unwrap()
         })
     });
-    c.bench_function("E.164: parse and validate", |b| b.iter(|| E164::parse(black_box("+14165551234")).unwrap()));
+    c.bench_function("E.164: a number seen before (remembered)", |b| {
+        b.iter(|| E164::parse(black_box("+14165551234")).unwrap())
+    });
+    // 20,000 numbers in turn: more than the 10,000 remembered, so each is
+    // validated by libphonenumber again.
+    let unseen: Vec<String> = ["416", "647"]
+        .iter()
+        .flat_map(|area| (0..10_000).map(move |n| format!("+1{area}555{n:04}")))
+        .collect();
+    let mut next = unseen.iter().cycle();
+    c.bench_function("E.164: a number not seen before (libphonenumber)", |b| {
+        b.iter(|| E164::parse(black_box(next.next().unwrap())).unwrap())
+    });
     let long = "Grüße aus Zürich – ".repeat(20);
     c.bench_function("message: encoding and segments (UCS-2, 380 chars)", |b| {
         b.iter(|| MessageText::new(black_box(long.as_str())).unwrap())
