@@ -36,8 +36,9 @@ pub struct AwsTuning {
     /// `OPT_OUT_CACHE_SECONDS`: how long a destination's opt-out verdict is
     /// reused; 0: asked before every send.
     pub opt_out_cache_secs: i64,
-    /// `AWS_PREWARM`: open the connections to DynamoDB and SNS in the init
-    /// phase, so the first request needs no TLS handshake.
+    /// `AWS_PREWARM`: open the connections a function uses (DynamoDB; SNS
+    /// where it sends) in the init phase, so the first request needs no TLS
+    /// handshake.
     pub prewarm: bool,
     /// `AWS_CA_BUNDLE`: a PEM file of the roots TLS connections to AWS may
     /// chain to instead of Amazon's (adapters::aws).

@@ -24,8 +24,9 @@ impl TrustRoots {
 
     /// A PEM bundle (`AWS_CA_BUNDLE`: an emulator behind TLS, an
     /// inspecting proxy, another partition), refused unless every
-    /// certificate in it is one rustls can trust: the SDK would otherwise
-    /// stop at the first connection.
+    /// certificate in it is one rustls can trust: the SDK parses it only
+    /// when it opens its first connection, and panics there on one it
+    /// cannot use.
     pub fn from_pem(pem: Vec<u8>) -> Result<Self, String> {
         let certs = CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
         if certs.is_empty() {
