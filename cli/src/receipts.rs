@@ -29,8 +29,12 @@ pub async fn run(target: &Target, _: ReceiptsArgs) -> Result {
 
 /// Receipts per subscription event: CloudWatch Logs batches them too, and
 /// `serve`'s store calls stay short (a backlog left by a burst of sends is
-/// read, applied and acknowledged a chunk at a time, not in one go).
-const CHUNK: usize = 1000;
+/// read, applied and acknowledged a chunk at a time, not in one go). Under
+/// load the receipts of the second before compete with the sends: chunks
+/// of 100 brought `serve`'s p99 at 16 connections from 6.4-6.7 ms to
+/// 5.1-6.5 ms (docs/benchmarks.md); 1,000 made longer bursts, 25 more
+/// overhead.
+const CHUNK: usize = 100;
 
 /// Hands out the pending receipts, one subscription event per log group
 /// (successes, failures) and chunk; the function's answers. What failed
