@@ -21,7 +21,7 @@ pub async fn run(target: &Target, _: ReceiptsArgs) -> Result {
     let local = target.local("receipts")?;
     let service = local.settings.service::<shared::startup::needs::StoreOnly>().await?;
     let outbox = OutboxGateway::open(&local.outbox, false)?;
-    for answer in deliver(&service, &outbox).await? {
+    for answer in deliver(&service, &outbox, usize::MAX).await? {
         say!("{answer}");
     }
     Ok(())
@@ -36,12 +36,13 @@ pub async fn run(target: &Target, _: ReceiptsArgs) -> Result {
 /// overhead.
 const CHUNK: usize = 100;
 
-/// Hands out the pending receipts, one subscription event per log group
-/// (successes, failures) and chunk; the function's answers. What failed
-/// stays pending: a receipt applied twice is dropped as a repeat.
-pub async fn deliver(service: &Service, outbox: &OutboxGateway) -> Result<Vec<Value>> {
+/// Hands out the pending receipts, at most `chunks` chunks of them, one
+/// subscription event per log group (successes, failures) and chunk; the
+/// function's answers. What failed stays pending: a receipt applied twice
+/// is dropped as a repeat.
+pub async fn deliver(service: &Service, outbox: &OutboxGateway, chunks: usize) -> Result<Vec<Value>> {
     let mut answers = Vec::new();
-    loop {
+    for _ in 0..chunks {
         let pending = outbox.receipts(CHUNK).await?;
         let count = pending.delivered.len() + pending.failed.len();
         if count == 0 {
@@ -50,9 +51,10 @@ pub async fn deliver(service: &Service, outbox: &OutboxGateway) -> Result<Vec<Va
         deliver_chunk(service, pending.delivered, pending.failed, &mut answers).await?;
         outbox.ack_receipts(pending.up_to).await?;
         if count < CHUNK {
-            return Ok(answers);
+            break;
         }
     }
+    Ok(answers)
 }
 
 async fn deliver_chunk(service: &Service, delivered: Vec<String>, failed: Vec<String>, answers: &mut Vec<Value>) -> Result {

@@ -1,7 +1,8 @@
 //! `smsctl serve` against what a browser page or a slow client can do: only
 //! its own host and origin are answered, idle and slow connections are cut
-//! off, connections are capped, the demo key goes with the demo, and the
-//! SQLite files are its owner's only.
+//! off, connections are capped, the demo key goes with the demo, the
+//! SQLite files are its owner's only, and delivery receipts, which yield to
+//! connected clients, still reach the log while one stays.
 
 mod common;
 
@@ -205,5 +206,29 @@ fn the_sqlite_files_are_readable_by_their_owner_only() {
     for file in ["sms.db", "sms.db-wal", "sms.db-shm"] {
         let mode = std::fs::metadata(env.dir.join(file)).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{file}: {mode:o}");
+    }
+}
+
+/// Delivery receipts yield to connected clients, but are not starved by
+/// them: with a client that never leaves, the receipt still reaches the log.
+#[test]
+fn receipts_reach_the_log_while_a_client_stays_connected() {
+    let env = Env::new("receipts-busy");
+    let server = env.serve(&["--demo"]);
+    let host = format!("Host: {}\r\n", server.addr);
+    let mut client = BufReader::new(server.connect());
+    client.get_mut().write_all(guide_request(&host).as_bytes()).unwrap();
+    assert_eq!(read_response(&mut client).0, 200);
+    let list = format!("GET /api/sms/messages?status=delivered HTTP/1.1\r\n{host}X-API-Key: {DEMO_KEY}\r\n\r\n");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        client.get_mut().write_all(list.as_bytes()).unwrap();
+        let (status, page) = read_response(&mut client);
+        assert_eq!(status, 200, "{page}");
+        if page["messages"].as_array().is_some_and(|m| m.len() == 1) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no receipt applied in 10 s while a client was connected: {page}");
+        std::thread::sleep(Duration::from_millis(200));
     }
 }

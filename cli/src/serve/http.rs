@@ -6,6 +6,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
@@ -37,6 +38,31 @@ pub struct Limits {
     pub connections: usize,
 }
 
+/// The connections open now: work that can wait (delivery receipts) yields
+/// to them.
+#[derive(Clone, Default)]
+pub struct Clients(Arc<AtomicUsize>);
+
+impl Clients {
+    pub fn connected(&self) -> bool {
+        self.0.load(Ordering::Relaxed) > 0
+    }
+
+    fn join(&self) -> Connected {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Connected(self.0.clone())
+    }
+}
+
+/// One open connection, counted until dropped.
+struct Connected(Arc<AtomicUsize>);
+
+impl Drop for Connected {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// What each request is served with.
 struct Context {
     service: Arc<Service>,
@@ -62,12 +88,14 @@ impl Function {
     }
 }
 
-/// Serves until `shutdown`, then lets open requests finish.
+/// Serves until `shutdown`, then lets open requests finish; `clients`
+/// counts the connections open.
 pub async fn serve(
     listener: TcpListener,
     service: Arc<Service>,
     guard: Guard,
     limits: Limits,
+    clients: Clients,
     shutdown: impl Future<Output = ()>,
 ) {
     let context = Arc::new(Context { service, guard, limits });
@@ -103,11 +131,12 @@ pub async fn serve(
                     }
                 });
                 let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), handler));
+                let connected = clients.join();
                 tokio::spawn(async move {
                     if let Err(e) = connection.await {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
-                    drop(slot);
+                    drop((slot, connected));
                 });
             }
             Err(e) => {

@@ -96,14 +96,15 @@ pub async fn run(target: &Target, args: ServeArgs) -> Result {
         );
         tokio::spawn(w.run(service.clone(), local.settings.layout.clone(), stopped))
     });
-    let receipts = tokio::spawn(pump_receipts(service.clone(), gateway, stop.subscribe()));
-    say!("listening on http://{addr} (Ctrl-C stops)");
-
     let limits = http::Limits {
         idle: Duration::from_secs(args.idle_timeout),
         connections: usize::from(args.max_connections),
     };
-    http::serve(listener, service, guard::Guard::new(addr), limits, shutdown_signal()).await;
+    let clients = http::Clients::default();
+    let receipts = tokio::spawn(pump_receipts(service.clone(), gateway, clients.clone(), stop.subscribe()));
+    say!("listening on http://{addr} (Ctrl-C stops)");
+
+    http::serve(listener, service, guard::Guard::new(addr), limits, clients, shutdown_signal()).await;
     // The watcher finishes the voicemail at hand, if any, before it stops.
     let _ = stop.send(true);
     let _ = receipts.await;
@@ -119,15 +120,28 @@ pub async fn run(target: &Target, args: ServeArgs) -> Result {
     Ok(())
 }
 
+/// Chunks of receipts applied a second while clients are connected (1,000
+/// receipts): under load they compete with the sends for the SQLite thread
+/// and the cores, and receipts may wait (SNS's take seconds too) where
+/// sends may not. With no client connected the backlog goes at once.
+const BUSY_CHUNKS: usize = 10;
+
 /// Every second, the outbox's delivery receipts through the delivery-status
-/// function, as CloudWatch Logs would hand it SNS's; once more at the stop.
-async fn pump_receipts(service: Arc<Service>, outbox: Arc<OutboxGateway>, mut stop: tokio::sync::watch::Receiver<bool>) {
+/// function, as CloudWatch Logs would hand it SNS's; all that is left at
+/// the stop.
+async fn pump_receipts(
+    service: Arc<Service>,
+    outbox: Arc<OutboxGateway>,
+    clients: http::Clients,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
         let stopping = tokio::select! {
             () = tokio::time::sleep(std::time::Duration::from_secs(1)) => false,
             _ = stop.changed() => true,
         };
-        if let Err(e) = crate::receipts::deliver(&service, &outbox).await {
+        let chunks = if clients.connected() && !stopping { BUSY_CHUNKS } else { usize::MAX };
+        if let Err(e) = crate::receipts::deliver(&service, &outbox, chunks).await {
             tracing::error!(error = %e.message, "delivery receipts failed; kept for the next round");
         }
         if stopping {
