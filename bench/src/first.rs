@@ -8,7 +8,7 @@ use integration_tests::runtime_api::Lambda;
 
 use crate::fixture::{Fixture, Setting, event, invoke};
 use crate::stats::{median, ms};
-use crate::tls::TlsFront;
+use integration_tests::tls::TlsFront;
 
 /// Medians over the runs of one function and pre-warm choice.
 pub struct First {

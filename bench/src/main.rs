@@ -9,7 +9,6 @@ mod fixture;
 mod requests;
 mod sizes;
 mod stats;
-mod tls;
 mod warm;
 
 use std::path::PathBuf;
@@ -56,7 +55,7 @@ fn main() {
     let moto = rt.block_on(moto_table(&unlimited_config()));
     let wire = rt.block_on(moto_table(&events_config()));
     let dir = std::env::temp_dir();
-    let tls = rt.block_on(tls::start(moto.endpoint.trim_start_matches("http://"), &dir));
+    let tls = rt.block_on(integration_tests::tls::start(moto.endpoint.trim_start_matches("http://"), &dir));
 
     sizes::print(&target, &FUNCTIONS);
 

@@ -18,6 +18,7 @@ pub mod endpoint;
 pub mod moto;
 pub mod platform;
 pub mod runtime_api;
+pub mod tls;
 
 /// One SMS as the gateway behind a backend received it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -23,6 +23,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_sdk_dynamodb::config::Credentials;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -67,6 +68,11 @@ pub async fn sdk_config_with(endpoint: &str, timeouts: shared::settings::AwsTime
 /// sends can be told apart in the recording ([`Recorded::access_key`]).
 pub async fn sdk_config_as(endpoint: &str, access_key: &str) -> SdkConfig {
     loader(endpoint).credentials_provider(Credentials::new(access_key, "testing", None, None, "moto")).load().await
+}
+
+/// As [`sdk_config`], over this HTTP client (its own trust roots).
+pub async fn sdk_config_over(endpoint: &str, http: SharedHttpClient) -> SdkConfig {
+    loader(endpoint).http_client(http).load().await
 }
 
 fn loader(endpoint: &str) -> aws_config::ConfigLoader {

@@ -2,7 +2,8 @@
 //! `localhost` signed by it, and a TLS-terminating proxy in front of moto's
 //! plain HTTP port. The functions reach it at `https://localhost:<port>` and
 //! trust the CA through `AWS_CA_BUNDLE`, which replaces the built-in Amazon
-//! roots (shared::adapters::aws).
+//! roots (shared::adapters::aws). The benchmark's first-request figures and
+//! tests/tls.rs use it.
 //!
 //! The proxy speaks HTTP: it keeps its clients' connections alive, as AWS
 //! does, and forwards each request over a new connection to moto, whose
@@ -49,7 +50,7 @@ impl TlsFront {
 /// (`host:port`); writes the CA into `dir`.
 pub async fn start(backend: &str, dir: &Path) -> TlsFront {
     let (ca_pem, chain, key) = certificates();
-    let ca_file = dir.join("bench-ca.pem");
+    let ca_file = dir.join("test-ca.pem");
     std::fs::write(&ca_file, ca_pem).expect("write the test CA");
     let mut config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
         .with_safe_default_protocol_versions()
@@ -103,7 +104,7 @@ async fn forward(moto: Moto, backend: String, mut req: Request<Incoming>) -> Res
 fn certificates() -> (String, Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
     let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(DnType::CommonName, "SMS notifications benchmark CA");
+    ca.distinguished_name.push(DnType::CommonName, "SMS notifications test CA");
     ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().expect("CA key")).expect("CA certificate");
     let key = KeyPair::generate().expect("server key");
