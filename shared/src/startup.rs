@@ -76,10 +76,13 @@ impl Settings {
         match &self.backend {
             #[cfg(feature = "embedded")]
             Backend::Embedded { db, outbox, recordings } => {
-                let (store, outbox) = crate::adapters::outbox::embedded(db, outbox, false).await?;
+                // The outbox only where the function sends: it may be a
+                // file (and a thread) of its own.
                 let service = if N::SMS {
+                    let (store, outbox) = crate::adapters::outbox::embedded(db, outbox, false).await?;
                     Service::new(store, outbox, self.policy.clone())
                 } else {
+                    let store = Arc::new(crate::adapters::sqlite::SqliteStore::open(db)?);
                     Service::without_sms(store, self.policy.clone())
                 };
                 Ok(if N::RECORDINGS {
