@@ -266,14 +266,8 @@ fn number(
 /// `LOG_LEVEL` (or `RUST_LOG`) sets the level, per target if need be
 /// (`warn,shared=debug`); `info` by default, or when unreadable.
 pub fn init_tracing() {
-    use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::prelude::*;
-    let filter = std::env::var("LOG_LEVEL")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .ok()
-        .filter(|f| !f.trim().is_empty())
-        .and_then(|f| f.parse::<Targets>().ok())
-        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
+    let filter = log_filter(std::env::var("LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG")).ok());
     let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
@@ -282,6 +276,16 @@ pub fn init_tracing() {
     } else {
         tracing_subscriber::registry().with(fmt).with(filter).init();
     }
+}
+
+/// The log filter a `LOG_LEVEL` value names; `info` when there is none or it
+/// cannot be read.
+fn log_filter(value: Option<String>) -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    value
+        .filter(|f| !f.trim().is_empty())
+        .and_then(|f| f.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
 }
 
 #[cfg(test)]
@@ -327,6 +331,20 @@ mod tests {
         ] {
             let e = with(&[(name, value)]).unwrap_err().to_string();
             assert!(e.starts_with(&format!("invalid setting {name}=")), "{e}");
+        }
+    }
+
+    #[test]
+    fn log_level_takes_a_level_or_levels_per_target_and_falls_back_to_info() {
+        use tracing::Level;
+        let f = |v: Option<&str>| log_filter(v.map(str::to_owned));
+        let per_target = f(Some("warn,shared=debug"));
+        assert!(per_target.would_enable("shared::service", &Level::DEBUG));
+        assert!(!per_target.would_enable("aws_smithy_runtime", &Level::INFO));
+        assert!(per_target.would_enable("aws_smithy_runtime", &Level::WARN));
+        for fallback in [None, Some(""), Some("  "), Some("not=a=filter")] {
+            let info = f(fallback);
+            assert!(info.would_enable("shared", &Level::INFO) && !info.would_enable("shared", &Level::DEBUG), "{fallback:?}");
         }
     }
 }
