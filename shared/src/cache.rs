@@ -66,7 +66,7 @@ impl Store for CachedStore {
     async fn lookup(&self, l: Lookup<'_>) -> Result<Found, StoreError> {
         let now = (self.clock)();
         let mut found = Found::default();
-        let mut missing = Lookup { number: l.number, ..Lookup::default() };
+        let mut missing = Lookup { number: l.number, send_at: l.send_at, ..Lookup::default() };
         if let Some(h) = l.key {
             match self.fresh(&Name::Key(h.clone()), now) {
                 Some(Entry::Key(k)) => found.key = Some(k),
@@ -85,6 +85,11 @@ impl Store for CachedStore {
                     _ => (missing.tenant, missing.extension) = (Some(t), Some(x)),
                 }
             }
+        }
+        // A send reading its tenant shows the key with it: the store may
+        // check the key and take the send's rate slot in the same request.
+        if l.send_at.is_some() && missing.tenant.is_some() {
+            missing.key = l.key;
         }
         if missing.key.is_none() && missing.tenant.is_none() && missing.number.is_none() {
             return Ok(found);

@@ -30,6 +30,11 @@ pub struct Lookup<'a> {
     /// An extension of `tenant`.
     pub extension: Option<&'a Extension>,
     pub number: Option<&'a E164>,
+    /// The request means to send now (epoch seconds) on the API's budget,
+    /// with `key`: a store may take one slot of that budget in the same
+    /// round trip, held for this instance's next `begin` (DynamoDB does,
+    /// when it holds no slot of the tenant's).
+    pub send_at: Option<i64>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -134,7 +139,8 @@ pub trait Store: Send + Sync {
 
     /// Starts a message, atomically (one transaction): of concurrent
     /// starts on one claim exactly one gets `Started`. A claim is takeable
-    /// when absent, expired, or pending with its lease run out.
+    /// when absent, expired, or pending with its lease run out. A budget is
+    /// a stored tenant's (DynamoDB keeps its counters on the tenant's item).
     async fn begin(&self, start: &Start<'_>) -> Result<Begun, StoreError>;
 
     /// Ends a started message; `false` (and nothing written) when its claim

@@ -198,7 +198,7 @@ impl Service {
     /// Checks 1 to 4: the key, the shape, the key's rights, the tenant.
     async fn admit(&self, call: ApiCall<'_>) -> Result<Admitted> {
         let hash = call.key.as_deref().and_then(KeyHash::of_presented);
-        let mut found = self.read_for_api(hash.as_ref(), &call.names).await?;
+        let mut found = self.read_for_api(hash.as_ref(), &call.names, call.idempotency.is_some()).await?;
         // 1. The key.
         let key = match (&hash, found.key.take()) {
             (Some(h), Some(k)) if k.enabled && k.hash.matches(h) => k,
@@ -217,9 +217,10 @@ impl Service {
         authorize(&key, &tenant_id, &request.action)?;
         // 4. The tenant, read now if the request did not name it.
         let read_already = call.names.tenant.as_ref() == Some(&tenant_id) && call.names.extension.as_ref() == request.action.extension();
+        let sending = matches!(request.action, ApiAction::Send { .. }) && call.idempotency.is_none();
         let found = match read_already {
             true => found,
-            false => self.read_tenant(&tenant_id, request.action.extension()).await?,
+            false => self.read_tenant(&tenant_id, request.action.extension(), sending.then_some(&key.hash)).await?,
         };
         let tenant = found.tenant.ok_or_else(|| Error::UnknownTenant(tenant_id.to_string()))?;
         if !tenant.active {
@@ -332,7 +333,7 @@ impl Service {
     /// The trigger: a voicemail that qualifies gets exactly one SMS; one
     /// that does not is recorded as skipped, with its reason.
     pub async fn voicemail(&self, mut voicemail: Voicemail, deadline: Option<u64>) -> Result<Outcome> {
-        let found = self.read_tenant(&voicemail.tenant, Some(&voicemail.extension)).await?;
+        let found = self.read_tenant(&voicemail.tenant, Some(&voicemail.extension), None).await?;
         let mut work = Work::voicemail(self, &voicemail, deadline);
         let qualified = || {
             let tenant = found.tenant.ok_or_else(|| Error::UnknownTenant(voicemail.tenant.to_string()))?;

@@ -97,33 +97,53 @@ async fn action_send(service: &Service, to: &str) -> String {
     answer["id"].as_str().expect("id").to_owned()
 }
 
-/// A rate counter's value, as the table holds it.
+/// A rate counter's value, as the tenant's item holds it.
 async fn counter(m: &Moto, kind: &str, window: &str, seconds: i64) -> i64 {
     let bucket = shared::service::system_clock()() / seconds;
+    tenant_item(m, "59").await.get(&format!("rate_{kind}_{window}_{bucket}")).and_then(|c| c.as_n().ok()).map_or(0, |c| c.parse().expect("count"))
+}
+
+async fn tenant_item(m: &Moto, tenant: &str) -> std::collections::HashMap<String, AttributeValue> {
     let out = aws_sdk_dynamodb::Client::new(&m.aws)
         .get_item()
         .table_name(&m.table)
-        .key("PK", AttributeValue::S(format!("RATE#59#{kind}#{window}#{bucket}")))
-        .key("SK", AttributeValue::S("RATE".to_owned()))
+        .key("PK", AttributeValue::S(format!("TENANT#{tenant}")))
+        .key("SK", AttributeValue::S("TENANT".to_owned()))
         .consistent_read(true)
         .send()
         .await
         .expect("GetItem");
-    out.item().and_then(|i| i.get("count")).and_then(|c| c.as_n().ok()).map_or(0, |c| c.parse().expect("count"))
+    out.item.expect("the tenant's item")
+}
+
+/// Sets attributes of tenant 59's item, as another instance (or an older
+/// version) would have left them.
+async fn set_on_tenant(m: &Moto, attrs: &[(&str, AttributeValue)]) {
+    let mut update = aws_sdk_dynamodb::Client::new(&m.aws)
+        .update_item()
+        .table_name(&m.table)
+        .key("PK", AttributeValue::S("TENANT#59".to_owned()))
+        .key("SK", AttributeValue::S("TENANT".to_owned()));
+    let mut sets = Vec::new();
+    for (i, (name, value)) in attrs.iter().enumerate() {
+        sets.push(format!("#a{i} = :a{i}"));
+        update = update.expression_attribute_names(format!("#a{i}"), *name).expression_attribute_values(format!(":a{i}"), value.clone());
+    }
+    update.update_expression(format!("SET {}", sets.join(", "))).send().await.expect("UpdateItem");
 }
 
 #[tokio::test]
-async fn action_api_send_costs_3_dynamodb_requests_cold_and_1_warm() {
+async fn action_api_send_costs_2_dynamodb_requests_cold_and_1_warm() {
     let to = "+14165557001";
     let Some((m, service)) = setup("+14165557002").await else { return };
     early_in_a_minute().await;
     m.mark().await;
     let id = action_send(&service, to).await;
     let r = m.requests_since_mark(&[to]).await;
-    // Cold: key and tenant (with its sender's entry) in one read; a block
-    // of rate slots and the log entry (`sending`) in one transaction; the
-    // log entry's outcome.
-    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 1), ("TransactWriteItems", 1), ("UpdateItem", 1)]), "{r:?}");
+    // Cold: one write to the tenant's item checks the key, takes a rate
+    // slot and returns the tenant (with its sender's entry); after the
+    // send, the log entry and the next block of slots in one transaction.
+    assert_eq!(r.dynamodb, counts(&[("UpdateItem", 1), ("TransactWriteItems", 1)]), "{r:?}");
     assert_eq!(r.sns, counts(&[("CheckIfPhoneNumberIsOptedOut", 1), ("Publish", 1)]), "{r:?}");
     assert_published(&m, &r, &id, to, TEXT).await;
 
@@ -135,16 +155,16 @@ async fn action_api_send_costs_3_dynamodb_requests_cold_and_1_warm() {
         m.mark().await;
         action_send(&service, to).await;
         let r = m.requests_since_mark(&[to]).await;
-        let write = if n == 3 { "TransactWriteItems" } else { "UpdateItem" };
+        let write = if n == 4 { "TransactWriteItems" } else { "UpdateItem" };
         assert_eq!(r.dynamodb, counts(&[(write, 1)]), "send {n}: {r:?}");
         assert_eq!(r.sns, counts(&[("Publish", 1)]), "send {n}: {r:?}");
     }
     // Each send is in the log once, sent, one attempt; the counters hold
-    // the two blocks reserved.
+    // the cold send's slot and the two blocks reserved.
     let log = m.store.messages(Some(&TenantId::parse("59").expect("id")), 10).await.expect("messages");
     assert_eq!(log.len(), 5);
     assert!(log.iter().all(|e| e.status == MessageStatus::Sent && e.attempts == 1 && e.provider_id.is_some()), "{log:?}");
-    assert_eq!((counter(&m, "api", "minute", 60).await, counter(&m, "api", "day", 86_400).await), (6, 6));
+    assert_eq!((counter(&m, "api", "minute", 60).await, counter(&m, "api", "day", 86_400).await), (7, 7));
 }
 
 /// Blocks never take a tenant past its limit, and a block that does not
@@ -155,15 +175,7 @@ async fn reserved_slots_never_exceed_a_limit_and_the_last_slot_is_granted() {
     let Some((m, first)) = setup("+14165557082").await else { return };
     early_in_a_minute().await;
     let bucket = shared::service::system_clock()() / 60;
-    aws_sdk_dynamodb::Client::new(&m.aws)
-        .put_item()
-        .table_name(&m.table)
-        .item("PK", AttributeValue::S(format!("RATE#59#api#minute#{bucket}")))
-        .item("SK", AttributeValue::S("RATE".to_owned()))
-        .item("count", AttributeValue::N("58".to_owned()))
-        .send()
-        .await
-        .expect("PutItem");
+    set_on_tenant(&m, &[(&format!("rate_api_minute_{bucket}"), AttributeValue::N("58".to_owned()))]).await;
     let second = m.instance(&[]).await;
     action_send(&first, to).await;
     action_send(&second, to).await;
@@ -192,7 +204,7 @@ async fn rest(service: &Service, endpoint: Endpoint<'_>, body: &str, idempotency
 }
 
 #[tokio::test]
-async fn rest_send_costs_4_dynamodb_requests_cold_3_naming_the_tenant_and_1_warm() {
+async fn rest_send_costs_3_dynamodb_requests_cold_2_naming_the_tenant_and_1_warm() {
     let to = "+14165557011";
     let Some((m, service)) = setup("+14165557012").await else { return };
     let body = json!({"to": to, "message": "Test SMS notification"}).to_string();
@@ -201,9 +213,9 @@ async fn rest_send_costs_4_dynamodb_requests_cold_3_naming_the_tenant_and_1_warm
     let (status, answer) = rest(&service, Endpoint::Send, &body, None).await;
     assert_eq!(status, 200, "{answer}");
     let r = m.requests_since_mark(&[to]).await;
-    // The key alone first (the tenant comes from it), then the tenant with
-    // its sender's entry; rate slots and log entry; the outcome.
-    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 2), ("TransactWriteItems", 1), ("UpdateItem", 1)]), "{r:?}");
+    // The key alone first (the tenant comes from it), then the tenant's
+    // item with a rate slot; the log entry and the next block.
+    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 1), ("UpdateItem", 1), ("TransactWriteItems", 1)]), "{r:?}");
     assert_eq!(r.sns, counts(&[("CheckIfPhoneNumberIsOptedOut", 1), ("Publish", 1)]), "{r:?}");
     assert_published(&m, &r, answer["id"].as_str().expect("id"), to, "Test SMS notification").await;
 
@@ -213,13 +225,13 @@ async fn rest_send_costs_4_dynamodb_requests_cold_3_naming_the_tenant_and_1_warm
     let r = m.requests_since_mark(&[to]).await;
     assert_eq!((r.dynamodb, r.sns), (counts(&[("UpdateItem", 1)]), counts(&[("Publish", 1)])));
 
-    // On a cold instance, naming the tenant saves the second read.
+    // On a cold instance, naming the tenant saves the read of the key.
     let cold = m.instance(&[]).await;
     let body = json!({"to": to, "message": "Test SMS notification", "server": "59"}).to_string();
     m.mark().await;
     assert_eq!(rest(&cold, Endpoint::Send, &body, None).await.0, 200);
     let r = m.requests_since_mark(&[to]).await;
-    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 1), ("TransactWriteItems", 1), ("UpdateItem", 1)]), "{r:?}");
+    assert_eq!(r.dynamodb, counts(&[("UpdateItem", 1), ("TransactWriteItems", 1)]), "{r:?}");
 }
 
 #[tokio::test]
@@ -375,7 +387,7 @@ async fn each_hot_path_store_operation_is_one_request() {
         match i {
             0 => {
                 let found = store
-                    .lookup(Lookup { key: Some(&hash), tenant: Some(&t59), extension: Some(&x), number: Some(&sender) })
+                    .lookup(Lookup { key: Some(&hash), tenant: Some(&t59), extension: Some(&x), number: Some(&sender), send_at: None })
                     .await
                     .expect("lookup");
                 assert!(found.key.is_some() && found.tenant.is_some() && found.extension.is_some() && found.number.is_some());
@@ -421,7 +433,7 @@ async fn the_table_layout_is_as_documented() {
         .map(|i| {
             let pk = s(i, "PK");
             // Keep what varies out: hashes, times, ids.
-            let pk = pk.split('#').take(if pk.starts_with("RATE#") { 4 } else { 1 }).collect::<Vec<_>>().join("#");
+            let pk = pk.split('#').next().unwrap_or_default().to_owned();
             let sk = s(i, "SK");
             // A message is listed by tenant and time through its index keys.
             let log = s(i, "log_pk") + "|" + &s(i, "log_sk").chars().filter(|c| *c == '#').collect::<String>();
@@ -435,8 +447,6 @@ async fn the_table_layout_is_as_documented() {
         ("KEYNAME |", "KEYNAME", false),
         ("MSG LOG#59|#", "MSG", true),
         ("NUMBER |", "NUMBER", false),
-        ("RATE#59#api#day |", "RATE", true),
-        ("RATE#59#api#minute |", "RATE", true),
         ("TENANT |", "EXT#1001", false),
         ("TENANT |", "TENANT", false),
     ]
@@ -450,6 +460,17 @@ async fn the_table_layout_is_as_documented() {
     assert!(!s(key_item, "data").contains(KEY), "the secret is never stored");
     let data: Value = serde_json::from_str(&s(key_item, "data")).expect("data is JSON");
     assert_eq!(data["name"], "wire");
+    // The tenant's item: its data, its sender's entry, the keys that may
+    // send for it (by hash), its API limits, its rate counters.
+    let tenant = items.iter().find(|i| s(i, "SK") == "TENANT").expect("tenant item");
+    let mut names: Vec<&str> = tenant.keys().map(|k| if k.starts_with("rate_") { k.rsplit_once('_').expect("bucket").0 } else { k.as_str() }).collect();
+    names.sort();
+    let expected = ["PK", "SK", "api_per_day", "api_per_minute", "data", "rate_api_day", "rate_api_minute", "send_keys", "sender_entry"];
+    assert_eq!(names, expected);
+    let keys = tenant["send_keys"].as_m().expect("a map");
+    assert_eq!(keys.keys().collect::<Vec<_>>(), [KeyHash::of(KEY).as_str()]);
+    assert!(!format!("{keys:?}").contains(KEY), "the secret is never stored");
+    assert_eq!((tenant["api_per_minute"].as_n().ok(), tenant["api_per_day"].as_n().ok()), (Some(&"60".to_owned()), Some(&"2000".to_owned())));
 }
 
 /// A refused transaction writes nothing (the store half of "apply is all or
@@ -531,7 +552,7 @@ async fn a_tenant_item_without_its_senders_entry_costs_one_more_read() {
     m.mark().await;
     action_send(&service, to).await;
     let r = m.requests_since_mark(&[to]).await;
-    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 2), ("TransactWriteItems", 1), ("UpdateItem", 1)]), "{r:?}");
+    assert_eq!(r.dynamodb, counts(&[("UpdateItem", 1), ("BatchGetItem", 1), ("TransactWriteItems", 1)]), "{r:?}");
     assert_eq!(r.publishes[0].message_attribute("AWS.MM.SMS.OriginationNumber"), Some(("String".to_owned(), SENDER.to_owned())));
 }
 

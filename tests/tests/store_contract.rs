@@ -106,7 +106,7 @@ async fn lookup_finds_every_kind_and_misses_cleanly(name: &str, store: &dyn Stor
     let (t59, x1001, sender) = (tenant("59"), Extension::parse("1001").expect("ext"), e164("+14165550000"));
 
     let all = store
-        .lookup(Lookup { key: Some(&hash), tenant: Some(&t59), extension: Some(&x1001), number: Some(&sender) })
+        .lookup(Lookup { key: Some(&hash), tenant: Some(&t59), extension: Some(&x1001), number: Some(&sender), send_at: None })
         .await
         .expect("lookup");
     assert_eq!(all.key.as_ref(), Some(&s.keys[0]), "{name}");
@@ -128,7 +128,7 @@ async fn lookup_finds_every_kind_and_misses_cleanly(name: &str, store: &dyn Stor
     // Missing things are None, never errors.
     let (unknown_hash, t61, x9, nobody) = (KeyHash::of("no-such-key-0000000"), tenant("61"), Extension::parse("9").expect("ext"), e164("+14165559876"));
     let none = store
-        .lookup(Lookup { key: Some(&unknown_hash), tenant: Some(&t61), extension: Some(&x1001), number: Some(&nobody) })
+        .lookup(Lookup { key: Some(&unknown_hash), tenant: Some(&t61), extension: Some(&x1001), number: Some(&nobody), send_at: None })
         .await
         .expect("lookup");
     assert!(none.key.is_none() && none.tenant.is_none() && none.extension.is_none() && none.number.is_none(), "{name}: {none:?}");
@@ -484,7 +484,10 @@ fn rand_id() -> usize {
     N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
 }
 
-async fn budget_windows_refuse_without_counting(name: &str, store: &dyn Store) {
+async fn budget_windows_refuse_without_counting(name: &str, store: &dyn Store, admin: &dyn Admin) {
+    // Budgets are their tenants': counted for stored tenants.
+    let tenants = ["59", "60", "61", "62"].map(|id| Tenant { id: tenant(id), ..tenant59() }).to_vec();
+    admin.apply(&Snapshot { tenants, ..Snapshot::default() }, &[]).await.expect("apply");
     let api = MessageKind::Api;
     let limited = |w| Begun::Limited(w);
     let small = RateLimits { per_minute: 2, per_day: 3 };
@@ -526,7 +529,7 @@ async fn budget_windows_refuse_without_counting(name: &str, store: &dyn Store) {
 #[tokio::test]
 async fn budget_windows() {
     for u in stores().await {
-        budget_windows_refuse_without_counting(u.name, &*u.store).await;
+        budget_windows_refuse_without_counting(u.name, &*u.store, &*u.admin).await;
     }
 }
 

@@ -177,7 +177,8 @@ impl Store for SqliteStore {
         let (key, tenant, extension, number) = (l.key.cloned(), l.tenant.cloned(), l.extension.cloned(), l.number.cloned());
         self.db
             .call(move |conn| {
-                let l = Lookup { key: key.as_ref(), tenant: tenant.as_ref(), extension: extension.as_ref(), number: number.as_ref() };
+                // One transaction counts a send: no slot is taken with the read.
+                let l = Lookup { key: key.as_ref(), tenant: tenant.as_ref(), extension: extension.as_ref(), number: number.as_ref(), send_at: None };
                 lookup(conn, l)
             })
             .await

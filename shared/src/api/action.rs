@@ -99,10 +99,12 @@ pub fn parse(req: &HttpRequest<'_>) -> Result<ApiCall<'static>> {
         (Ok(Some(q)), _) => Some(q.to_owned()),
         (Err(_), _) => None,
     };
-    let extension_action = matches!(params.get("action"), Ok(Some(EXTENSION_GET | EXTENSION_SET)));
+    let action = params.get("action").ok().flatten();
+    let extension_action = matches!(action, Some(EXTENSION_GET | EXTENSION_SET));
     let names = Names {
         tenant: params.tenant().ok().flatten(),
         extension: extension_action.then(|| params.get("id").ok().flatten().and_then(Extension::parse)).flatten(),
+        sends: action == Some(SEND_MESSAGE),
     };
     Ok(ApiCall {
         style: ApiStyle::Action,

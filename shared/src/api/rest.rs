@@ -130,7 +130,7 @@ pub fn parse<'a>(endpoint: Endpoint<'a>, req: &HttpRequest<'_>) -> Result<ApiCal
     let call = |names, shape, idempotency| ApiCall { style: ApiStyle::Rest, key: header_key(req), names, shape, idempotency, deadline: req.deadline };
     if endpoint.method() == Method::GET {
         let params = Params::parse_strict(req.query);
-        let names = Names { tenant: params.tenant().ok().flatten(), extension: None };
+        let names = Names { tenant: params.tenant().ok().flatten(), ..Names::default() };
         return Ok(call(names, Box::new(move || read_request(endpoint, &params)), None));
     }
     let idempotency = match req.headers.get("idempotency-key").map(|v| v.as_bytes()) {
@@ -145,7 +145,7 @@ pub fn parse<'a>(endpoint: Endpoint<'a>, req: &HttpRequest<'_>) -> Result<ApiCal
         }
     };
     let members = Members::parse(req.body);
-    let names = members.as_ref().map(Members::names).unwrap_or_default();
+    let names = Names { sends: true, ..members.as_ref().map(Members::names).unwrap_or_default() };
     Ok(call(names, Box::new(move || request(endpoint, members?)), idempotency))
 }
 
@@ -275,6 +275,7 @@ impl Members {
         Names {
             tenant: first("server").and_then(|v| server(v).ok().flatten()),
             extension: first("extension").and_then(Value::as_str).and_then(Extension::parse),
+            sends: false,
         }
     }
 }

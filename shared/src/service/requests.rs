@@ -120,6 +120,8 @@ impl std::fmt::Debug for ApiCall<'_> {
 pub struct Names {
     pub tenant: Option<TenantId>,
     pub extension: Option<Extension>,
+    /// The request is one of the send actions (before its shape is checked).
+    pub sends: bool,
 }
 
 /// A sent SMS, as the APIs report it.

@@ -18,14 +18,26 @@ impl Service {
     /// One read for what an API request names: the key, and the tenant and
     /// extension when the request names them. Also answers which tenant
     /// that was.
-    pub(super) async fn read_for_api(&self, key: Option<&KeyHash>, names: &Names) -> Result<Found> {
+    /// A send without an Idempotency-Key lets the store take its rate slot
+    /// with the read (`send_at`).
+    pub(super) async fn read_for_api(&self, key: Option<&KeyHash>, names: &Names, idempotent: bool) -> Result<Found> {
         let tenant = names.tenant.as_ref();
-        let lookup = Lookup { key, tenant, extension: names.extension.as_ref().filter(|_| tenant.is_some()), number: None };
+        let lookup = Lookup {
+            key,
+            tenant,
+            extension: names.extension.as_ref().filter(|_| tenant.is_some()),
+            number: None,
+            send_at: (names.sends && !idempotent).then(|| self.now()),
+        };
         Ok(self.store.lookup(lookup).await?)
     }
 
-    pub(super) async fn read_tenant(&self, tenant: &TenantId, extension: Option<&Extension>) -> Result<Found> {
-        Ok(self.store.lookup(Lookup { tenant: Some(tenant), extension, ..Lookup::default() }).await?)
+    /// A tenant (and an extension of it). With `sending`, the key of a send
+    /// that named no tenant, once it passed: the store may take the send's
+    /// rate slot with the read, as in [`Self::read_for_api`].
+    pub(super) async fn read_tenant(&self, tenant: &TenantId, extension: Option<&Extension>, sending: Option<&KeyHash>) -> Result<Found> {
+        let send_at = sending.map(|_| self.now());
+        Ok(self.store.lookup(Lookup { key: sending, tenant: Some(tenant), extension, number: None, send_at }).await?)
     }
 
     /// Check 4's last step: the sender is in the registry (its entry came

@@ -4,27 +4,38 @@
 use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
-use super::keys::{BY_TENANT_TIME, Key, LOG_PK, PK, SENDER_ENTRY, SK, log_partition};
-use super::marshal::{Item, data, json, message, s, string};
+use super::keys::{API_PER_DAY, API_PER_MINUTE, BY_TENANT_TIME, DATA, Key, LOG_PK, PK, SEND_KEYS, SENDER_ENTRY, SK, log_partition};
+use super::marshal::{Item, data, json, message, n, s, string};
 use super::{DynamoStore, MAX_BATCH, build, failed};
 use crate::config::Snapshot;
-use crate::domain::{ApiKey, E164, ExtensionRecord, KeyHash, MessageRecord, SmsNumber, Tenant, TenantId};
+use crate::domain::{ApiKey, E164, ExtensionRecord, KeyHash, MessageKind, MessageRecord, Permission, SmsNumber, Tenant, TenantId};
 use crate::ports::{Admin, StoreError};
 
 /// The writes an `apply` makes, one per item (DynamoDB refuses a
 /// transaction that touches an item twice): the last one for an item wins,
 /// which gives the SQLite store's statement-by-statement result.
 #[derive(Default)]
-struct Writes(BTreeMap<Key, Option<Item>>);
+struct Writes(BTreeMap<Key, Write>);
+
+enum Write {
+    Put(Item),
+    Delete,
+    /// These attributes set in place (a tenant's item keeps its rate
+    /// counters); `existing`: only on an item that exists.
+    Set { attrs: Vec<(&'static str, AttributeValue)>, existing: bool },
+}
 
 impl Writes {
     fn put(&mut self, key: Key, item: Item) {
-        self.0.insert(key, Some(item));
+        self.0.insert(key, Write::Put(item));
     }
     fn delete(&mut self, key: Key) {
-        self.0.insert(key, None);
+        self.0.insert(key, Write::Delete);
+    }
+    fn set(&mut self, key: Key, attrs: Vec<(&'static str, AttributeValue)>, existing: bool) {
+        self.0.insert(key, Write::Set { attrs, existing });
     }
 }
 
@@ -82,14 +93,15 @@ impl DynamoStore {
         let items = writes
             .0
             .into_iter()
-            .map(|(key, item)| {
-                Ok(match item {
-                    Some(item) => TransactWriteItem::builder()
+            .map(|(key, write)| {
+                Ok(match write {
+                    Write::Put(item) => TransactWriteItem::builder()
                         .put(Put::builder().table_name(&self.table).set_item(Some(item)).build().map_err(build)?)
                         .build(),
-                    None => TransactWriteItem::builder()
+                    Write::Delete => TransactWriteItem::builder()
                         .delete(Delete::builder().table_name(&self.table).set_key(Some(key.item())).build().map_err(build)?)
                         .build(),
+                    Write::Set { attrs, existing } => TransactWriteItem::builder().update(self.set(key, attrs, existing)?).build(),
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -104,41 +116,96 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// The tenants whose items this apply (re)writes, each with its sender's
-    /// registry entry: the file's tenants, and the stored tenants whose
-    /// sender is a number the file changes (found with a scan: admin only).
-    async fn tenants_with_senders(&self, snapshot: &Snapshot) -> Result<Vec<(Tenant, Option<SmsNumber>)>, StoreError> {
-        let mut tenants = snapshot.tenants.clone();
-        if !snapshot.numbers.is_empty() {
-            let listed: Vec<&TenantId> = snapshot.tenants.iter().map(|t| &t.id).collect();
-            for item in self.scan("#key = :tenant", SK, &[(":tenant", "TENANT")]).await? {
-                let t: Tenant = data(&item)?;
-                let touched = t.sender_number.as_ref().is_some_and(|n| snapshot.numbers.iter().any(|e| &e.number == n));
-                if touched && !listed.contains(&&t.id) {
-                    tenants.push(t);
-                }
+    fn set(&self, key: Key, attrs: Vec<(&'static str, AttributeValue)>, existing: bool) -> Result<Update, StoreError> {
+        let sets: Vec<String> = (0..attrs.len()).map(|i| format!("#a{i} = :a{i}")).collect();
+        let mut update = Update::builder().table_name(&self.table).set_key(Some(key.item())).update_expression(format!("SET {}", sets.join(", ")));
+        for (i, (name, value)) in attrs.into_iter().enumerate() {
+            update = update.expression_attribute_names(format!("#a{i}"), name).expression_attribute_values(format!(":a{i}"), value);
+        }
+        if existing {
+            update = update.condition_expression("attribute_exists(#pk)").expression_attribute_names("#pk", PK);
+        }
+        update.build().map_err(build)
+    }
+
+    /// Every API key as this apply leaves them: the stored ones (a scan:
+    /// admin only) with the apply's key writes over them.
+    async fn keys_after(&self, writes: &Writes) -> Result<BTreeMap<String, ApiKey>, StoreError> {
+        let mut keys: BTreeMap<String, ApiKey> =
+            self.scan("#key = :key", SK, &[(":key", "KEY")]).await?.iter().map(|i| data::<ApiKey>(i).map(|k| (k.hash.as_str().to_owned(), k))).collect::<Result<_, _>>()?;
+        for (key, write) in &writes.0 {
+            let Some(hash) = key.pk.strip_prefix("KEY#") else { continue };
+            match write {
+                Write::Put(item) => keys.insert(hash.to_owned(), data(item)?),
+                _ => keys.remove(hash),
+            };
+        }
+        Ok(keys)
+    }
+
+    /// The tenant items this apply writes: the file's tenants whole, with
+    /// their sender's registry entry and sending keys; the stored tenants
+    /// whose sender is a number the file changes, likewise; and, when keys
+    /// change, the sending keys of every other tenant they change.
+    async fn write_tenants(&self, snapshot: &Snapshot, keys_changed: bool, writes: &mut Writes) -> Result<(), StoreError> {
+        let stored = match keys_changed || !snapshot.numbers.is_empty() {
+            true => self.scan("#key = :tenant", SK, &[(":tenant", "TENANT")]).await?,
+            false => Vec::new(),
+        };
+        let mut whole = snapshot.tenants.clone();
+        for item in &stored {
+            let t: Tenant = data(item)?;
+            let touched = t.sender_number.as_ref().is_some_and(|n| snapshot.numbers.iter().any(|e| &e.number == n));
+            if touched && !whole.iter().any(|w| w.id == t.id) {
+                whole.push(t);
             }
         }
+        if whole.is_empty() && !keys_changed {
+            return Ok(());
+        }
+        let keys = self.keys_after(writes).await?;
+        let entries = self.sender_entries(snapshot, &whole).await?;
+        for t in &whole {
+            let entry = t.sender_number.as_ref().and_then(|n| entries.get(n));
+            let limits = t.limits(MessageKind::Api);
+            let attrs = vec![
+                (DATA, s(json(t)?)),
+                (SENDER_ENTRY, s(json(&entry)?)),
+                (SEND_KEYS, sending_keys(&keys, &t.id)?),
+                (API_PER_MINUTE, n(i64::from(limits.per_minute))),
+                (API_PER_DAY, n(i64::from(limits.per_day))),
+            ];
+            writes.set(Key::tenant(&t.id), attrs, false);
+        }
+        for item in &stored {
+            let t: Tenant = data(item)?;
+            let now = sending_keys(&keys, &t.id)?;
+            if keys_changed && !whole.iter().any(|w| w.id == t.id) && item.get(SEND_KEYS) != Some(&now) {
+                writes.set(Key::tenant(&t.id), vec![(SEND_KEYS, now)], true);
+            }
+        }
+        Ok(())
+    }
+
+    /// The registry entries of these tenants' senders: from the file, or
+    /// stored.
+    async fn sender_entries(&self, snapshot: &Snapshot, tenants: &[Tenant]) -> Result<BTreeMap<E164, SmsNumber>, StoreError> {
         let mut entries: BTreeMap<E164, SmsNumber> = snapshot.numbers.iter().map(|n| (n.number.clone(), n.clone())).collect();
-        let missing: Vec<Key> = tenants
+        // A set: tenants may share a sender, and DynamoDB refuses a batch
+        // that names a key twice.
+        let missing: std::collections::BTreeSet<Key> = tenants
             .iter()
             .filter_map(|t| t.sender_number.as_ref())
             .filter(|n| !entries.contains_key(*n))
             .map(Key::number)
             .collect();
         if !missing.is_empty() {
-            for item in self.batch_get(missing, true).await? {
+            for item in self.batch_get(missing.into_iter().collect(), true).await? {
                 let n: SmsNumber = data(&item)?;
                 entries.insert(n.number.clone(), n);
             }
         }
-        Ok(tenants
-            .into_iter()
-            .map(|t| {
-                let entry = t.sender_number.as_ref().and_then(|n| entries.get(n)).cloned();
-                (t, entry)
-            })
-            .collect())
+        Ok(entries)
     }
 
     /// What is stored of these keys (by hash) and names; consistent reads,
@@ -168,6 +235,13 @@ impl DynamoStore {
     }
 }
 
+/// A tenant's sending keys: the enabled keys with the `sms` right whose
+/// scope holds it, hash to JSON.
+fn sending_keys(keys: &BTreeMap<String, ApiKey>, tenant: &TenantId) -> Result<AttributeValue, StoreError> {
+    let sending = keys.iter().filter(|(_, k)| k.enabled && k.allows(Permission::Sms) && k.tenants.allows(tenant));
+    Ok(AttributeValue::M(sending.map(|(h, k)| Ok((h.clone(), s(json(k)?)))).collect::<Result<_, StoreError>>()?))
+}
+
 /// Tenant ids compare as numbers first, as SQLite's `CAST(id AS INTEGER), id`.
 fn tenant_order(t: &TenantId) -> (u64, &str) {
     (t.as_str().parse().unwrap_or(u64::MAX), t.as_str())
@@ -180,11 +254,6 @@ impl Admin for DynamoStore {
         for num in &snapshot.numbers {
             let key = Key::number(&num.number);
             writes.put(key.clone(), key.with_data(num)?);
-        }
-        for (t, entry) in self.tenants_with_senders(snapshot).await? {
-            let key = Key::tenant(&t.id);
-            let item = key.with_data(&t)?.into_iter().chain([(SENDER_ENTRY.to_owned(), s(json(&entry)?))]).collect();
-            writes.put(key, item);
         }
         for x in &snapshot.extensions {
             let key = Key::extension(&x.tenant, &x.extension);
@@ -204,6 +273,8 @@ impl Admin for DynamoStore {
                 index.put(k, &mut writes)?;
             }
         }
+        // Last: the tenants' sending keys are the keys as written above.
+        self.write_tenants(snapshot, !delete_keys.is_empty() || !snapshot.keys.is_empty(), &mut writes).await?;
         if writes.0.is_empty() {
             return Ok(());
         }
@@ -296,7 +367,7 @@ impl Admin for DynamoStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Permission, TenantScope};
+    use crate::domain::TenantScope;
 
     fn key(name: &str, secret: &str) -> ApiKey {
         ApiKey {
@@ -310,7 +381,7 @@ mod tests {
     }
 
     fn ops(writes: &Writes) -> Vec<(String, bool)> {
-        writes.0.iter().map(|(k, v)| (k.pk.clone(), v.is_some())).collect()
+        writes.0.iter().map(|(k, v)| (k.pk.clone(), matches!(v, Write::Put(_)))).collect()
     }
 
     #[test]

@@ -23,6 +23,29 @@ pub const ATTEMPTS: &str = "attempts";
 /// the number is not in the registry), kept current by `apply`, so that one
 /// read brings both.
 pub const SENDER_ENTRY: &str = "sender_entry";
+/// On a tenant item: the API keys that may send for it (enabled, with the
+/// `sms` right, the tenant in their scope), a map from hash to the key's
+/// JSON, kept current by `apply`: a cold send checks its key and takes its
+/// rate slot in one write to this item.
+pub const SEND_KEYS: &str = "send_keys";
+/// On a tenant item: its API budget's limits, for that same write.
+pub const API_PER_MINUTE: &str = "api_per_minute";
+pub const API_PER_DAY: &str = "api_per_day";
+/// On a tenant item: the rate counters, one per budget, window and bucket
+/// (now / window): `rate_api_minute_29916667`.
+pub const RATE_PREFIX: &str = "rate_";
+
+pub fn rate_counter(budget: MessageKind, window: Window, bucket: i64) -> String {
+    format!("{RATE_PREFIX}{}_{window}_{bucket}", budget.as_str())
+}
+
+/// A rate counter's window and bucket, from its name.
+pub fn rate_bucket(name: &str) -> Option<(Window, i64)> {
+    let (rest, bucket) = name.strip_prefix(RATE_PREFIX)?.rsplit_once('_')?;
+    let window = [Window::Minute, Window::Day].into_iter().find(|w| rest.ends_with(&format!("_{w}")))?;
+    Some((window, bucket.parse().ok()?))
+}
+
 /// A message's status, sender and destination beside its data, for the
 /// log's filters.
 pub const STATUS: &str = "status";
@@ -61,10 +84,6 @@ impl Key {
     pub fn claim(id: &str) -> Key {
         Key::new(format!("CLAIM#{id}"), "CLAIM")
     }
-    /// One counter per tenant, budget, window and bucket (now / window).
-    pub fn rate(t: &TenantId, budget: MessageKind, window: Window, bucket: i64) -> Key {
-        Key::new(format!("RATE#{t}#{}#{window}#{bucket}", budget.as_str()), "RATE")
-    }
     /// No item lives here: the init phase reads it to open a connection.
     pub fn prewarm() -> Key {
         Key::new("PREWARM".to_owned(), "PREWARM")
@@ -102,11 +121,20 @@ mod tests {
     }
 
     #[test]
+    fn rate_counters_name_their_window_and_bucket() {
+        let name = rate_counter(MessageKind::Voicemail, Window::Day, 7);
+        assert_eq!(name, "rate_voicemail_day_7");
+        assert_eq!(rate_bucket(&name), Some((Window::Day, 7)));
+        assert_eq!(rate_bucket(&rate_counter(MessageKind::Api, Window::Minute, 29_916_667)), Some((Window::Minute, 29_916_667)));
+        assert_eq!([rate_bucket("rate_api_week_1"), rate_bucket("sender_entry"), rate_bucket("rate_api_minute_x")], [None, None, None]);
+    }
+
+    #[test]
     fn ids_cannot_reach_into_other_keys() {
         // Tenant ids and extensions are digits, numbers '+' and digits:
         // none holds the '#' that separates key parts.
         let t = TenantId::parse("59").unwrap();
-        assert_eq!(Key::rate(&t, MessageKind::Voicemail, Window::Day, 7).pk, "RATE#59#voicemail#day#7");
+        assert_eq!(Key::tenant(&t).pk, "TENANT#59");
         assert_eq!(Key::extension(&t, &Extension::parse("1001").unwrap()).sk, "EXT#1001");
     }
 }

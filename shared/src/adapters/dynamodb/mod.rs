@@ -2,15 +2,18 @@
 //!
 //! - [`keys`]: which item lives under which key, and the indexes.
 //! - [`marshal`]: items to domain values and back.
-//! - `store`: the hot path (the `Store` port): `lookup` one `BatchGetItem`,
+//! - `store`: the hot path (the `Store` port): `lookup` one `BatchGetItem`
+//!   (or, for a cold send, one `UpdateItem` that also takes its rate slot),
 //!   `begin` and `finish` one transaction each, or none for a `begin` on
 //!   a rate slot this instance holds ([`slots`]).
+//! - [`counters`]: the rate counters, on the tenant's item.
 //! - `admin`: what operators do (the `Admin` port).
 //!
 //! This file holds the table itself and the request patterns the two share:
 //! batched reads, retried transactions, scans.
 
 mod admin;
+mod counters;
 mod keys;
 mod marshal;
 mod slots;
@@ -47,6 +50,8 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     slots: slots::Slots,
+    /// The rate counters seen on each tenant's item, to remove past ones.
+    seen: counters::Seen,
     /// Started on a held slot, their log entry not written yet: its id,
     /// with the budget that will reserve the next block.
     unlogged: std::sync::Mutex<std::collections::HashMap<String, (crate::domain::MessageKind, crate::domain::RateLimits)>>,
@@ -95,7 +100,7 @@ impl Cancelled {
 
 impl DynamoStore {
     pub fn new(aws: &aws_config::SdkConfig, table: &str) -> Self {
-        DynamoStore { client: Client::new(aws), table: table.to_owned(), slots: Default::default(), unlogged: Default::default() }
+        DynamoStore { client: Client::new(aws), table: table.to_owned(), slots: Default::default(), seen: Default::default(), unlogged: Default::default() }
     }
 
     /// Opens the connection in the init phase (a read of an item that does

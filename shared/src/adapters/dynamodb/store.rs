@@ -12,26 +12,31 @@ use aws_sdk_dynamodb::types::{
 
 use super::keys::{
     ATTEMPTS, BY_PROVIDER_ID, BY_TENANT_TIME, DATA, EXPIRES_AT, Key, LOG_PK, LOG_SK, PK, PROVIDER_ID, RECIPIENT,
-    SENDER, SENDER_ENTRY, SK, STATUS, log_partition, log_sort,
+    SEND_KEYS, SENDER, SENDER_ENTRY, SK, STATUS, log_partition, log_sort,
 };
-use super::marshal::{b, data, held, json, log_keys, message, n, s, string};
+use super::counters::{self, Take};
+use super::marshal::{Item, b, data, held, json, log_keys, message, n, s, string};
 use super::{DynamoStore, build, failed, slots};
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::ReturnValue;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
 use crate::domain::{
     Cursor, ExtensionRecord, KeyHash, MessageKind, MessageRecord, MessageStatus, RateLimits, Receipt, RecordingLink,
-    TenantId, Window,
+    Tenant, TenantId,
 };
 use crate::ports::{
     Begun, Claim, Closing, End, Found, Lookup, MessagePage, MessageQuery, Received, Start, Store, StoreError,
 };
 
-const WINDOWS: [Window; 2] = [Window::Minute, Window::Day];
-
 #[async_trait]
 impl Store for DynamoStore {
     async fn lookup(&self, l: Lookup<'_>) -> Result<Found, StoreError> {
+        if let (Some(now), Some(hash), Some(tenant), None, None) = (l.send_at, l.key, l.tenant, l.extension, l.number)
+            && self.slots.spent(tenant, MessageKind::Api, now) {
+                return self.read_taking_slot(hash, tenant, now).await;
+            }
         let mut keys = Vec::with_capacity(4);
         if let Some(h) = l.key {
             keys.push(Key::api_key(h.as_str()));
@@ -51,26 +56,18 @@ impl Store for DynamoStore {
         }
         // Eventually consistent: configuration changes reach the hot path
         // within a second, at half the read cost.
-        let mut sender_known = false;
+        let mut tenant_item = None;
         for item in self.batch_get(keys, false).await? {
             match string(&item, SK)? {
                 "KEY" => found.key = Some(data(&item)?),
-                "TENANT" => {
-                    found.tenant = Some(data(&item)?);
-                    if let Some(entry) = item.get(SENDER_ENTRY) {
-                        sender_known = true;
-                        found.sender = serde_json::from_str(entry.as_s().map_err(|_| StoreError("corrupt sender entry".into()))?)
-                            .map_err(|e| StoreError(format!("corrupt sender entry: {e}")))?;
-                    }
-                }
+                "TENANT" => tenant_item = Some(item),
                 "NUMBER" => found.number = Some(data(&item)?),
                 sk if sk.starts_with("EXT#") => found.extension = Some(data(&item)?),
                 other => return Err(StoreError(format!("unexpected item {other} in lookup"))),
             }
         }
-        // A tenant item written before it carried its sender's entry.
-        if let (false, Some(sender)) = (sender_known, found.tenant.as_ref().and_then(|t| t.sender_number.clone())) {
-            found.sender = self.batch_get(vec![Key::number(&sender)], false).await?.first().map(data).transpose()?;
+        if let Some(item) = tenant_item {
+            self.tenant_of(&item, &mut found).await?;
         }
         Ok(found)
     }
@@ -261,9 +258,7 @@ impl DynamoStore {
             items.push(self.take_claim(claim, record.status, start.now)?);
         }
         if let Some((budget, limits)) = start.budget {
-            for window in WINDOWS {
-                items.push(self.count_rate(&record.tenant, budget, limits, window, start.now, block)?);
-            }
+            items.push(self.count(&record.tenant, budget, start.now, Take::Slots(block, limits))?);
         }
         let attempt = i64::from(record.status == MessageStatus::Sending);
         items.push(TransactWriteItem::builder().update(self.log_update(record, start.log_keep_secs, attempt)?).build());
@@ -284,15 +279,12 @@ impl DynamoStore {
                     .ok_or_else(|| StoreError("DynamoDB: claim refused without the holder's item".to_owned()))?;
                 return Ok(Begun::Held(held(item)?));
             }
-        let first_window = usize::from(start.claim.is_some());
-        if start.budget.is_some() {
-            // Both full: the minute answers, as in SQLite, which checks it first.
-            for (i, window) in WINDOWS.iter().enumerate() {
-                if cancelled.condition_failed(first_window + i).is_some() {
-                    return Ok(Begun::Limited(*window));
-                }
+        if let Some((budget, limits)) = start.budget
+            && let Some(reason) = cancelled.condition_failed(usize::from(start.claim.is_some())) {
+                let item = reason.item().ok_or_else(|| StoreError(format!("DynamoDB: tenant {} has no item", record.tenant)))?;
+                self.seen.learn(&record.tenant, item);
+                return Ok(Begun::Limited(counters::full_window(item, budget, start.now, block, limits)));
             }
-        }
         Err(StoreError(format!("DynamoDB TransactWriteItems cancelled: {:?}", cancelled.codes())))
     }
 
@@ -371,34 +363,64 @@ impl DynamoStore {
         })
     }
 
-    /// `ADD count n` on one window's counter, unless that goes past the limit.
-    fn count_rate(
-        &self,
-        tenant: &TenantId,
-        budget: MessageKind,
-        limits: RateLimits,
-        window: Window,
-        now: i64,
-        slots: u32,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let bucket = now / window.seconds();
-        let room = i64::from(limits.of(window)) - i64::from(slots);
-        // A missing counter is zero, which fits unless the slots alone
-        // exceed the limit.
-        let condition = if room < 0 { "#count <= :room" } else { "attribute_not_exists(#count) OR #count <= :room" };
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(Key::rate(tenant, budget, window, bucket).item()))
-            .update_expression("ADD #count :one SET #exp = :exp")
-            .condition_expression(condition)
-            .expression_attribute_names("#count", "count")
-            .expression_attribute_names("#exp", EXPIRES_AT)
-            .expression_attribute_values(":one", n(i64::from(slots)))
-            .expression_attribute_values(":room", n(room))
-            .expression_attribute_values(":exp", n((bucket + 1) * window.seconds()))
-            .build()
-            .map_err(build)?;
-        Ok(TransactWriteItem::builder().update(update).build())
+    /// The counter write of `budget` on the tenant's item, with the past
+    /// buckets this instance saw there.
+    fn count(&self, tenant: &TenantId, budget: MessageKind, now: i64, take: Take<'_>) -> Result<TransactWriteItem, StoreError> {
+        let past = self.seen.take_past(tenant, now);
+        Ok(TransactWriteItem::builder().update(counters::update(&self.table, tenant, budget, now, take, &past)?).build())
+    }
+
+    /// The cold send's first request: one `UpdateItem` of the tenant's
+    /// item takes a slot of the API's budget, if the key may send for the
+    /// tenant and the slot fits the item's limits, and returns the item.
+    /// Otherwise the item comes back as it was, nothing taken: the key is
+    /// read on its own unless the item holds it, and `begin` counts as
+    /// usual (and answers a full window).
+    async fn read_taking_slot(&self, hash: &KeyHash, tenant: &TenantId, now: i64) -> Result<Found, StoreError> {
+        let update = counters::update(&self.table, tenant, MessageKind::Api, now, Take::OneFor(hash), &self.seen.take_past(tenant, now))?;
+        let out = update.into_update_item(&self.client).return_values(ReturnValue::AllNew).send().await;
+        let (item, taken) = match out {
+            Ok(out) => (out.attributes, true),
+            Err(e) => match e.into_service_error() {
+                UpdateItemError::ConditionalCheckFailedException(c) => (c.item, false),
+                e => return Err(StoreError(format!("DynamoDB UpdateItem: {}", DisplayErrorContext(&e)))),
+            },
+        };
+        let mut found = Found::default();
+        if let Some(item) = item {
+            if let Some(key) = item.get(SEND_KEYS).and_then(|m| m.as_m().ok()).and_then(|m| m.get(hash.as_str())) {
+                let json = key.as_s().map_err(|_| StoreError("corrupt sending key".to_owned()))?;
+                found.key = Some(serde_json::from_str(json).map_err(|e| StoreError(format!("corrupt sending key: {e}")))?);
+            }
+            self.tenant_of(&item, &mut found).await?;
+        }
+        if taken {
+            self.slots.keep(tenant, MessageKind::Api, now, 1);
+        }
+        if found.key.is_none() {
+            found.key = self.batch_get(vec![Key::api_key(hash.as_str())], false).await?.first().map(data).transpose()?;
+        }
+        Ok(found)
+    }
+
+    /// A tenant's item read: the tenant, its sender's entry (read on its
+    /// own from an item written before tenants carried it), its counters.
+    async fn tenant_of(&self, item: &Item, found: &mut Found) -> Result<(), StoreError> {
+        let tenant: Tenant = data(item)?;
+        self.seen.learn(&tenant.id, item);
+        match item.get(SENDER_ENTRY) {
+            Some(entry) => {
+                let entry = entry.as_s().map_err(|_| StoreError("corrupt sender entry".into()))?;
+                found.sender = serde_json::from_str(entry).map_err(|e| StoreError(format!("corrupt sender entry: {e}")))?;
+            }
+            None => {
+                if let Some(sender) = &tenant.sender_number {
+                    found.sender = self.batch_get(vec![Key::number(sender)], false).await?.first().map(data).transpose()?;
+                }
+            }
+        }
+        found.tenant = Some(tenant);
+        Ok(())
     }
 
     /// The log entry of a send on a held slot; when the slots are used up,
@@ -408,16 +430,13 @@ impl DynamoStore {
         let tenant = &end.record.tenant;
         if self.slots.spent(tenant, kind, end.now) {
             let block = slots::block(limits);
-            let mut items = vec![TransactWriteItem::builder().update(log.clone()).build()];
-            for window in WINDOWS {
-                items.push(self.count_rate(tenant, kind, limits, window, end.now, block)?);
-            }
+            let items = vec![TransactWriteItem::builder().update(log.clone()).build(), self.count(tenant, kind, end.now, Take::Slots(block, limits))?];
             match self.transact(items).await? {
                 Ok(()) => {
                     self.slots.keep(tenant, kind, end.now, block);
                     return Ok(true);
                 }
-                Err(c) if c.condition_failed(1).is_some() || c.condition_failed(2).is_some() => {}
+                Err(c) if c.condition_failed(1).is_some() => {}
                 Err(c) => return Err(StoreError(format!("DynamoDB TransactWriteItems cancelled: {:?}", c.codes()))),
             }
         }
@@ -483,5 +502,6 @@ impl IntoUpdateItem for Update {
             .set_condition_expression(self.condition_expression)
             .set_expression_attribute_names(self.expression_attribute_names)
             .set_expression_attribute_values(self.expression_attribute_values)
+            .set_return_values_on_condition_check_failure(self.return_values_on_condition_check_failure)
     }
 }
