@@ -361,6 +361,36 @@ impl Moto {
             .expect("DescribeTable on moto");
     }
 
+    /// A tenant's item as the table holds it (consistent read).
+    pub async fn tenant_item(&self, tenant: &str) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+        let out = aws_sdk_dynamodb::Client::new(&self.aws)
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", aws_sdk_dynamodb::types::AttributeValue::S(format!("TENANT#{tenant}")))
+            .key("SK", aws_sdk_dynamodb::types::AttributeValue::S("TENANT".to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("GetItem");
+        out.item.expect("the tenant's item")
+    }
+
+    /// Sets attributes of a tenant's item, as another instance (or an older
+    /// version) would have left them.
+    pub async fn set_on_tenant(&self, tenant: &str, attrs: &[(&str, aws_sdk_dynamodb::types::AttributeValue)]) {
+        let mut update = aws_sdk_dynamodb::Client::new(&self.aws)
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", aws_sdk_dynamodb::types::AttributeValue::S(format!("TENANT#{tenant}")))
+            .key("SK", aws_sdk_dynamodb::types::AttributeValue::S("TENANT".to_owned()));
+        let mut sets = Vec::new();
+        for (i, (name, value)) in attrs.iter().enumerate() {
+            sets.push(format!("#a{i} = :a{i}"));
+            update = update.expression_attribute_names(format!("#a{i}"), *name).expression_attribute_values(format!(":a{i}"), value.clone());
+        }
+        update.update_expression(format!("SET {}", sets.join(", "))).send().await.expect("UpdateItem");
+    }
+
     /// The requests since the last [`Moto::mark`]: DynamoDB ones on this
     /// table, SNS ones for these destination numbers. Other tests' requests
     /// interleave in the recording; they name other tables and numbers.

@@ -100,36 +100,7 @@ async fn action_send(service: &Service, to: &str) -> String {
 /// A rate counter's value, as the tenant's item holds it.
 async fn counter(m: &Moto, kind: &str, window: &str, seconds: i64) -> i64 {
     let bucket = shared::service::system_clock()() / seconds;
-    tenant_item(m, "59").await.get(&format!("rate_{kind}_{window}_{bucket}")).and_then(|c| c.as_n().ok()).map_or(0, |c| c.parse().expect("count"))
-}
-
-async fn tenant_item(m: &Moto, tenant: &str) -> std::collections::HashMap<String, AttributeValue> {
-    let out = aws_sdk_dynamodb::Client::new(&m.aws)
-        .get_item()
-        .table_name(&m.table)
-        .key("PK", AttributeValue::S(format!("TENANT#{tenant}")))
-        .key("SK", AttributeValue::S("TENANT".to_owned()))
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("GetItem");
-    out.item.expect("the tenant's item")
-}
-
-/// Sets attributes of tenant 59's item, as another instance (or an older
-/// version) would have left them.
-async fn set_on_tenant(m: &Moto, attrs: &[(&str, AttributeValue)]) {
-    let mut update = aws_sdk_dynamodb::Client::new(&m.aws)
-        .update_item()
-        .table_name(&m.table)
-        .key("PK", AttributeValue::S("TENANT#59".to_owned()))
-        .key("SK", AttributeValue::S("TENANT".to_owned()));
-    let mut sets = Vec::new();
-    for (i, (name, value)) in attrs.iter().enumerate() {
-        sets.push(format!("#a{i} = :a{i}"));
-        update = update.expression_attribute_names(format!("#a{i}"), *name).expression_attribute_values(format!(":a{i}"), value.clone());
-    }
-    update.update_expression(format!("SET {}", sets.join(", "))).send().await.expect("UpdateItem");
+    m.tenant_item("59").await.get(&format!("rate_{kind}_{window}_{bucket}")).and_then(|c| c.as_n().ok()).map_or(0, |c| c.parse().expect("count"))
 }
 
 #[tokio::test]
@@ -175,7 +146,7 @@ async fn reserved_slots_never_exceed_a_limit_and_the_last_slot_is_granted() {
     let Some((m, first)) = setup("+14165557082").await else { return };
     early_in_a_minute().await;
     let bucket = shared::service::system_clock()() / 60;
-    set_on_tenant(&m, &[(&format!("rate_api_minute_{bucket}"), AttributeValue::N("58".to_owned()))]).await;
+    m.set_on_tenant("59", &[(&format!("rate_api_minute_{bucket}"), AttributeValue::N("58".to_owned()))]).await;
     let second = m.instance(&[]).await;
     action_send(&first, to).await;
     action_send(&second, to).await;

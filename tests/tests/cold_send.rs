@@ -77,22 +77,9 @@ fn error(answer: &(u16, Value)) -> &str {
     answer.1["error"].as_str().unwrap_or_else(|| panic!("an error: {answer:?}"))
 }
 
-async fn tenant_item(m: &Moto, tenant: &str) -> HashMap<String, AttributeValue> {
-    let out = aws_sdk_dynamodb::Client::new(&m.aws)
-        .get_item()
-        .table_name(&m.table)
-        .key("PK", AttributeValue::S(format!("TENANT#{tenant}")))
-        .key("SK", AttributeValue::S("TENANT".to_owned()))
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("GetItem");
-    out.item.expect("the tenant's item")
-}
-
 /// The rate counters on a tenant's item, by name.
 async fn counters(m: &Moto, tenant: &str) -> HashMap<String, i64> {
-    tenant_item(m, tenant)
+    m.tenant_item(tenant)
         .await
         .into_iter()
         .filter(|(k, _)| k.starts_with("rate_"))
@@ -107,7 +94,7 @@ async fn minute_count(m: &Moto) -> i64 {
 
 /// The hashes of a tenant's sending keys.
 async fn sending_keys(m: &Moto, tenant: &str) -> BTreeSet<String> {
-    let item = tenant_item(m, tenant).await;
+    let item = m.tenant_item(tenant).await;
     item.get("send_keys").and_then(|k| k.as_m().ok()).map(|k| k.keys().cloned().collect()).unwrap_or_default()
 }
 
@@ -229,17 +216,9 @@ async fn past_counters_go_with_the_next_count() {
     let (minute, day) = (now / 60, now / 86_400);
     let past = [format!("rate_api_minute_{}", minute - 5), format!("rate_api_day_{}", day - 3), format!("rate_voicemail_minute_{}", minute - 2)];
     let recent = format!("rate_api_minute_{}", minute - 1);
-    let mut update = aws_sdk_dynamodb::Client::new(&m.aws)
-        .update_item()
-        .table_name(&m.table)
-        .key("PK", AttributeValue::S("TENANT#59".to_owned()))
-        .key("SK", AttributeValue::S("TENANT".to_owned()));
-    let mut sets = Vec::new();
-    for (i, name) in past.iter().chain([&recent]).enumerate() {
-        sets.push(format!("#a{i} = :one"));
-        update = update.expression_attribute_names(format!("#a{i}"), name);
-    }
-    update.update_expression(format!("SET {}", sets.join(", "))).expression_attribute_values(":one", AttributeValue::N("1".to_owned())).send().await.expect("UpdateItem");
+    let one = AttributeValue::N("1".to_owned());
+    let attrs: Vec<(&str, AttributeValue)> = past.iter().chain([&recent]).map(|name| (name.as_str(), one.clone())).collect();
+    m.set_on_tenant("59", &attrs).await;
 
     // The cold send sees them on the item; its next count removes the
     // two-windows-old ones, and keeps the last minute's.

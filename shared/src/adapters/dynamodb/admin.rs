@@ -90,9 +90,13 @@ impl DynamoStore {
     /// validated whole before this point, and since `apply` is idempotent,
     /// running it again completes a write that stopped halfway.
     async fn write(&self, writes: Writes) -> Result<(), StoreError> {
-        let items = writes
-            .0
+        // Tenant items first: when a configuration spans transactions, a
+        // key disabled or deleted leaves its tenants' sending keys no later
+        // than its own item changes.
+        let (tenants, rest): (Vec<_>, Vec<_>) = writes.0.into_iter().partition(|(key, _)| key.sk == "TENANT");
+        let items = tenants
             .into_iter()
+            .chain(rest)
             .map(|(key, write)| {
                 Ok(match write {
                     Write::Put(item) => TransactWriteItem::builder()
