@@ -37,6 +37,14 @@ impl Writes {
     fn set(&mut self, key: Key, attrs: Vec<(&'static str, AttributeValue)>, existing: bool) {
         self.0.insert(key, Write::Set { attrs, existing });
     }
+
+    /// Tenant items first: when a configuration spans transactions, a key
+    /// disabled or deleted leaves its tenants' sending keys no later than
+    /// its own item changes.
+    fn in_order(self) -> impl Iterator<Item = (Key, Write)> {
+        let (tenants, rest): (Vec<_>, Vec<_>) = self.0.into_iter().partition(|(key, _)| key.sk == "TENANT");
+        tenants.into_iter().chain(rest)
+    }
 }
 
 /// Stored API keys, hash to name and name to hash: the two unique columns of
@@ -90,13 +98,8 @@ impl DynamoStore {
     /// validated whole before this point, and since `apply` is idempotent,
     /// running it again completes a write that stopped halfway.
     async fn write(&self, writes: Writes) -> Result<(), StoreError> {
-        // Tenant items first: when a configuration spans transactions, a
-        // key disabled or deleted leaves its tenants' sending keys no later
-        // than its own item changes.
-        let (tenants, rest): (Vec<_>, Vec<_>) = writes.0.into_iter().partition(|(key, _)| key.sk == "TENANT");
-        let items = tenants
-            .into_iter()
-            .chain(rest)
+        let items = writes
+            .in_order()
             .map(|(key, write)| {
                 Ok(match write {
                     Write::Put(item) => TransactWriteItem::builder()
@@ -386,6 +389,20 @@ mod tests {
 
     fn ops(writes: &Writes) -> Vec<(String, bool)> {
         writes.0.iter().map(|(k, v)| (k.pk.clone(), matches!(v, Write::Put(_)))).collect()
+    }
+
+    #[test]
+    fn tenant_items_are_written_before_keys() {
+        let mut writes = Writes::default();
+        let k = key("pbx", "some-secret-0123456789");
+        writes.delete(Key::api_key(k.hash.as_str()));
+        writes.delete(Key::key_name("pbx"));
+        writes.set(Key::tenant(&TenantId::parse("59").unwrap()), vec![], true);
+        writes.put(Key::number(&E164::parse("+14165550000").unwrap()), Item::new());
+        writes.set(Key::tenant(&TenantId::parse("7").unwrap()), vec![], true);
+        let order: Vec<String> = writes.in_order().map(|(k, _)| k.pk).collect();
+        assert_eq!(&order[..2], ["TENANT#59", "TENANT#7"]);
+        assert!(order[2..].iter().all(|pk| !pk.starts_with("TENANT#")), "{order:?}");
     }
 
     #[test]
