@@ -66,7 +66,7 @@ impl Store for CachedStore {
     async fn lookup(&self, l: Lookup<'_>) -> Result<Found, StoreError> {
         let now = (self.clock)();
         let mut found = Found::default();
-        let mut missing = Lookup { number: l.number, send_at: l.send_at, ..Lookup::default() };
+        let mut missing = Lookup { number: l.number, ..Lookup::default() };
         if let Some(h) = l.key {
             match self.fresh(&Name::Key(h.clone()), now) {
                 Some(Entry::Key(k)) => found.key = Some(k),
@@ -86,10 +86,11 @@ impl Store for CachedStore {
                 }
             }
         }
-        // A send reading its tenant shows the key with it: the store may
-        // check the key and take the send's rate slot in the same request.
-        if l.send_at.is_some() && missing.tenant.is_some() {
-            missing.key = l.key;
+        // A send reading its tenant, or leaving it to its key, shows the key
+        // with it: the store may check the key and take the send's rate
+        // slot in the same request.
+        if l.send_at.is_some() && (missing.tenant.is_some() || (l.tenant.is_none() && missing.key.is_some())) {
+            (missing.key, missing.send_at) = (l.key, l.send_at);
         }
         if missing.key.is_none() && missing.tenant.is_none() && missing.number.is_none() {
             return Ok(found);
@@ -99,11 +100,14 @@ impl Store for CachedStore {
             self.keep(Name::Key(h.clone()), Entry::Key(k.clone()), now);
             found.key = read.key.clone();
         }
-        if let Some(t) = missing.tenant {
+        // A tenant asked for, or one the store found from the key alone
+        // (DynamoDB's key directory) for a lookup that named none.
+        let tenant = missing.tenant.cloned().or_else(|| l.tenant.is_none().then(|| read.tenant.as_ref().map(|t| t.id.clone())).flatten());
+        if let Some(t) = tenant {
             self.keep(Name::Tenant(t.clone()), Entry::Tenant(read.tenant.clone(), read.sender.clone()), now);
             (found.tenant, found.sender) = (read.tenant, read.sender);
             if let Some(x) = missing.extension {
-                self.keep(Name::Extension(t.clone(), x.clone()), Entry::Extension(read.extension.clone()), now);
+                self.keep(Name::Extension(t, x.clone()), Entry::Extension(read.extension.clone()), now);
                 found.extension = read.extension;
             }
         }

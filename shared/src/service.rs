@@ -215,8 +215,11 @@ impl Service {
         };
         // 3. The key's rights.
         authorize(&key, &tenant_id, &request.action)?;
-        // 4. The tenant, read now if the request did not name it.
-        let read_already = call.names.tenant.as_ref() == Some(&tenant_id) && call.names.extension.as_ref() == request.action.extension();
+        // 4. The tenant, read now if the request did not name it (and the
+        // store did not find it from the key).
+        let named = call.names.tenant.as_ref() == Some(&tenant_id) && call.names.extension.as_ref() == request.action.extension();
+        let from_key = found.tenant.as_ref().is_some_and(|t| t.id == tenant_id) && request.action.extension().is_none();
+        let read_already = named || from_key;
         let sending = matches!(request.action, ApiAction::Send { .. }) && call.idempotency.is_none();
         let found = match read_already {
             true => found,

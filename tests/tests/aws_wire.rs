@@ -175,7 +175,7 @@ async fn rest(service: &Service, endpoint: Endpoint<'_>, body: &str, idempotency
 }
 
 #[tokio::test]
-async fn rest_send_costs_3_dynamodb_requests_cold_2_naming_the_tenant_and_1_warm() {
+async fn rest_send_costs_2_dynamodb_requests_cold_and_1_warm() {
     let to = "+14165557011";
     let Some((m, service)) = setup("+14165557012").await else { return };
     let body = json!({"to": to, "message": "Test SMS notification"}).to_string();
@@ -184,9 +184,10 @@ async fn rest_send_costs_3_dynamodb_requests_cold_2_naming_the_tenant_and_1_warm
     let (status, answer) = rest(&service, Endpoint::Send, &body, None).await;
     assert_eq!(status, 200, "{answer}");
     let r = m.requests_since_mark(&[to]).await;
-    // The key alone first (the tenant comes from it), then the tenant's
-    // item with a rate slot; the log entry and the next block.
-    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 1), ("UpdateItem", 1), ("TransactWriteItems", 1)]), "{r:?}");
+    // The key directory, read at init, names the key's tenant: one write
+    // to the tenant's item checks the key and takes a rate slot; the log
+    // entry and the next block.
+    assert_eq!(r.dynamodb, counts(&[("UpdateItem", 1), ("TransactWriteItems", 1)]), "{r:?}");
     assert_eq!(r.sns, counts(&[("CheckIfPhoneNumberIsOptedOut", 1), ("Publish", 1)]), "{r:?}");
     assert_published(&m, &r, answer["id"].as_str().expect("id"), to, "Test SMS notification").await;
 
@@ -196,13 +197,20 @@ async fn rest_send_costs_3_dynamodb_requests_cold_2_naming_the_tenant_and_1_warm
     let r = m.requests_since_mark(&[to]).await;
     assert_eq!((r.dynamodb, r.sns), (counts(&[("UpdateItem", 1)]), counts(&[("Publish", 1)])));
 
-    // On a cold instance, naming the tenant saves the read of the key.
+    // Naming the tenant does as well.
     let cold = m.instance(&[]).await;
-    let body = json!({"to": to, "message": "Test SMS notification", "server": "59"}).to_string();
+    let named = json!({"to": to, "message": "Test SMS notification", "server": "59"}).to_string();
     m.mark().await;
-    assert_eq!(rest(&cold, Endpoint::Send, &body, None).await.0, 200);
+    assert_eq!(rest(&cold, Endpoint::Send, &named, None).await.0, 200);
     let r = m.requests_since_mark(&[to]).await;
     assert_eq!(r.dynamodb, counts(&[("UpdateItem", 1), ("TransactWriteItems", 1)]), "{r:?}");
+
+    // Without the pre-warm, no directory: the key is read first.
+    let unwarmed = m.instance(&[("AWS_PREWARM", "false")]).await;
+    m.mark().await;
+    assert_eq!(rest(&unwarmed, Endpoint::Send, &body, None).await.0, 200);
+    let r = m.requests_since_mark(&[to]).await;
+    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 1), ("UpdateItem", 1), ("TransactWriteItems", 1)]), "{r:?}");
 }
 
 #[tokio::test]
@@ -228,7 +236,7 @@ async fn rest_send_with_idempotency_key_adds_the_claim() {
 }
 
 #[tokio::test]
-async fn rest_voicemail_notify_costs_4_dynamodb_requests_cold_and_1_warm() {
+async fn rest_voicemail_notify_costs_3_dynamodb_requests_cold_and_1_warm() {
     let to = "+14165557031";
     let Some((m, service)) = setup(to).await else { return };
     early_in_a_minute().await;
@@ -236,9 +244,11 @@ async fn rest_voicemail_notify_costs_4_dynamodb_requests_cold_and_1_warm() {
     let (status, answer) = rest(&service, Endpoint::Voicemail, r#"{"extension": "1001"}"#, None).await;
     assert_eq!(status, 200, "{answer}");
     let r = m.requests_since_mark(&[to]).await;
-    // Key; tenant (with its sender's entry) + extension in one read;
-    // rate slots + log; outcome.
-    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 2), ("TransactWriteItems", 1), ("UpdateItem", 1)]), "{r:?}");
+    // The key directory names the key's tenant: the key checked and a
+    // rate slot taken on the tenant's item; then the tenant (with its
+    // sender's entry) and the extension in one read; the log entry with the
+    // next block.
+    assert_eq!(r.dynamodb, counts(&[("UpdateItem", 1), ("BatchGetItem", 1), ("TransactWriteItems", 1)]), "{r:?}");
     assert_eq!(r.sns, counts(&[("CheckIfPhoneNumberIsOptedOut", 1), ("Publish", 1)]), "{r:?}");
     assert_published(&m, &r, answer["id"].as_str().expect("id"), to, shared::domain::DEFAULT_VOICEMAIL_TEXT).await;
     m.mark().await;
@@ -415,6 +425,7 @@ async fn the_table_layout_is_as_documented() {
     let expected: Vec<(String, String, bool)> = [
         ("CLAIM |", "CLAIM", true),
         ("KEY |", "KEY", false),
+        ("KEYDIR |", "KEYDIR", false),
         ("KEYNAME |", "KEYNAME", false),
         ("MSG LOG#59|#", "MSG", true),
         ("NUMBER |", "NUMBER", false),

@@ -2,11 +2,12 @@
 //! tenant's item checks the key against the tenant's sending keys, takes a
 //! rate slot and returns the tenant. Only a key that may send for the
 //! tenant takes a slot: every other key gets the contract's answer and
-//! leaves the counters as they were. `apply` keeps the sending keys current
-//! and never resets the counters; a limit holds across cold instances; past
+//! leaves the counters as they were. `apply` keeps the sending keys (and the
+//! key directory, which names a single-tenant key's tenant) current and
+//! never resets the counters; a limit holds across cold instances; past
 //! counters go. Against moto.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures_util::future::join_all;
@@ -66,6 +67,33 @@ async fn send(service: &Service, key: &str, server: &str, to: &str) -> (u16, Val
     let req = HttpRequest { method: &Method::GET, query: Some(&query), headers: &headers, body: b"", deadline: None };
     let resp = shared::api::action::respond(service, &req).await;
     (resp.status().as_u16(), serde_json::from_str(resp.body()).expect("JSON answer"))
+}
+
+/// The guide's REST send, the tenant left to the key: the status and the answer.
+async fn rest_send(service: &Service, key: &str, to: &str) -> (u16, Value) {
+    let mut headers = HeaderMap::new();
+    headers.insert("x-api-key", http::HeaderValue::from_str(key).expect("header"));
+    headers.insert("content-type", http::HeaderValue::from_static("application/json"));
+    let body = serde_json::json!({"to": to, "message": "Cold send"}).to_string();
+    let req = HttpRequest { method: &Method::POST, query: None, headers: &headers, body: body.as_bytes(), deadline: None };
+    let resp = shared::api::rest::respond(service, shared::api::rest::Endpoint::Send, &req).await;
+    (resp.status().as_u16(), serde_json::from_str(resp.body()).expect("JSON answer"))
+}
+
+/// The key directory: hash to tenant.
+async fn directory(m: &Moto) -> BTreeMap<String, String> {
+    let out = aws_sdk_dynamodb::Client::new(&m.aws)
+        .get_item()
+        .table_name(&m.table)
+        .key("PK", AttributeValue::S("KEYDIR".to_owned()))
+        .key("SK", AttributeValue::S("KEYDIR".to_owned()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("GetItem");
+    let item = out.item.expect("the key directory");
+    let entries = item["tenants"].as_m().expect("a map");
+    entries.iter().map(|(h, t)| (h.clone(), t.as_s().expect("a tenant id").clone())).collect()
 }
 
 /// The action API answers 200 either way: success says so.
@@ -226,4 +254,35 @@ async fn past_counters_go_with_the_next_count() {
     let names: BTreeSet<String> = counters(&m, "59").await.into_keys().collect();
     let expected: BTreeSet<String> = [recent, format!("rate_api_minute_{minute}"), format!("rate_api_day_{day}")].into();
     assert_eq!(names, expected);
+}
+
+/// The key directory names each enabled single-tenant sending key's tenant;
+/// an instance reads it at init. When it is stale (the key moved after the
+/// instance started), the send takes the long way to the right tenant.
+#[tokio::test]
+async fn a_stale_key_directory_costs_the_long_way_never_a_wrong_tenant() {
+    let to = "+14165557305";
+    let Some(m) = setup().await else { return };
+    early_in_a_minute().await;
+    let h = |secret: &str| KeyHash::of(secret).as_str().to_owned();
+    let expected: BTreeMap<String, String> = [(h(K59), "59".to_owned()), (h(K60), "60".to_owned())].into();
+    assert_eq!(directory(&m).await, expected, "neither the disabled, the extensions-only nor the every-tenant key");
+
+    // Read at init: a REST send without "server" is one write, then the log.
+    let instance = m.instance(&[]).await;
+    m.mark().await;
+    let answer = rest_send(&instance, K59, to).await;
+    assert_eq!((answer.0, answer.1["from"].as_str()), (200, Some("+14165550000")), "{answer:?}");
+    let r = m.requests_since_mark(&[to]).await;
+    assert_eq!((r.dynamodb.get("UpdateItem"), r.dynamodb.get("TransactWriteItems"), r.dynamodb_total()), (Some(&1), Some(&1), 2), "{r:?}");
+
+    // The key moves to tenant 60 after another instance started.
+    let stale = m.instance(&[]).await;
+    apply(&m, &config(false).replace(r#""name": "k59", "secret": "cold-send-key-59-000001", "tenants": ["59"]"#, r#""name": "k59", "secret": "cold-send-key-59-000001", "tenants": ["60"]"#)).await;
+    assert_eq!(directory(&m).await.get(&h(K59)).map(String::as_str), Some("60"));
+    let before = counters(&m, "59").await;
+    let answer = rest_send(&stale, K59, to).await;
+    assert_eq!((answer.0, answer.1["from"].as_str()), (200, Some("+14165550001")), "sent as tenant 60: {answer:?}");
+    assert_eq!(counters(&m, "59").await, before, "tenant 59's budget untouched");
+    assert!(!counters(&m, "60").await.is_empty());
 }

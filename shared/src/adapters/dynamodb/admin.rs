@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Up
 
 use super::keys::{API_PER_DAY, API_PER_MINUTE, BY_TENANT_TIME, DATA, Key, LOG_PK, PK, SEND_KEYS, SENDER_ENTRY, SK, log_partition};
 use super::marshal::{Item, data, json, message, n, s, string};
-use super::{DynamoStore, MAX_BATCH, build, failed};
+use super::{DynamoStore, MAX_BATCH, build, directory, failed};
 use crate::config::Snapshot;
 use crate::domain::{ApiKey, E164, ExtensionRecord, KeyHash, MessageKind, MessageRecord, Permission, SmsNumber, Tenant, TenantId};
 use crate::ports::{Admin, StoreError};
@@ -153,7 +153,8 @@ impl DynamoStore {
     /// The tenant items this apply writes: the file's tenants whole, with
     /// their sender's registry entry and sending keys; the stored tenants
     /// whose sender is a number the file changes, likewise; and, when keys
-    /// change, the sending keys of every other tenant they change.
+    /// change, the sending keys of every other tenant they change, and the
+    /// key directory.
     async fn write_tenants(&self, snapshot: &Snapshot, keys_changed: bool, writes: &mut Writes) -> Result<(), StoreError> {
         let stored = match keys_changed || !snapshot.numbers.is_empty() {
             true => self.scan("#key = :tenant", SK, &[(":tenant", "TENANT")]).await?,
@@ -171,6 +172,9 @@ impl DynamoStore {
             return Ok(());
         }
         let keys = self.keys_after(writes).await?;
+        if keys_changed {
+            writes.put(Key::key_directory(), directory::item(&keys));
+        }
         let entries = self.sender_entries(snapshot, &whole).await?;
         for t in &whole {
             let entry = t.sender_number.as_ref().and_then(|n| entries.get(n));

@@ -34,6 +34,8 @@ pub const API_PER_DAY: &str = "api_per_day";
 /// On a tenant item: the rate counters, one per budget, window and bucket
 /// (now / window): `rate_api_minute_29916667`.
 pub const RATE_PREFIX: &str = "rate_";
+/// On the key directory: hash to tenant id.
+pub const DIRECTORY: &str = "tenants";
 
 pub fn rate_counter(budget: MessageKind, window: Window, bucket: i64) -> String {
     format!("{RATE_PREFIX}{}_{window}_{bucket}", budget.as_str())
@@ -84,9 +86,12 @@ impl Key {
     pub fn claim(id: &str) -> Key {
         Key::new(format!("CLAIM#{id}"), "CLAIM")
     }
-    /// No item lives here: the init phase reads it to open a connection.
-    pub fn prewarm() -> Key {
-        Key::new("PREWARM".to_owned(), "PREWARM")
+    /// Which tenant each single-tenant sending key names (`tenants`: hash
+    /// to tenant id), kept by `apply`: the init phase reads it as it opens
+    /// the connection, so that a cold REST send whose key implies its
+    /// tenant can count with its read. A hint: that write checks the key.
+    pub fn key_directory() -> Key {
+        Key::new("KEYDIR".to_owned(), "KEYDIR")
     }
     /// A recording link, under its token's hash.
     pub fn link(hash: &str) -> Key {

@@ -7,6 +7,7 @@
 //!   `begin` and `finish` one transaction each, or none for a `begin` on
 //!   a rate slot this instance holds ([`slots`]).
 //! - [`counters`]: the rate counters, on the tenant's item.
+//! - [`directory`]: which tenant a single-tenant key names, read at init.
 //! - `admin`: what operators do (the `Admin` port).
 //!
 //! This file holds the table itself and the request patterns the two share:
@@ -14,6 +15,7 @@
 
 mod admin;
 mod counters;
+mod directory;
 mod keys;
 mod marshal;
 mod slots;
@@ -52,6 +54,8 @@ pub struct DynamoStore {
     slots: slots::Slots,
     /// The rate counters seen on each tenant's item, to remove past ones.
     seen: counters::Seen,
+    /// The key directory as the init phase read it: hash to tenant.
+    hints: std::sync::RwLock<directory::Hints>,
     /// Started on a held slot, their log entry not written yet: its id,
     /// with the budget that will reserve the next block.
     unlogged: std::sync::Mutex<std::collections::HashMap<String, (crate::domain::MessageKind, crate::domain::RateLimits)>>,
@@ -100,16 +104,20 @@ impl Cancelled {
 
 impl DynamoStore {
     pub fn new(aws: &aws_config::SdkConfig, table: &str) -> Self {
-        DynamoStore { client: Client::new(aws), table: table.to_owned(), slots: Default::default(), seen: Default::default(), unlogged: Default::default() }
+        DynamoStore { client: Client::new(aws), table: table.to_owned(), slots: Default::default(), seen: Default::default(), hints: Default::default(), unlogged: Default::default() }
     }
 
-    /// Opens the connection in the init phase (a read of an item that does
-    /// not exist, which the functions' roles allow), so the first request
-    /// needs no TLS handshake. A failure is logged: the first request then
-    /// connects.
+    /// Opens the connection in the init phase, so the first request needs
+    /// no TLS handshake: the read is the key directory's, kept as this
+    /// instance's hints. A failure is logged: the first request then
+    /// connects, and REST sends read their key first.
     pub async fn prewarm(&self) {
-        if let Err(e) = self.batch_get(vec![Key::prewarm()], false).await {
-            tracing::warn!(error = %e, "DynamoDB pre-warm failed; the first request connects");
+        match self.batch_get(vec![Key::key_directory()], false).await {
+            Ok(items) => match items.first().map(directory::read).transpose() {
+                Ok(hints) => *self.hints.write().unwrap_or_else(|p| p.into_inner()) = hints.unwrap_or_default(),
+                Err(e) => tracing::warn!(error = %e, "unreadable key directory; REST sends read their key first"),
+            },
+            Err(e) => tracing::warn!(error = %e, "DynamoDB pre-warm failed; the first request connects"),
         }
     }
 

@@ -17,7 +17,6 @@ use super::keys::{
 use super::counters::{self, Take};
 use super::marshal::{Item, b, data, held, json, log_keys, message, n, s, string};
 use super::{DynamoStore, build, failed, slots};
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::ReturnValue;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -33,7 +32,13 @@ use crate::ports::{
 #[async_trait]
 impl Store for DynamoStore {
     async fn lookup(&self, l: Lookup<'_>) -> Result<Found, StoreError> {
-        if let (Some(now), Some(hash), Some(tenant), None, None) = (l.send_at, l.key, l.tenant, l.extension, l.number)
+        // A send that names no tenant: the one its key names, if the key
+        // directory says.
+        let hinted = match (l.send_at, l.key, l.tenant) {
+            (Some(_), Some(hash), None) => self.hints.read().unwrap_or_else(|p| p.into_inner()).get(hash.as_str()).cloned(),
+            _ => None,
+        };
+        if let (Some(now), Some(hash), Some(tenant), None, None) = (l.send_at, l.key, l.tenant.or(hinted.as_ref()), l.extension, l.number)
             && self.slots.spent(tenant, MessageKind::Api, now) {
                 return self.read_taking_slot(hash, tenant, now).await;
             }
@@ -381,9 +386,9 @@ impl DynamoStore {
         let out = update.into_update_item(&self.client).return_values(ReturnValue::AllNew).send().await;
         let (item, taken) = match out {
             Ok(out) => (out.attributes, true),
-            Err(e) => match e.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(c) => (c.item, false),
-                e => return Err(StoreError(format!("DynamoDB UpdateItem: {}", DisplayErrorContext(&e)))),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(c)) => (c.item.clone(), false),
+                _ => return Err(failed("UpdateItem", e)),
             },
         };
         let mut found = Found::default();
