@@ -22,7 +22,9 @@ impl From<StoreError> for crate::Error {
 
 /// The items a request needs, all keys known up front, so an adapter can read
 /// them in one round trip (DynamoDB `BatchGetItem`, one SQLite transaction).
-/// A tenant comes with its sender number's registry entry.
+/// A tenant comes with its sender number's registry entry. A store may
+/// also bring the tenant a key names when the lookup names none (DynamoDB's
+/// key directory); the caller checks it is the tenant it wants.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Lookup<'a> {
     pub key: Option<&'a KeyHash>,

@@ -222,8 +222,9 @@ async fn rest_send_with_idempotency_key_adds_the_claim() {
     let first = rest(&service, Endpoint::Send, &body, Some("order-42")).await;
     assert_eq!(first.0, 200, "{first:?}");
     let r = m.requests_since_mark(&[to]).await;
-    // The claim joins the start's transaction, its finish the outcome's.
-    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 2), ("TransactWriteItems", 2)]), "{r:?}");
+    // The key and its tenant (the key directory names it) in one read;
+    // the claim joins the start's transaction, its finish the outcome's.
+    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 1), ("TransactWriteItems", 2)]), "{r:?}");
     assert_eq!(r.sns_total(), 2, "{r:?}");
 
     // The replay answers from the finished claim (the cancelled start

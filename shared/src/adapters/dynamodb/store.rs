@@ -32,13 +32,14 @@ use crate::ports::{
 #[async_trait]
 impl Store for DynamoStore {
     async fn lookup(&self, l: Lookup<'_>) -> Result<Found, StoreError> {
-        // A send that names no tenant: the one its key names, if the key
-        // directory says.
-        let hinted = match (l.send_at, l.key, l.tenant) {
-            (Some(_), Some(hash), None) => self.hints.read().unwrap_or_else(|p| p.into_inner()).get(hash.as_str()).cloned(),
+        // A request that names no tenant: the one its key names, if the key
+        // directory says, read with the key.
+        let hinted = match (l.key, l.tenant) {
+            (Some(hash), None) => self.hints.read().unwrap_or_else(|p| p.into_inner()).get(hash.as_str()).cloned(),
             _ => None,
         };
-        if let (Some(now), Some(hash), Some(tenant), None, None) = (l.send_at, l.key, l.tenant.or(hinted.as_ref()), l.extension, l.number)
+        let tenant = l.tenant.or(hinted.as_ref());
+        if let (Some(now), Some(hash), Some(tenant), None, None) = (l.send_at, l.key, tenant, l.extension, l.number)
             && self.slots.spent(tenant, MessageKind::Api, now) {
                 return self.read_taking_slot(hash, tenant, now).await;
             }
@@ -46,7 +47,7 @@ impl Store for DynamoStore {
         if let Some(h) = l.key {
             keys.push(Key::api_key(h.as_str()));
         }
-        if let Some(t) = l.tenant {
+        if let Some(t) = tenant {
             keys.push(Key::tenant(t));
             if let Some(x) = l.extension {
                 keys.push(Key::extension(t, x));
