@@ -28,6 +28,9 @@ if [ -z "$smsctl" ]; then
   nice cargo build --release --locked -p smsctl
   smsctl="$PWD/target/release/smsctl"
 fi
+# Written-back pages of a build (or of the bench before) compete with the
+# server's WAL syncs: flushed first, so that they are not measured.
+sync
 
 dir="$(mktemp -d)"
 server=""

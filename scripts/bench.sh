@@ -31,6 +31,9 @@ nice cargo build --release --locked -p bench "${packages[@]}" --features "$(IFS=
 # The deployed build: arm64, default features (DynamoDB + SNS, no SQLite),
 # zipped as Lambda receives it.
 nice cargo lambda build --release --arm64 --output-format zip "${packages[@]}"
+# smsctl for the local server, built now with the rest rather than just
+# before its measurement.
+nice cargo build --release --locked -p smsctl
 
 echo "# Benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine: $(uname -m), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average $(cut -d' ' -f1-3 /proc/loadavg) before the run"
@@ -39,4 +42,4 @@ bash scripts/with-moto.sh "$target/release/bench" --bins "$target/release" "$@"
 
 echo
 echo "## Local server (smsctl serve, embedded store)"
-bash scripts/bench-serve.sh
+SMSCTL="$target/release/smsctl" bash scripts/bench-serve.sh
