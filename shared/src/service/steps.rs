@@ -16,10 +16,9 @@ use super::{LEASE_MARGIN_SECS, Names, Outcome, Sent, Service, Voicemail};
 
 impl Service {
     /// One read for what an API request names: the key, and the tenant and
-    /// extension when the request names them. Also answers which tenant
-    /// that was.
-    /// A send without an Idempotency-Key lets the store take its rate slot
-    /// with the read (`send_at`).
+    /// extension when the request names them. A send without an
+    /// Idempotency-Key lets the store take its rate slot with the read
+    /// (`send_at`).
     pub(super) async fn read_for_api(&self, key: Option<&KeyHash>, names: &Names, idempotent: bool) -> Result<Found> {
         let tenant = names.tenant.as_ref();
         let lookup = Lookup {

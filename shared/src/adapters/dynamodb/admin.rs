@@ -1,7 +1,7 @@
 //! What operators do (the `Admin` port): whole configurations written in
 //! transactions, exports and key listings by scan, the log by query.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
@@ -156,16 +156,16 @@ impl DynamoStore {
     /// change, the sending keys of every other tenant they change, and the
     /// key directory.
     async fn write_tenants(&self, snapshot: &Snapshot, keys_changed: bool, writes: &mut Writes) -> Result<(), StoreError> {
-        let stored = match keys_changed || !snapshot.numbers.is_empty() {
+        let items = match keys_changed || !snapshot.numbers.is_empty() {
             true => self.scan("#key = :tenant", SK, &[(":tenant", "TENANT")]).await?,
             false => Vec::new(),
         };
+        let stored = items.iter().map(|i| Ok((data::<Tenant>(i)?, i))).collect::<Result<Vec<_>, StoreError>>()?;
         let mut whole = snapshot.tenants.clone();
-        for item in &stored {
-            let t: Tenant = data(item)?;
+        for (t, _) in &stored {
             let touched = t.sender_number.as_ref().is_some_and(|n| snapshot.numbers.iter().any(|e| &e.number == n));
             if touched && !whole.iter().any(|w| w.id == t.id) {
-                whole.push(t);
+                whole.push(t.clone());
             }
         }
         if whole.is_empty() && !keys_changed {
@@ -188,10 +188,9 @@ impl DynamoStore {
             ];
             writes.set(Key::tenant(&t.id), attrs, false);
         }
-        for item in &stored {
-            let t: Tenant = data(item)?;
+        for (t, item) in stored.iter().filter(|_| keys_changed) {
             let now = sending_keys(&keys, &t.id)?;
-            if keys_changed && !whole.iter().any(|w| w.id == t.id) && item.get(SEND_KEYS) != Some(&now) {
+            if !whole.iter().any(|w| w.id == t.id) && item.get(SEND_KEYS) != Some(&now) {
                 writes.set(Key::tenant(&t.id), vec![(SEND_KEYS, now)], true);
             }
         }
@@ -204,7 +203,7 @@ impl DynamoStore {
         let mut entries: BTreeMap<E164, SmsNumber> = snapshot.numbers.iter().map(|n| (n.number.clone(), n.clone())).collect();
         // A set: tenants may share a sender, and DynamoDB refuses a batch
         // that names a key twice.
-        let missing: std::collections::BTreeSet<Key> = tenants
+        let missing: BTreeSet<Key> = tenants
             .iter()
             .filter_map(|t| t.sender_number.as_ref())
             .filter(|n| !entries.contains_key(*n))
