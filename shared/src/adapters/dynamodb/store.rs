@@ -49,7 +49,8 @@ impl Store for DynamoStore {
         }
         if let Some(t) = tenant {
             keys.push(Key::tenant(t));
-            if let Some(x) = l.extension {
+            // An extension of the tenant named, never of one the key implies.
+            if let Some(x) = l.extension.filter(|_| l.tenant.is_some()) {
                 keys.push(Key::extension(t, x));
             }
         }
