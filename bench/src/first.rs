@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use integration_tests::runtime_api::Lambda;
+use integration_tests::binaries::Lambda;
 
 use crate::fixture::{Fixture, Setting, event, invoke};
 use crate::stats::{median, ms};

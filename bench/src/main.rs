@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use integration_tests::events_config;
-use integration_tests::runtime_api::{FUNCTIONS, target_dir};
+use integration_tests::binaries::{FUNCTIONS, target_dir};
 
 use crate::fixture::{Fixture, HELLO, Setting, moto_table, unlimited_config};
 

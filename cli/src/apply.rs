@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use shared::config::Config;
-use shared::ports::Admin;
-use shared::service::system_clock;
+use shared::adapters::clock::SystemClock;
+use shared::ports::{Admin, Clock as _};
+use shared::service::config::Config;
 
 use crate::fail::{Fail, Result};
 use crate::output::say;
@@ -29,7 +29,7 @@ pub async fn apply(target: &Target, args: ApplyArgs) -> Result {
     // Parsed whole before the store is touched: a malformed file writes nothing.
     let config = read(&args.file)?;
     let admin = target.admin(args.create_table).await?;
-    crate::keys::judge_secrets(&config.weak_secrets(), args.strict)?;
+    crate::secrets::refuse_or_warn(&crate::secrets::weak_in(&config), args.strict)?;
     write(admin.as_ref(), &config).await
 }
 
@@ -54,7 +54,7 @@ pub async fn write(admin: &dyn Admin, config: &Config) -> Result {
     for warning in config.warnings(&stored_numbers) {
         eprintln!("warning: {warning}");
     }
-    let plan = config.plan(&stored.keys, system_clock()());
+    let plan = config.plan(&stored.keys, SystemClock.now());
     admin.apply(&plan.snapshot, &plan.delete_keys).await?;
     let s = &plan.snapshot;
     say!(

@@ -2,7 +2,7 @@
 //! (1: the operation failed, 2: the command line cannot work, as clap does).
 
 use shared::ports::StoreError;
-use shared::settings::StartupError;
+use shared::startup::StartupError;
 
 #[derive(Debug)]
 pub struct Fail {
@@ -38,7 +38,7 @@ impl From<StartupError> for Fail {
     fn from(e: StartupError) -> Self {
         match e {
             StartupError::Invalid { .. } => Fail::usage(e.to_string()),
-            StartupError::Store(_) | StartupError::File { .. } => Fail::new(e.to_string()),
+            StartupError::Store(_) | StartupError::File { .. } | StartupError::Table { .. } => Fail::new(e.to_string()),
         }
     }
 }

@@ -4,10 +4,9 @@
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use serde::de::{Deserialize, IntoDeserializer};
-use shared::config::Snapshot;
-use shared::domain::{ApiKey, ApiKeySecret, Permission, STRONG_SECRET_BITS, TenantScope};
-use shared::ports::Admin;
-use shared::service::system_clock;
+use shared::adapters::clock::SystemClock;
+use shared::domain::{ApiKey, ApiKeySecret, Permission, TenantScope};
+use shared::ports::{Admin, Clock as _, Snapshot};
 
 use crate::fail::{Fail, Result};
 use crate::output::{self, say};
@@ -82,26 +81,10 @@ impl ChosenSecret {
         std::io::stdin().read_line(&mut line).map_err(|e| Fail::new(format!("reading the secret: {e}")))?;
         let secret = ApiKeySecret::parse(line.trim_end_matches(['\r', '\n']))
             .ok_or_else(|| Fail::usage(format!("the secret from standard input: expected {}", ApiKeySecret::EXPECTED)))?;
-        judge_secrets(&weak(name, &secret), self.strict)?;
+        let weak: Vec<String> = crate::secrets::judge(name, &secret).into_iter().collect();
+        crate::secrets::refuse_or_warn(&weak, self.strict)?;
         Ok((secret, false))
     }
-}
-
-fn weak(name: &str, secret: &ApiKeySecret) -> Vec<String> {
-    let bits = secret.estimated_bits();
-    if bits < STRONG_SECRET_BITS { vec![shared::config::weak_secret(name, bits)] } else { Vec::new() }
-}
-
-/// Weak secrets are warned about, or refused when `strict`; the message
-/// names the key, never the secret.
-pub fn judge_secrets(weak: &[String], strict: bool) -> Result {
-    if strict && !weak.is_empty() {
-        return Err(Fail::usage(format!("refused (--strict): {}", weak.join("; "))));
-    }
-    for w in weak {
-        eprintln!("warning: {w}");
-    }
-    Ok(())
 }
 
 pub async fn run(target: &Target, command: KeysCommand) -> Result {
@@ -160,7 +143,7 @@ async fn create(admin: &dyn Admin, args: CreateArgs) -> Result {
             tenants: args.tenants,
             permissions,
             enabled: !args.disabled,
-            created_at: system_clock()(),
+            created_at: SystemClock.now(),
         })
         .await?;
     confirm(&args.name, &secret, show, "created")

@@ -9,6 +9,7 @@ mod messages;
 mod outbox;
 mod output;
 mod receipts;
+mod secrets;
 mod serve;
 mod target;
 mod trigger;
@@ -56,7 +57,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    shared::settings::init_tracing();
+    shared::startup::init_tracing();
     let target = &cli.target;
     let result = match cli.command {
         Command::Apply(args) => apply::apply(target, args).await,

@@ -2,7 +2,6 @@
 //! opted out (which a real provider would refuse).
 
 use clap::{Args, Subcommand};
-use shared::adapters::outbox::OutboxGateway;
 use shared::domain::E164;
 
 use crate::fail::Result;
@@ -37,8 +36,7 @@ enum OutboxCommand {
 }
 
 pub async fn run(target: &Target, args: OutboxArgs) -> Result {
-    let local = target.local("outbox")?;
-    let outbox = OutboxGateway::open(&local.outbox, false)?;
+    let outbox = target.local("outbox")?.outbox()?;
     match args.command {
         Some(OutboxCommand::OptOut { number }) => {
             outbox.set_opted_out(&number, true).await?;

@@ -1,8 +1,5 @@
 //! What commands print: aligned tables, readable times, pretty JSON.
 
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
-
 /// `println!` that does not panic when the reader is gone (`smsctl outbox |
 /// head`): what cannot be written is dropped.
 macro_rules! say {
@@ -41,10 +38,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>], empty: &str) {
 
 /// Seconds since the epoch, as RFC 3339 UTC.
 pub fn time(epoch_secs: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(epoch_secs)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| epoch_secs.to_string())
+    shared::domain::times::rfc3339(epoch_secs).unwrap_or_else(|| epoch_secs.to_string())
 }
 
 pub fn json<T: serde::Serialize>(value: &T) -> crate::fail::Result {

@@ -1,14 +1,14 @@
-//! `receipts`: the local outbox's delivery receipts through the
-//! delivery-status function, as CloudWatch Logs hands it SNS's: the message
-//! log's entries move to `delivered` or `failed`. `smsctl serve` does this
-//! every second.
+//! `receipts`: the local outbox's delivery receipts through the delivery
+//! receipts' code, as CloudWatch Logs hands SNS's to the delivery-status
+//! function: the message log's entries move to `delivered` or `failed`.
+//! `smsctl serve` does this every second.
 
 use clap::Args;
-use lambda_runtime::{Context, LambdaEvent};
-use serde_json::Value;
 use shared::adapters::outbox::OutboxGateway;
-use shared::receipts::{log_group, subscription_event};
+use shared::inbound::receipts::{Report, log_group, process, subscription_event};
+use shared::ports::Clock as _;
 use shared::service::Service;
+use shared::startup::needs;
 
 use crate::fail::{Fail, Result};
 use crate::output::say;
@@ -18,11 +18,11 @@ use crate::target::Target;
 pub struct ReceiptsArgs {}
 
 pub async fn run(target: &Target, _: ReceiptsArgs) -> Result {
-    let local = target.local("receipts")?;
-    let service = local.settings.service::<shared::startup::needs::StoreOnly>().await?;
-    let outbox = OutboxGateway::open(&local.outbox, false)?;
-    for answer in deliver(&service, &outbox, usize::MAX).await? {
-        say!("{answer}");
+    let settings = target.local("receipts")?;
+    let service = settings.service::<needs::StoreOnly>().await?;
+    let outbox = settings.outbox()?;
+    for report in deliver(&service, &outbox, usize::MAX).await? {
+        say!("{}", serde_json::to_string(&report).unwrap_or_default());
     }
     Ok(())
 }
@@ -37,38 +37,37 @@ pub async fn run(target: &Target, _: ReceiptsArgs) -> Result {
 const CHUNK: usize = 100;
 
 /// Hands out the pending receipts, at most `chunks` chunks of them, one
-/// subscription event per log group (successes, failures) and chunk; the
-/// function's answers. What failed stays pending: a receipt applied twice
-/// is dropped as a repeat.
-pub async fn deliver(service: &Service, outbox: &OutboxGateway, chunks: usize) -> Result<Vec<Value>> {
-    let mut answers = Vec::new();
+/// subscription event per log group (successes, failures) and chunk; what
+/// each did. What failed stays pending: a receipt applied twice is dropped
+/// as a repeat.
+pub async fn deliver(service: &Service, outbox: &OutboxGateway, chunks: usize) -> Result<Vec<Report>> {
+    let mut reports = Vec::new();
     for _ in 0..chunks {
         let pending = outbox.receipts(CHUNK).await?;
         let count = pending.delivered.len() + pending.failed.len();
         if count == 0 {
-            return Ok(answers);
+            return Ok(reports);
         }
-        deliver_chunk(service, pending.delivered, pending.failed, &mut answers).await?;
+        deliver_chunk(service, pending.delivered, pending.failed, &mut reports).await?;
         outbox.ack_receipts(pending.up_to).await?;
         if count < CHUNK {
             break;
         }
     }
-    Ok(answers)
+    Ok(reports)
 }
 
-async fn deliver_chunk(service: &Service, delivered: Vec<String>, failed: Vec<String>, answers: &mut Vec<Value>) -> Result {
+async fn deliver_chunk(service: &Service, delivered: Vec<String>, failed: Vec<String>, reports: &mut Vec<Report>) -> Result {
     let group = log_group("local", "000000000000");
-    let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    let now_ms = shared::adapters::clock::SystemClock.now_ms();
     for (group, lines) in [(group.clone(), delivered), (format!("{group}/Failure"), failed)] {
         if lines.is_empty() {
             continue;
         }
-        let event = LambdaEvent::new(subscription_event(&group, &lines, now), Context::default());
-        let answer = delivery_status::handler::handle(service, event)
-            .await
+        let event = serde_json::to_value(subscription_event(&group, &lines, now_ms))
             .map_err(|e| Fail::new(format!("delivery receipts: {e}")))?;
-        answers.push(answer);
+        let report = process(service, &event).await.map_err(|e| Fail::new(format!("delivery receipts: {e}")))?;
+        reports.push(report);
     }
     Ok(())
 }

@@ -1,27 +1,22 @@
 //! Where commands read and write: the embedded SQLite file (the default) or,
 //! with `--table`, DynamoDB. The rest of the settings (message log days,
-//! voicemail key layout, ...) come from the environment, as for the functions.
+//! voicemail key layout, ...) come from the environment, as for the
+//! functions; every store, gateway and service comes from
+//! `shared::startup`, as theirs do.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
-use shared::adapters::sqlite::SqliteStore;
 use shared::ports::Admin;
-use shared::settings::{Backend, Settings};
+use shared::startup::{Backend, Settings};
 
 use crate::fail::{Fail, Result};
 
 #[derive(Args)]
 pub struct Target {
     /// The embedded SQLite file: the store and the local outbox.
-    #[arg(
-        long,
-        global = true,
-        env = "SMS_DB_PATH",
-        default_value = "sms.db",
-        value_name = "PATH"
-    )]
+    #[arg(long, global = true, env = "SMS_DB_PATH", default_value = "sms.db", value_name = "PATH")]
     db: PathBuf,
     /// Work against this DynamoDB table instead (credentials and region from
     /// the usual AWS environment).
@@ -29,24 +24,15 @@ pub struct Target {
     table: Option<String>,
 }
 
-/// The embedded backend's files, with the settings they came with.
-pub struct Local {
-    pub settings: Settings,
-    pub db: PathBuf,
-    pub outbox: PathBuf,
-}
-
 impl Target {
     /// The functions' settings, with this command line's store.
     pub fn settings(&self) -> Result<Settings> {
         // Settings reads text; a path it cannot hold would silently fall
         // back to the default file.
-        let db = self.db.to_str().ok_or_else(|| {
-            Fail::usage(format!(
-                "--db {}: the path must be valid UTF-8",
-                self.db.display()
-            ))
-        })?;
+        let db = self
+            .db
+            .to_str()
+            .ok_or_else(|| Fail::usage(format!("--db {}: the path must be valid UTF-8", self.db.display())))?;
         Ok(Settings::from_lookup(|name| match name {
             "SMS_TABLE_NAME" => self.table.clone(),
             "SMS_DB_PATH" => Some(db.to_owned()),
@@ -57,42 +43,24 @@ impl Target {
     /// The store, for what operators do (apply, export, keys, messages).
     pub async fn admin(&self, create_table: bool) -> Result<Arc<dyn Admin>> {
         let settings = self.settings()?;
-        match settings.backend.clone() {
-            Backend::Embedded { db, .. } => {
-                if create_table {
-                    return Err(Fail::usage(
-                        "--create-table is for DynamoDB: give --table NAME",
-                    ));
-                }
-                Ok(Arc::new(SqliteStore::open(&db)?))
-            }
-            #[cfg(feature = "aws")]
-            Backend::Aws { table } => {
-                let store = shared::adapters::dynamodb::DynamoStore::new(&settings.aws().await?, &table);
-                if create_table {
-                    store
-                        .create_table()
-                        .await
-                        .map_err(|e| Fail::new(format!("cannot create table {table}: {e}")))?;
-                }
-                Ok(Arc::new(store))
+        match &settings.backend {
+            Backend::Embedded { .. } if create_table => {
+                Err(Fail::usage("--create-table is for DynamoDB: give --table NAME"))
             }
             #[cfg(not(feature = "aws"))]
             Backend::Aws { .. } => Err(Fail::usage(
                 "this smsctl was built without DynamoDB: build it with `cargo build -p smsctl --features aws`",
             )),
+            _ => Ok(settings.admin(create_table).await?),
         }
     }
 
-    /// For what exists only locally (the outbox, the local server).
-    pub fn local(&self, command: &str) -> Result<Local> {
+    /// The settings of what exists only locally (the outbox, the local
+    /// server), which refuse DynamoDB.
+    pub fn local(&self, command: &str) -> Result<Settings> {
         let settings = self.settings()?;
-        match settings.backend.clone() {
-            Backend::Embedded { db, outbox, .. } => Ok(Local {
-                settings,
-                db,
-                outbox,
-            }),
+        match settings.backend {
+            Backend::Embedded { .. } => Ok(settings),
             Backend::Aws { .. } => Err(Fail::usage(format!(
                 "`smsctl {command}` works on the embedded store only: drop --table (and unset SMS_TABLE_NAME)"
             ))),

@@ -612,7 +612,7 @@ fn weak_secrets_are_flagged_naming_the_key_and_refused_when_strict() {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{stderr}");
     assert!(
-        stderr.contains("warning: $.api_keys[0].secret: API key \"pbx-integration\": its secret has about 85 bits of estimated entropy, under 128; leave the secret out to have one generated"),
+        stderr.contains("warning: $.api_keys[0].secret: API key \"pbx-integration\": its secret has about 49 bits of estimated entropy, under 128; leave the secret out to have one generated"),
         "{stderr}"
     );
     assert!(!stderr.contains("test-key-59-abcdef") && !stderr.contains("\"generated\""), "{stderr}");
@@ -635,6 +635,12 @@ fn weak_secrets_are_flagged_naming_the_key_and_refused_when_strict() {
     };
     let weak = keys(&["keys", "create", "--name", "pbx2", "--tenants", "59", "--secret-stdin", "--strict"], "password-12345678\n");
     assert_eq!(weak.status.code(), Some(2), "{}", String::from_utf8_lossy(&weak.stderr));
+    // A passphrase of dictionary words: long and varied to the eye, weak to
+    // an attacker with a word list.
+    let phrase = keys(&["keys", "create", "--name", "pbx2", "--tenants", "59", "--secret-stdin", "--strict"], "CorrectHorseBatteryStaple1!\n");
+    let stderr = String::from_utf8_lossy(&phrase.stderr);
+    assert_eq!(phrase.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("refused (--strict): API key \"pbx2\": its secret has about") && !stderr.contains("Correct"), "{stderr}");
     let strong = "Vq8#rT2m!xL9pK4w@zN7cB1f";
     let created = keys(&["keys", "create", "--name", "pbx2", "--tenants", "59", "--secret-stdin", "--strict"], &format!("{strong}\n"));
     let stdout = String::from_utf8_lossy(&created.stdout);

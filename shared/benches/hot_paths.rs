@@ -8,8 +8,8 @@ use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use http::{HeaderMap, HeaderValue, Method};
 use shared::adapters::outbox::OutboxGateway;
 use shared::adapters::sqlite::SqliteStore;
-use shared::api::{HttpRequest, action, rest};
-use shared::config::Config;
+use shared::inbound::api::{HttpRequest, action, rest};
+use shared::service::config::Config;
 use shared::domain::{E164, MessageText};
 use shared::ports::Admin;
 use shared::service::{Policy, Service};
@@ -68,8 +68,8 @@ fn send(c: &mut Criterion) {
     let store = Arc::new(SqliteStore::open(&path).unwrap());
     let plan = Config::from_json(CONFIG).unwrap().plan(&[], 0);
     rt.block_on(store.apply(&plan.snapshot, &[])).unwrap();
-    let outbox = Arc::new(OutboxGateway::open(&path, false).unwrap());
-    let service = Service::new(store, outbox, Policy::default());
+    let outbox = Arc::new(OutboxGateway::open(&path, false, shared::adapters::clock::system()).unwrap());
+    let service = Service::new(store, outbox, Policy::default(), shared::adapters::clock::system());
     let headers = HeaderMap::new();
     c.bench_function("action API: whole send on the embedded store (SQLite + outbox)", |b| {
         b.to_async(&rt).iter(|| async {

@@ -1,30 +1,20 @@
-//! SMS Notifications for hosted PBX: the domain, its rules and the ports and
-//! adapters the Lambda functions and `smsctl` share.
+//! SMS Notifications for hosted PBX: the domain, its rules, and the ports and
+//! adapters the Lambda functions and `smsctl` share. Read bottom up; a layer
+//! imports only the ones below it (`tests/architecture.rs` checks it):
 //!
-//! - [`domain`]: types validated when built.
-//! - [`service`]: the contract's checks, in order, and the send.
-//! - [`api`]: the two API styles, each mapping [`Error`] once.
-//! - [`trigger`]: voicemail events (S3, SQS, EventBridge) into voicemails.
-//! - [`receipts`]: SNS's delivery status logs into the message log.
-//! - [`ports`]: the store and SMS gateway traits; [`adapters`]: their
-//!   implementations.
-//! - [`settings`]: configuration from the environment, read once per cold start;
-//!   [`startup`]: the service each function needs, built from it.
+//! 1. [`domain`]: types validated when built, with their own error.
+//! 2. [`ports`]: every trait the service needs, and the plain types they speak.
+//! 3. [`service`]: the use cases: the contract's checks, in order, and the send.
+//! 4. [`inbound`]: the APIs, event reading, receipts, the Lambda glue; and
+//!    [`adapters`]: every port's implementations.
+//! 5. [`startup`]: settings from the environment, and the service each
+//!    function (or `smsctl`) needs, wired from them.
 
 pub mod adapters;
-pub mod api;
-pub mod cache;
-pub mod config;
 pub mod domain;
-pub mod error;
-pub mod metrics;
+pub mod inbound;
 pub mod ports;
-pub mod receipts;
-#[cfg(feature = "lambda")]
-pub mod runtime;
 pub mod service;
-pub mod settings;
 pub mod startup;
-pub mod trigger;
 
-pub use error::{Error, Result};
+pub use service::{Error, Result};

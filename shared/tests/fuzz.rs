@@ -6,10 +6,10 @@
 
 use http::{HeaderMap, HeaderValue, Method};
 use proptest::prelude::*;
-use shared::api::{HttpRequest, action, rest};
+use shared::inbound::api::{HttpRequest, action, rest};
 use shared::domain::{Cursor, E164, Extension, KeyHash, LinkToken, Receipt, TenantId};
 use shared::service::ApiAction;
-use shared::trigger::{KeyLayout, decode_key};
+use shared::inbound::trigger::{KeyLayout, decode_key};
 
 /// Strings that look like what attackers send: query syntax, encodings,
 /// separators, Unicode digits, and plain noise.

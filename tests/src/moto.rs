@@ -60,7 +60,7 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
 
 /// An SDK configuration for any endpoint (moto, or a fake one), with these
 /// timeouts, as `Settings::aws` builds the functions' configuration.
-pub async fn sdk_config_with(endpoint: &str, timeouts: shared::settings::AwsTimeouts) -> SdkConfig {
+pub async fn sdk_config_with(endpoint: &str, timeouts: shared::startup::AwsTimeouts) -> SdkConfig {
     loader(endpoint).timeout_config(timeouts.sdk()).load().await
 }
 
@@ -114,7 +114,7 @@ pub async fn connect() -> Option<Moto> {
         .await
         .unwrap_or_else(|e| panic!("creating table {table} on moto at {endpoint}: {e}"));
     Some(Moto {
-        gateway: Arc::new(SnsGateway::new(&aws)),
+        gateway: Arc::new(SnsGateway::new(&aws, shared::adapters::clock::system())),
         store: Arc::new(store),
         endpoint,
         aws,
@@ -128,7 +128,7 @@ impl Moto {
     /// configuration cache, the opt-out verdicts, the pre-warm. Each call
     /// is a new instance, with caches and rate slots of its own.
     pub async fn instance(&self, env: &[(&str, &str)]) -> shared::service::Service {
-        let settings = shared::settings::Settings::from_lookup(|name| {
+        let settings = shared::startup::Settings::from_lookup(|name| {
             if name == "SMS_TABLE_NAME" {
                 return Some(self.table.clone());
             }

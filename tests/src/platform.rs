@@ -194,8 +194,6 @@ impl Platform {
 /// clock.
 pub fn dying_service(b: &crate::Backend, clock: &Arc<AtomicI64>) -> (Service, Arc<Dying>) {
     let dying = Dying::new(b.store.clone());
-    let clock = clock.clone();
-    let service = Service::new(dying.clone(), b.gateway.clone(), b.policy.clone())
-        .with_clock(Arc::new(move || clock.load(Ordering::SeqCst)));
+    let service = Service::new(dying.clone(), b.gateway.clone(), b.policy.clone(), clock.clone());
     (service, dying)
 }

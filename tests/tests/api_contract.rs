@@ -289,7 +289,7 @@ async fn action_api_takes_form_bodies_and_header_keys() {
 #[tokio::test]
 async fn oversize_requests_are_refused_before_parsing() {
     for b in setup().await {
-        let huge = "a".repeat(shared::api::MAX_REQUEST_BYTES + 1);
+        let huge = "a".repeat(shared::inbound::api::MAX_REQUEST_BYTES + 1);
         let (status, body) = rest(&b, "/api/sms/send", Some(ALL), &huge).await;
         assert_eq!((status, body), (413, err("Request body is too large: the limit is 16384 bytes")));
         let (status, body) = action(&b, &format!("{}&pad={huge}", q(ALL, "59", "%2B14165551234", BODY))).await;
@@ -465,7 +465,7 @@ use shared::ports::StoreError;
 #[tokio::test]
 async fn storage_failures_answer_a_generic_500_and_log_the_cause() {
     let b = integration_tests::embedded();
-    let svc = shared::service::Service::new(std::sync::Arc::new(BrokenStore), b.gateway.clone(), Default::default());
+    let svc = shared::service::Service::new(std::sync::Arc::new(BrokenStore), b.gateway.clone(), Default::default(), shared::adapters::clock::system());
     let (logs, guard) = integration_tests::capture_logs();
     let rest = answer(send_sms::handler::handle(&svc, request("POST", "/api/sms/send", &[("x-api-key", ALL)], r#"{"to": "+14165551234", "message": "hi"}"#)).await.unwrap());
     let action = answer(send_sms::handler::handle(&svc, request("GET", &format!("/?{}", q(ALL, "59", "%2B14165551234", BODY)), &[], "")).await.unwrap());

@@ -13,13 +13,13 @@ use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use http::{HeaderMap, HeaderValue, Method};
 use integration_tests::moto::{self, Moto, Requests};
 use serde_json::{Value, json};
-use shared::api::HttpRequest;
-use shared::api::rest::Endpoint;
-use shared::config::Config;
+use shared::inbound::api::HttpRequest;
+use shared::inbound::api::rest::Endpoint;
+use shared::service::config::Config;
 use shared::domain::{CountryCode, E164, Extension, KeyHash, MessageKind, MessageStatus, RateLimits, TenantId, Window};
 use shared::ports::{Admin, Begun, Claim, Closing, End, Held, Lookup, SmsGateway, Start, Store};
 use shared::service::Service;
-use shared::trigger::KeyLayout;
+use shared::inbound::trigger::KeyLayout;
 
 const KEY: &str = "wire-test-key-59-000001";
 const SENDER: &str = "+14165550000";
@@ -58,7 +58,7 @@ fn counts(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
 /// Rate slots are reserved per minute: a test that counts requests across
 /// several sends starts early in a minute, so that it ends in the same one.
 async fn early_in_a_minute() {
-    let second = shared::service::system_clock()() % 60;
+    let second = shared::adapters::clock::system().now() % 60;
     if second > 45 {
         tokio::time::sleep(std::time::Duration::from_secs((61 - second) as u64)).await;
     }
@@ -87,7 +87,7 @@ fn body_json(resp: &http::Response<String>) -> Value {
 async fn action_send(service: &Service, to: &str) -> String {
     let query = format!("apikey={KEY}&action=pbxware.sms.send_message&server=59&to_number={}&body={TEXT_B64}", to.replace('+', "%2B"));
     let headers = HeaderMap::new();
-    let resp = shared::api::action::respond(
+    let resp = shared::inbound::api::action::respond(
         service,
         &HttpRequest { method: &Method::GET, query: Some(&query), headers: &headers, body: b"", deadline: None },
     )
@@ -99,7 +99,7 @@ async fn action_send(service: &Service, to: &str) -> String {
 
 /// A rate counter's value, as the tenant's item holds it.
 async fn counter(m: &Moto, kind: &str, window: &str, seconds: i64) -> i64 {
-    let bucket = shared::service::system_clock()() / seconds;
+    let bucket = shared::adapters::clock::system().now() / seconds;
     m.tenant_item("59").await.get(&format!("rate_{kind}_{window}_{bucket}")).and_then(|c| c.as_n().ok()).map_or(0, |c| c.parse().expect("count"))
 }
 
@@ -145,7 +145,7 @@ async fn reserved_slots_never_exceed_a_limit_and_the_last_slot_is_granted() {
     let to = "+14165557081";
     let Some((m, first)) = setup("+14165557082").await else { return };
     early_in_a_minute().await;
-    let bucket = shared::service::system_clock()() / 60;
+    let bucket = shared::adapters::clock::system().now() / 60;
     m.set_on_tenant("59", &[(&format!("rate_api_minute_{bucket}"), AttributeValue::N("58".to_owned()))]).await;
     let second = m.instance(&[]).await;
     action_send(&first, to).await;
@@ -154,7 +154,7 @@ async fn reserved_slots_never_exceed_a_limit_and_the_last_slot_is_granted() {
         let query = format!("apikey={KEY}&action=pbxware.sms.send_message&server=59&to_number=%2B14165557081&body={TEXT_B64}");
         let headers = HeaderMap::new();
         let req = HttpRequest { method: &Method::GET, query: Some(&query), headers: &headers, body: b"", deadline: None };
-        let resp = shared::api::action::respond(service, &req).await;
+        let resp = shared::inbound::api::action::respond(service, &req).await;
         assert_eq!(body_json(&resp)["error"], json!("Rate limit exceeded: at most 60 SMS per minute for this tenant"), "{}", resp.body());
     }
     assert_eq!(counter(&m, "api", "minute", 60).await, 60);
@@ -170,7 +170,7 @@ async fn rest(service: &Service, endpoint: Endpoint<'_>, body: &str, idempotency
         headers.insert("idempotency-key", HeaderValue::from_str(k).expect("header"));
     }
     let req = HttpRequest { method: &Method::POST, query: None, headers: &headers, body: body.as_bytes(), deadline: None };
-    let resp = shared::api::rest::respond(service, endpoint, &req).await;
+    let resp = shared::inbound::api::rest::respond(service, endpoint, &req).await;
     (resp.status().as_u16(), body_json(&resp))
 }
 
@@ -264,7 +264,7 @@ async fn voicemail_trigger_costs_3_dynamodb_requests_cold_2_warm_and_a_redeliver
     let Some((m, service)) = setup(to).await else { return };
     let voicemail = |file: &str| json!({"Records": [integration_tests::s3_record(&format!("voicemail/59/1001/{}-{file}.wav", m.table), "0055AED6DCD90281E5")]});
     m.mark().await;
-    let report = shared::trigger::process(&service, &KeyLayout::default(), &voicemail("a"), None).await;
+    let report = shared::inbound::trigger::process(&service, &KeyLayout::default(), &voicemail("a"), None).await;
     assert_eq!((report.sent, report.failed), (1, 0), "{report:?}");
     let r = m.requests_since_mark(&[to]).await;
     // Tenant (with its sender's entry) + extension; claim + rate + log
@@ -276,14 +276,14 @@ async fn voicemail_trigger_costs_3_dynamodb_requests_cold_2_warm_and_a_redeliver
 
     // Warm, another voicemail: the two writes, one Publish.
     m.mark().await;
-    let report = shared::trigger::process(&service, &KeyLayout::default(), &voicemail("b"), None).await;
+    let report = shared::inbound::trigger::process(&service, &KeyLayout::default(), &voicemail("b"), None).await;
     assert_eq!(report.sent, 1, "{report:?}");
     let r = m.requests_since_mark(&[to]).await;
     assert_eq!((r.dynamodb, r.sns), (counts(&[("TransactWriteItems", 2)]), counts(&[("Publish", 1)])));
 
     // Delivered again: the claim says done; nothing is sent.
     m.mark().await;
-    let report = shared::trigger::process(&service, &KeyLayout::default(), &voicemail("a"), None).await;
+    let report = shared::inbound::trigger::process(&service, &KeyLayout::default(), &voicemail("a"), None).await;
     assert_eq!((report.sent, report.duplicates), (0, 1), "{report:?}");
     let r = m.requests_since_mark(&[to]).await;
     assert_eq!(r.dynamodb, counts(&[("TransactWriteItems", 1)]), "{r:?}");
@@ -497,7 +497,7 @@ async fn reading_the_log_is_one_query_and_a_receipt_one_query_and_one_update() {
     m.mark().await;
     let query = format!("apikey={KEY}&action=pbxware.sms.reports.list&server=59&start_date=Jan-01-2020&end_date=Dec-31-2099");
     let headers = HeaderMap::new();
-    let resp = shared::api::action::respond(
+    let resp = shared::inbound::api::action::respond(
         &service,
         &HttpRequest { method: &Method::GET, query: Some(&query), headers: &headers, body: b"", deadline: None },
     )
@@ -510,8 +510,8 @@ async fn reading_the_log_is_one_query_and_a_receipt_one_query_and_one_update() {
     m.mark().await;
     let line = json!({"notification": {"messageId": sent["id"], "timestamp": "2026-11-27 10:00:00.000"},
                       "delivery": {"providerResponse": "Delivered"}, "status": "SUCCESS"}).to_string();
-    let event = shared::receipts::subscription_event("sns/us-east-1/1/DirectPublishToPhoneNumber", &[line], 0);
-    let report = shared::receipts::process(&service, &event).await.expect("receipts");
+    let event = serde_json::to_value(shared::inbound::receipts::subscription_event("sns/us-east-1/1/DirectPublishToPhoneNumber", &[line], 0)).unwrap();
+    let report = shared::inbound::receipts::process(&service, &event).await.expect("receipts");
     assert_eq!(report.applied, 1);
     let r = m.requests_since_mark(&[]).await;
     assert_eq!(r.dynamodb, counts(&[("Query", 1), ("UpdateItem", 1)]), "{r:?}");
@@ -543,7 +543,7 @@ async fn a_tenant_item_without_its_senders_entry_costs_one_more_read() {
 async fn init_requests<N: shared::startup::Needs>(m: &Moto, tag: &str) -> BTreeMap<String, usize> {
     let key = format!("AKIAINIT{}{tag}", std::process::id());
     let aws = moto::sdk_config_as(&m.endpoint, &key).await;
-    let settings = shared::settings::Settings::from_lookup(|n| (n == "SMS_TABLE_NAME").then(|| m.table.clone())).unwrap();
+    let settings = shared::startup::Settings::from_lookup(|n| (n == "SMS_TABLE_NAME").then(|| m.table.clone())).unwrap();
     settings.aws_service::<N>(&aws, &m.table).await;
     let mut out = BTreeMap::new();
     for r in moto::recording(&m.endpoint).await.into_iter().filter(|r| r.access_key == key) {

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use integration_tests::{answer, embedded};
 use serde_json::json;
-use shared::cache::CachedStore;
+use shared::adapters::cache::CachedStore;
 use shared::service::Service;
 
 const KEY: &str = "cache-test-key-59-000001";
@@ -26,10 +26,8 @@ fn config(key_enabled: bool, tenant_active: bool, ext_on: bool) -> String {
 
 /// A service over the cache, both on the test's clock.
 fn cached(b: &integration_tests::Backend, ttl: i64, clock: &Arc<AtomicI64>) -> Service {
-    let c = clock.clone();
-    let store = Arc::new(CachedStore::new(b.store.clone(), ttl, Arc::new(move || c.load(Ordering::SeqCst))));
-    let c = clock.clone();
-    Service::new(store, b.gateway.clone(), b.policy.clone()).with_clock(Arc::new(move || c.load(Ordering::SeqCst)))
+    let store = Arc::new(CachedStore::new(b.store.clone(), ttl, clock.clone()));
+    Service::new(store, b.gateway.clone(), b.policy.clone(), clock.clone())
 }
 
 async fn send(service: &Service, key: &str) -> (u16, serde_json::Value) {

@@ -14,11 +14,11 @@ use futures_util::future::join_all;
 use http::{HeaderMap, Method};
 use integration_tests::moto::{self, Moto};
 use serde_json::Value;
-use shared::api::HttpRequest;
-use shared::config::Config;
+use shared::inbound::api::HttpRequest;
+use shared::service::config::Config;
 use shared::domain::KeyHash;
 use shared::ports::Admin;
-use shared::service::{Service, system_clock};
+use shared::service::Service;
 
 const BODY_B64: &str = "Q29sZCBzZW5k"; // "Cold send"
 
@@ -65,7 +65,7 @@ async fn send(service: &Service, key: &str, server: &str, to: &str) -> (u16, Val
     let query = format!("apikey={key}&action=pbxware.sms.send_message&server={server}&to_number={}&body={BODY_B64}", to.replace('+', "%2B"));
     let headers = HeaderMap::new();
     let req = HttpRequest { method: &Method::GET, query: Some(&query), headers: &headers, body: b"", deadline: None };
-    let resp = shared::api::action::respond(service, &req).await;
+    let resp = shared::inbound::api::action::respond(service, &req).await;
     (resp.status().as_u16(), serde_json::from_str(resp.body()).expect("JSON answer"))
 }
 
@@ -76,7 +76,7 @@ async fn rest_send(service: &Service, key: &str, to: &str) -> (u16, Value) {
     headers.insert("content-type", http::HeaderValue::from_static("application/json"));
     let body = serde_json::json!({"to": to, "message": "Cold send"}).to_string();
     let req = HttpRequest { method: &Method::POST, query: None, headers: &headers, body: body.as_bytes(), deadline: None };
-    let resp = shared::api::rest::respond(service, shared::api::rest::Endpoint::Send, &req).await;
+    let resp = shared::inbound::api::rest::respond(service, shared::inbound::api::rest::Endpoint::Send, &req).await;
     (resp.status().as_u16(), serde_json::from_str(resp.body()).expect("JSON answer"))
 }
 
@@ -116,7 +116,7 @@ async fn counters(m: &Moto, tenant: &str) -> HashMap<String, i64> {
 }
 
 async fn minute_count(m: &Moto) -> i64 {
-    let bucket = system_clock()() / 60;
+    let bucket = shared::adapters::clock::system().now() / 60;
     counters(m, "59").await.get(&format!("rate_api_minute_{bucket}")).copied().unwrap_or(0)
 }
 
@@ -137,7 +137,7 @@ async fn sent(m: &Moto, to: &str) -> usize {
 
 /// Counts are per minute: a test that sends several times starts early in one.
 async fn early_in_a_minute() {
-    let second = system_clock()() % 60;
+    let second = shared::adapters::clock::system().now() % 60;
     if second > 45 {
         tokio::time::sleep(std::time::Duration::from_secs((61 - second) as u64)).await;
     }
@@ -240,7 +240,7 @@ async fn past_counters_go_with_the_next_count() {
     let to = "+14165557304";
     let Some(m) = setup().await else { return };
     early_in_a_minute().await;
-    let now = system_clock()();
+    let now = shared::adapters::clock::system().now();
     let (minute, day) = (now / 60, now / 86_400);
     let past = [format!("rate_api_minute_{}", minute - 5), format!("rate_api_day_{}", day - 3), format!("rate_voicemail_minute_{}", minute - 2)];
     let recent = format!("rate_api_minute_{}", minute - 1);

@@ -3,7 +3,7 @@
 
 use integration_tests::repo_path;
 use shared::Error;
-use shared::api::action::TENANT_INACTIVE_TEXT;
+use shared::inbound::api::action::TENANT_INACTIVE_TEXT;
 use shared::domain::Window;
 
 /// Each error with its placeholder values, which the docs write as `<...>`.
@@ -22,7 +22,7 @@ fn every_error() -> Vec<(String, Vec<&'static str>)> {
         (Error::InvalidField { field: "X1", expected: "X2" }, vec!["X1", "X2"]),
         (Error::UnknownField("X1".into()), vec!["X1"]),
         (Error::MalformedJson("X1".into()), vec!["X1"]),
-        (Error::BodyTooLarge(shared::api::MAX_REQUEST_BYTES), vec![]),
+        (Error::BodyTooLarge(shared::inbound::api::MAX_REQUEST_BYTES), vec![]),
         (Error::EmptyMessage, vec![]),
         (Error::MessageTooLong { segments: 11, max: shared::domain::MAX_SEGMENTS }, vec!["11"]),
         (Error::UnknownTenant("X1".into()), vec!["X1"]),
@@ -87,7 +87,7 @@ fn every_error_text_is_documented() {
 /// and the README.
 #[test]
 fn every_route_action_and_parameter_is_documented() {
-    use shared::api::action::{EXTENSION_GET, EXTENSION_SET, REPORTS, SEND_MESSAGE};
+    use shared::inbound::api::action::{EXTENSION_GET, EXTENSION_SET, REPORTS, SEND_MESSAGE};
     let openapi = std::fs::read_to_string(repo_path("docs/openapi.yaml")).unwrap();
     let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
     let routes = ["/", "/api/sms/send", "/api/sms/notifications/voicemail", "/api/sms/messages", "/api/sms/messages/{id}", "/r/{token}"];
@@ -95,7 +95,7 @@ fn every_route_action_and_parameter_is_documented() {
         // Each a path of its own, and routed by the handlers.
         assert!(openapi.contains(&format!("\n  {route}:\n")), "docs/openapi.yaml does not list {route}");
         let concrete = route.replace("{id}", "0192f8a1").replace("{token}", "AQIDBAUGBwgJCgsMDQ4PEA");
-        assert!(shared::api::Route::of(&concrete).is_some(), "{route} is no route");
+        assert!(shared::inbound::routes::Route::of(&concrete).is_some(), "{route} is no route");
     }
     for route in &routes[1..] {
         assert!(readme.contains(&route.replace("{id}", "").trim_end_matches('/').to_owned()), "README.md does not mention {route}");

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use integration_tests::{answer, embedded, request, s3_record, trigger};
 use serde_json::{Value, json};
-use shared::metrics::{Emf, Event, Metrics};
+use shared::adapters::emf::Emf;
+use shared::ports::{Event, Metrics};
 
 /// Keeps the EMF line of every event.
 #[derive(Default)]
@@ -14,7 +15,7 @@ struct Lines(Mutex<Vec<String>>);
 
 impl Metrics for Lines {
     fn record(&self, event: &Event<'_>) {
-        self.0.lock().unwrap().push(Emf::new("send-sms").line(event, 1));
+        self.0.lock().unwrap().push(Emf::new("send-sms", shared::adapters::clock::system()).line(event, 1));
     }
 }
 

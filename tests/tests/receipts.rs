@@ -6,7 +6,12 @@ use integration_tests::{Backend, answer, backends, capture_logs, request};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use shared::domain::{DeliveryReceipt, MessageStatus};
-use shared::receipts::{log_group, subscription_event};
+use shared::inbound::receipts::log_group;
+
+/// The subscription event the local outbox hands out, as the JSON Lambda gets.
+fn subscription_event(group: &str, lines: &[String], timestamp_ms: i64) -> Value {
+    serde_json::to_value(shared::inbound::receipts::subscription_event(group, lines, timestamp_ms)).unwrap()
+}
 
 const CONFIG: &str = r#"{
   "numbers": [{"number": "+14165550000", "tenant": "59", "sms_enabled": true}],
@@ -43,6 +48,7 @@ async fn send(b: &Backend, to: &str) -> String {
 async fn deliver(b: &Backend, event: Value) -> Result<Value, String> {
     delivery_status::handler::handle(&b.service(), LambdaEvent::new(event, Context::default()))
         .await
+        .map(|report| serde_json::to_value(report).unwrap())
         .map_err(|e| e.to_string())
 }
 

@@ -42,7 +42,7 @@ impl Recordings for Signed {
 async fn service(b: &Backend, clock: &Arc<AtomicI64>, bucket: &str) -> Service {
     let policy = Policy { recording_links: Some(LinkPolicy { base_url: BASE.to_owned(), days: 7 }), ..Policy::default() };
     let clock = clock.clone();
-    let svc = Service::new(b.store.clone(), b.gateway.clone(), policy).with_clock(Arc::new(move || clock.load(Ordering::SeqCst)));
+    let svc = Service::new(b.store.clone(), b.gateway.clone(), policy, clock.clone());
     match moto::endpoint().filter(|_| b.outbox.is_none()) {
         Some(endpoint) => {
             let aws = moto::sdk_config(&endpoint).await;

@@ -8,12 +8,13 @@
 
 use std::path::{Path, PathBuf};
 
-use integration_tests::runtime_api::{HttpAnswer, Lambda, Outcome};
+use integration_tests::binaries::Lambda;
+use integration_tests::runtime_api::{HttpAnswer, Outcome};
 use integration_tests::{events_config, repo_path, temp_path};
 use serde_json::json;
 use shared::adapters::outbox::{OutboxEntry, OutboxGateway};
 use shared::adapters::sqlite::SqliteStore;
-use shared::config::Config;
+use shared::service::config::Config;
 use shared::ports::Admin;
 
 const SENDER: &str = "+14165550000";
@@ -59,7 +60,7 @@ fn preloaded_db() -> PathBuf {
 /// The local outbox, oldest first.
 fn outbox(db: &Path) -> Vec<OutboxEntry> {
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    let mut all = rt.block_on(OutboxGateway::open(db, false).unwrap().list(usize::MAX)).unwrap();
+    let mut all = rt.block_on(OutboxGateway::open(db, false, shared::adapters::clock::system()).unwrap().list(usize::MAX)).unwrap();
     all.reverse();
     all
 }
@@ -203,8 +204,8 @@ struct ProviderDown(PathBuf);
 
 impl ProviderDown {
     fn on(db: &Path) -> ProviderDown {
-        drop(OutboxGateway::open(db, false).unwrap()); // the outbox table
-        shared::adapters::sqlite::open(db)
+        drop(OutboxGateway::open(db, false, shared::adapters::clock::system()).unwrap()); // the outbox table
+        shared::adapters::sqlite::db::open(db)
             .unwrap()
             .execute_batch(
                 "CREATE TRIGGER provider_down BEFORE INSERT ON outbox
@@ -217,7 +218,7 @@ impl ProviderDown {
 
 impl Drop for ProviderDown {
     fn drop(&mut self) {
-        let _ = shared::adapters::sqlite::open(&self.0).map(|c| c.execute_batch("DROP TRIGGER IF EXISTS provider_down"));
+        let _ = shared::adapters::sqlite::db::open(&self.0).map(|c| c.execute_batch("DROP TRIGGER IF EXISTS provider_down"));
     }
 }
 

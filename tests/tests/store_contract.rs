@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use integration_tests::{moto, temp_path};
 use shared::adapters::sqlite::SqliteStore;
-use shared::config::{Config, Snapshot};
+use shared::ports::Snapshot;
+use shared::service::config::Config;
 use shared::domain::{
     ApiKey, CountryCode, E164, Extension, ExtensionRecord, KeyHash, MessageKind, MessageRecord, MessageStatus,
     Owner, Permission, RateLimits, SmsNumber, Tenant, TenantId, TenantScope, Window,

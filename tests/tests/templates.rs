@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use integration_tests::{embedded, s3_record, trigger};
 use serde_json::json;
-use shared::service::{DetailsSource, Voicemail};
+use shared::ports::{DetailsSource, Voicemail};
 
 /// Stands in for S3 HeadObject, counting its reads.
 #[derive(Default)]
@@ -79,7 +79,7 @@ async fn a_template_that_renders_too_long_falls_back_to_the_default() {
 
 #[tokio::test]
 async fn unknown_placeholders_are_refused_when_applied() {
-    let e = shared::config::Config::from_json(&config(Some("Hi {name}"))).unwrap_err();
+    let e = shared::service::config::Config::from_json(&config(Some("Hi {name}"))).unwrap_err();
     assert_eq!(e.path, "$.tenants[0].voicemail_template");
     assert!(e.message.starts_with("unknown placeholder {name}"), "{}", e.message);
 }

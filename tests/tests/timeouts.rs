@@ -17,7 +17,7 @@ use shared::adapters::sns::SnsGateway;
 use shared::domain::{E164, MessageKind, MessageStatus, MessageText, TenantId};
 use shared::ports::{GatewayError, OutgoingSms, SmsGateway};
 use shared::service::{Policy, Service};
-use shared::settings::AwsTimeouts;
+use shared::startup::AwsTimeouts;
 
 const KEY: &str = "timeouts-key-59-00000001";
 const CONFIG: &str = r#"{
@@ -43,7 +43,7 @@ fn policy(check_opt_out: bool) -> Policy {
 const ROOM: AwsTimeouts = AwsTimeouts { connect_ms: 200, attempt_ms: 300, operation_ms: 3_000 };
 
 async fn gateway_at(url: &str) -> Arc<SnsGateway> {
-    Arc::new(SnsGateway::new(&sdk_config_with(url, ROOM).await))
+    Arc::new(SnsGateway::new(&sdk_config_with(url, ROOM).await, shared::adapters::clock::system()))
 }
 
 async fn rest_send(svc: &Service) -> (u16, serde_json::Value) {
@@ -54,7 +54,7 @@ async fn rest_send(svc: &Service) -> (u16, serde_json::Value) {
 async fn embedded_with(gateway: Arc<dyn SmsGateway>, check_opt_out: bool) -> (Backend, Service) {
     let b = embedded();
     b.apply(CONFIG).await;
-    let svc = Service::new(b.store.clone(), gateway, policy(check_opt_out));
+    let svc = Service::new(b.store.clone(), gateway, policy(check_opt_out), shared::adapters::clock::system());
     (b, svc)
 }
 
@@ -86,7 +86,7 @@ async fn a_hung_dynamodb_answers_a_generic_500_in_time() {
     let silent = Endpoint::silent().await;
     let store = Arc::new(DynamoStore::new(&sdk_config_with(&silent.url, SHORT).await, "sms"));
     let b = embedded();
-    let svc = Service::new(store, b.gateway.clone(), Policy::default());
+    let svc = Service::new(store, b.gateway.clone(), Policy::default(), shared::adapters::clock::system());
     let (logs, guard) = capture_logs();
     let started = Instant::now();
     let (status, body) = rest_send(&svc).await;
@@ -107,7 +107,7 @@ async fn a_hung_publish_releases_the_voicemails_claim_at_once() {
     assert!(started.elapsed() < WELL_INSIDE, "{:?}", started.elapsed());
     assert!(failed.unwrap_err().contains("will be retried"));
     // Released: the platform's retry sends it at once, no lease to wait out.
-    let healthy = Service::new(b.store.clone(), b.gateway.clone(), policy(false));
+    let healthy = Service::new(b.store.clone(), b.gateway.clone(), policy(false), shared::adapters::clock::system());
     assert_eq!(trigger(&healthy, event.clone()).await.unwrap()["sent"], 1);
     assert_eq!(trigger(&healthy, event).await.unwrap()["duplicates"], 1);
     let log = b.admin.messages(None, 10).await.unwrap();
@@ -126,12 +126,12 @@ async fn publish_is_retried_only_when_sns_throttled_it() {
     // Throttled, then taken: the SDK retried, one SMS.
     let patient = AwsTimeouts { operation_ms: 10_000, ..SHORT };
     let throttled = Endpoint::scripted(vec![sns_error("400 Bad Request", "Throttling", "Rate exceeded"), sns_published("m-1")]).await;
-    let gateway = SnsGateway::new(&sdk_config_with(&throttled.url, patient).await);
+    let gateway = SnsGateway::new(&sdk_config_with(&throttled.url, patient).await, shared::adapters::clock::system());
     assert_eq!(gateway.send(sms).await, Ok("m-1".to_owned()));
     assert_eq!(throttled.received().len(), 2);
     // A 5xx may have been taken: not retried, unavailable.
     let failing = Endpoint::scripted(vec![sns_error("500 Internal Server Error", "InternalError", "oops"), sns_published("m-2")]).await;
-    let gateway = SnsGateway::new(&sdk_config_with(&failing.url, patient).await);
+    let gateway = SnsGateway::new(&sdk_config_with(&failing.url, patient).await, shared::adapters::clock::system());
     assert!(matches!(gateway.send(sms).await, Err(GatewayError::Unavailable(_))));
     assert_eq!(failing.received().len(), 1);
     // The opt-out question is a read: the SDK retries it as usual.
@@ -140,7 +140,7 @@ async fn publish_is_retried_only_when_sns_throttled_it() {
         xml("200 OK", "<CheckIfPhoneNumberIsOptedOutResponse><CheckIfPhoneNumberIsOptedOutResult><isOptedOut>false</isOptedOut></CheckIfPhoneNumberIsOptedOutResult></CheckIfPhoneNumberIsOptedOutResponse>"),
     ])
     .await;
-    let gateway = SnsGateway::new(&sdk_config_with(&read.url, patient).await);
+    let gateway = SnsGateway::new(&sdk_config_with(&read.url, patient).await, shared::adapters::clock::system());
     assert_eq!(gateway.opted_out(&to).await, Ok(false));
     assert_eq!(read.received().len(), 2);
 }

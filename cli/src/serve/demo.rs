@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use shared::config::Config;
+use shared::service::config::Config;
 use shared::domain::KeyHash;
 use shared::ports::Admin;
 
@@ -56,6 +56,29 @@ impl Demo {
         );
         say!();
     }
+}
+
+/// With `demo`, the demo configuration applied (to print once listening);
+/// without, a demo key that a `serve --demo` which did not stop cleanly
+/// left behind removed.
+pub async fn prepare(admin: &dyn Admin, demo: bool) -> Result<Option<Demo>> {
+    if demo {
+        let demo = Demo::load()?;
+        crate::apply::write(admin, &demo.config).await?;
+        return Ok(Some(demo));
+    }
+    if remove_key(admin).await? {
+        say!("removed the demo API key that a `serve --demo` which did not stop cleanly left behind");
+    }
+    Ok(None)
+}
+
+/// At the stop: the demo key's secret is public, it goes with the demo.
+pub async fn finish(admin: &dyn Admin, demo: bool) -> Result {
+    if demo && remove_key(admin).await? {
+        say!("removed the demo API key");
+    }
+    Ok(())
 }
 
 /// Removes the demo key, whose secret is public (README, docs/cli.md), from

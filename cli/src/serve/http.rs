@@ -1,5 +1,5 @@
-//! The local HTTP server: requests routed as API Gateway routes them to the
-//! Lambda handlers, converted to the `lambda_http::Request` the functions get.
+//! The local HTTP server: every route of the functions, through the routing
+//! table they share (`shared::inbound::routes`).
 //! Clients are bounded: how many connections, how long they may take to send
 //! a request or stay idle, and which hosts and origins are answered.
 
@@ -16,8 +16,8 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use serde_json::json;
-use shared::api::{MAX_REQUEST_BYTES, Route, json_response, not_found};
+use shared::inbound::api::{HttpRequest, MAX_REQUEST_BYTES, error_response};
+use shared::inbound::routes::{self, Route};
 use shared::service::Service;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -68,24 +68,6 @@ struct Context {
     service: Arc<Service>,
     guard: Guard,
     limits: Limits,
-}
-
-/// The function behind each API route, as template.yaml wires them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Function {
-    SendSms,
-    VoicemailNotify,
-    RecordingLink,
-}
-
-impl Function {
-    fn of(path: &str) -> Option<Function> {
-        match Route::of(path)? {
-            Route::Voicemail => Some(Function::VoicemailNotify),
-            Route::Recording(_) => Some(Function::RecordingLink),
-            Route::Action | Route::Send | Route::Messages | Route::Message(_) => Some(Function::SendSms),
-        }
-    }
 }
 
 /// Serves until `shutdown`, then lets open requests finish; `clients`
@@ -159,7 +141,7 @@ async fn handle(context: &Context, req: Request<Incoming>) -> Response<Full<Byte
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let response = match context.guard.check(req.uri(), req.headers()) {
-        Some(refusal) => full(json_response(refusal.status, &json!({ "error": refusal.error }))),
+        Some(refusal) => full(error_response(refusal.status, &refusal.error)),
         None => respond(context, req).await,
     };
     // The path only: the query string may hold an API key. Debug: the
@@ -169,9 +151,9 @@ async fn handle(context: &Context, req: Request<Incoming>) -> Response<Full<Byte
 }
 
 async fn respond(context: &Context, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    let Some(function) = Function::of(req.uri().path()) else {
-        return full(not_found());
-    };
+    if Route::of(req.uri().path()).is_none() {
+        return full(shared::inbound::api::not_found());
+    }
     // A declared length over the limit is refused unread; an undeclared one
     // (chunked) is read only up to the limit.
     if req.body().size_hint().lower() > MAX_REQUEST_BYTES as u64 {
@@ -184,66 +166,27 @@ async fn respond(context: &Context, req: Request<Incoming>) -> Response<Full<Byt
         Ok(Err(e)) if e.is::<LengthLimitError>() => return too_large(),
         Ok(Err(e)) => {
             tracing::debug!(error = %e, "request body could not be read");
-            return full(json_response(
-                StatusCode::BAD_REQUEST,
-                &json!({ "error": "Request body could not be read" }),
-            ));
+            return full(error_response(StatusCode::BAD_REQUEST, "Request body could not be read"));
         }
         Err(_) => {
-            return full(json_response(
-                StatusCode::REQUEST_TIMEOUT,
-                &json!({ "error": format!("Request body was not received within {} s", idle.as_secs()) }),
-            ));
+            let text = format!("Request body was not received within {} s", idle.as_secs());
+            return full(error_response(StatusCode::REQUEST_TIMEOUT, &text));
         }
     };
-    let request = lambda_http::Request::from_parts(parts, lambda_http::Body::from(body.to_vec()));
-    let service = context.service.as_ref();
-    let result = match function {
-        Function::SendSms => send_sms::handler::handle(service, request).await,
-        Function::VoicemailNotify => voicemail_notify::handler::handle(service, request).await,
-        Function::RecordingLink => recording_link::handler::handle(service, request).await,
-    };
-    match result {
-        Ok(response) => response.map(|body| Full::new(Bytes::copy_from_slice(&body))),
-        Err(e) => {
-            tracing::error!(error = %e, "handler failed");
-            internal_error()
-        }
-    }
+    let request = Request::from_parts(parts, body);
+    let http = HttpRequest::of(&request);
+    routes::respond(&context.service, None, request.uri().path(), &http).await.map(|body| Full::new(Bytes::from(body)))
 }
 
 fn internal_error() -> Response<Full<Bytes>> {
-    full(json_response(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        &json!({ "error": "Internal error" }),
-    ))
+    full(error_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal error"))
 }
 
 fn too_large() -> Response<Full<Bytes>> {
     let text = shared::Error::BodyTooLarge(MAX_REQUEST_BYTES).to_string();
-    full(json_response(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        &json!({ "error": text }),
-    ))
+    full(error_response(StatusCode::PAYLOAD_TOO_LARGE, &text))
 }
 
 fn full(response: Response<String>) -> Response<Full<Bytes>> {
     response.map(|body| Full::new(Bytes::from(body)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn routes_go_to_template_yamls_functions() {
-        assert_eq!(Function::of("/"), Some(Function::SendSms));
-        assert_eq!(Function::of("/api/sms/send"), Some(Function::SendSms));
-        assert_eq!(Function::of("/api/sms/messages"), Some(Function::SendSms));
-        assert_eq!(Function::of("/api/sms/messages/0192f8a1"), Some(Function::SendSms));
-        assert_eq!(Function::of("/api/sms/notifications/voicemail"), Some(Function::VoicemailNotify));
-        assert_eq!(Function::of("/r/AAAAAAAAAAAAAAAAAAAAAA"), Some(Function::RecordingLink));
-        assert_eq!(Function::of("/api/sms/send/"), None);
-        assert_eq!(Function::of("/api/sms/messages/a/b"), None);
-    }
 }

@@ -1,6 +1,7 @@
-//! `serve`: one local HTTP server routed like API Gateway, in front of the
-//! Lambda handlers, with the SQLite store and an outbox that prints each SMS;
-//! optionally a folder that stands in for the voicemail bucket.
+//! `serve`: one local HTTP server routed like API Gateway, through the
+//! routing table the functions share, with the SQLite store and an outbox
+//! that prints each SMS; optionally a folder that stands in for the
+//! voicemail bucket.
 
 mod demo;
 mod guard;
@@ -13,9 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use shared::adapters::folder::FolderRecordings;
-use shared::adapters::outbox::{OutboxGateway, embedded};
-use shared::service::{LinkPolicy, Service};
+use shared::adapters::outbox::OutboxGateway;
+use shared::service::Service;
 use tokio::net::TcpListener;
 
 use crate::fail::{Fail, Result};
@@ -52,56 +52,28 @@ pub async fn run(target: &Target, args: ServeArgs) -> Result {
             args.addr
         )));
     }
-    let local = target.local("serve")?;
-    let (store, gateway) = embedded(&local.db, &local.outbox, true).await?;
-    let demo = if args.demo {
-        let demo = demo::Demo::load()?;
-        crate::apply::write(store.as_ref(), &demo.config).await?;
-        Some(demo)
-    } else {
-        if demo::remove_key(store.as_ref()).await? {
-            say!("removed the demo API key that a `serve --demo` which did not stop cleanly left behind");
-        }
-        None
-    };
+    let settings = target.local("serve")?;
     // Files already there are not new: only what is dropped from now on is.
     let watcher = args.watch.map(watch::Watcher::start).transpose()?;
-    let listener = TcpListener::bind(args.addr)
-        .await
-        .map_err(|e| Fail::new(format!("cannot listen on {}: {e}", args.addr)))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| Fail::new(e.to_string()))?;
-
-    let mut policy = local.settings.policy.clone();
+    let listener =
+        TcpListener::bind(args.addr).await.map_err(|e| Fail::new(format!("cannot listen on {}: {e}", args.addr)))?;
+    let addr = listener.local_addr().map_err(|e| Fail::new(e.to_string()))?;
     // Recording links point here, at the watched folder's files.
-    if watcher.is_some() {
-        let days = policy.recording_links.as_ref().map_or(7, |l| l.days);
-        policy.recording_links = Some(LinkPolicy { base_url: format!("http://{addr}/r/"), days });
-    }
-    let mut service = Service::new(store.clone(), gateway.clone(), policy);
-    if let Some(w) = &watcher {
-        service = service.with_recordings(Arc::new(FolderRecordings::new(w.dir())));
-    }
-    let service = Arc::new(service);
+    let recordings = watcher.as_ref().map(|w| (w.dir().to_path_buf(), format!("http://{addr}/r/")));
+    let local = settings.local(recordings).await?;
+    let demo = demo::prepare(local.store.as_ref(), args.demo).await?;
+    let service = Arc::new(local.service);
     if let Some(demo) = &demo {
         demo.print(addr);
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let watching = watcher.map(|w| {
-        say!(
-            "watching {} for voicemails ({}<tenant>/<extension>/<file>)",
-            w.dir().display(),
-            local.settings.layout.prefix
-        );
-        tokio::spawn(w.run(service.clone(), local.settings.layout.clone(), stopped))
+        say!("watching {} for voicemails ({}<tenant>/<extension>/<file>)", w.dir().display(), settings.layout.prefix);
+        tokio::spawn(w.run(service.clone(), settings.layout.clone(), stopped))
     });
-    let limits = http::Limits {
-        idle: Duration::from_secs(args.idle_timeout),
-        connections: usize::from(args.max_connections),
-    };
+    let limits = http::Limits { idle: Duration::from_secs(args.idle_timeout), connections: usize::from(args.max_connections) };
     let clients = http::Clients::default();
-    let receipts = tokio::spawn(pump_receipts(service.clone(), gateway, clients.clone(), stop.subscribe()));
+    let receipts = tokio::spawn(pump_receipts(service.clone(), local.outbox, clients.clone(), stop.subscribe()));
     say!("listening on http://{addr} (Ctrl-C stops)");
 
     http::serve(listener, service, guard::Guard::new(addr), limits, clients, shutdown_signal()).await;
@@ -109,13 +81,11 @@ pub async fn run(target: &Target, args: ServeArgs) -> Result {
     let _ = stop.send(true);
     let _ = receipts.await;
     if let Some(task) = watching
-        && let Err(e) = task.await {
-            tracing::error!(error = %e, "the folder watcher stopped abnormally");
-        }
-    // The demo key's secret is public: it goes with the demo.
-    if demo.is_some() && demo::remove_key(store.as_ref()).await? {
-        say!("removed the demo API key");
+        && let Err(e) = task.await
+    {
+        tracing::error!(error = %e, "the folder watcher stopped abnormally");
     }
+    demo::finish(local.store.as_ref(), demo.is_some()).await?;
     say!("stopped");
     Ok(())
 }

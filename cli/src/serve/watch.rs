@@ -9,12 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::{Value, json};
+use aws_lambda_events::s3::{S3Bucket, S3Entity, S3Event, S3EventRecord, S3Object};
 use shared::domain::text::escape;
+use shared::inbound::trigger::KeyLayout;
 use shared::service::Service;
-use shared::trigger::KeyLayout;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use tokio::sync::watch;
 
 use crate::fail::{Fail, Result};
@@ -95,9 +93,16 @@ impl Watcher {
 /// Runs the notification through the trigger; false when the send failed and
 /// must be tried again (at the next poll), as Lambda would retry it.
 async fn announce(service: &Service, layout: &KeyLayout, key: &str, stamp: Stamp) -> bool {
-    match crate::trigger::invoke(service, layout, s3_event(key, stamp)).await {
-        Ok(response) => {
-            say!("[watch] {}: {response}", escape(key));
+    let event = match serde_json::to_value(s3_event(key, stamp)) {
+        Ok(event) => event,
+        Err(e) => {
+            tracing::error!(key = %escape(key), error = %e, "the notification could not be written");
+            return false;
+        }
+    };
+    match crate::trigger::invoke(service, layout, &event).await {
+        Ok(answer) => {
+            say!("[watch] {}: {}", escape(key), serde_json::to_string(&answer).unwrap_or_default());
             true
         }
         Err(e) => {
@@ -150,37 +155,33 @@ fn scan(dir: &Path) -> HashMap<String, Stamp> {
 }
 
 /// The notification S3 sends for a new object (one record).
-fn s3_event(key: &str, stamp: Stamp) -> Value {
-    let since_epoch = stamp
-        .modified
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+fn s3_event(key: &str, stamp: Stamp) -> S3Event {
+    let since_epoch = stamp.modified.duration_since(UNIX_EPOCH).unwrap_or_default();
     let nanos = u64::try_from(since_epoch.as_nanos()).unwrap_or(u64::MAX);
-    let time = OffsetDateTime::from(stamp.modified)
-        .format(&Rfc3339)
+    let mut bucket = S3Bucket::default();
+    bucket.name = Some(BUCKET.to_owned());
+    bucket.arn = Some(format!("arn:aws:s3:::{BUCKET}"));
+    let mut object = S3Object::default();
+    object.key = Some(encode_key(key));
+    object.size = i64::try_from(stamp.size).ok();
+    object.sequencer = Some(format!("{nanos:016X}{:016X}", stamp.size));
+    let mut entity = S3Entity::default();
+    entity.schema_version = Some("1.0".to_owned());
+    entity.configuration_id = Some("smsctl-watch".to_owned());
+    (entity.bucket, entity.object) = (bucket, object);
+    let mut record = S3EventRecord::default();
+    record.event_version = Some("2.1".to_owned());
+    record.event_source = Some("aws:s3".to_owned());
+    record.aws_region = Some("local".to_owned());
+    record.event_time = chrono::DateTime::from_timestamp(since_epoch.as_secs() as i64, since_epoch.subsec_nanos())
         .unwrap_or_default();
-    json!({
-        "Records": [{
-            "eventVersion": "2.1",
-            "eventSource": "aws:s3",
-            "awsRegion": "local",
-            "eventTime": time,
-            "eventName": "ObjectCreated:Put",
-            "userIdentity": { "principalId": "smsctl" },
-            "requestParameters": { "sourceIPAddress": "127.0.0.1" },
-            "responseElements": {},
-            "s3": {
-                "s3SchemaVersion": "1.0",
-                "configurationId": "smsctl-watch",
-                "bucket": { "name": BUCKET, "arn": format!("arn:aws:s3:::{BUCKET}") },
-                "object": {
-                    "key": encode_key(key),
-                    "size": stamp.size,
-                    "sequencer": format!("{nanos:016X}{:016X}", stamp.size),
-                },
-            },
-        }],
-    })
+    record.event_name = Some("ObjectCreated:Put".to_owned());
+    record.principal_id.principal_id = Some("smsctl".to_owned());
+    record.request_parameters.source_ip_address = Some("127.0.0.1".to_owned());
+    record.s3 = entity;
+    let mut event = S3Event::default();
+    event.records = vec![record];
+    event
 }
 
 /// Keys as S3 writes them into notifications: URL-encoded, spaces as `+`
@@ -195,7 +196,7 @@ fn encode_key(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::trigger::{Invocation, decode_key};
+    use shared::inbound::trigger::{Invocation, decode_key};
 
     #[test]
     fn keys_are_encoded_like_s3_and_decode_back() {
@@ -213,7 +214,7 @@ mod tests {
             modified: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
             size: 42,
         };
-        let event = s3_event("voicemail/59/1001/my msg.wav", stamp);
+        let event = serde_json::to_value(s3_event("voicemail/59/1001/my msg.wav", stamp)).unwrap();
         let Invocation::Direct(items) = KeyLayout::default().parse(&event) else {
             panic!("not a direct invocation: {event}");
         };
@@ -228,9 +229,6 @@ mod tests {
         );
         // Another upload of the same key is another voicemail.
         let again = s3_event("voicemail/59/1001/my msg.wav", Stamp { size: 43, ..stamp });
-        assert_ne!(
-            event["Records"][0]["s3"]["object"]["sequencer"],
-            again["Records"][0]["s3"]["object"]["sequencer"]
-        );
+        assert_ne!(event["Records"][0]["s3"]["object"]["sequencer"], again.records[0].s3.object.sequencer.as_deref().unwrap());
     }
 }

@@ -1,7 +1,6 @@
 use lambda_http::service_fn;
-use shared::runtime::run_http;
-use shared::settings::{Settings, init_tracing};
-use shared::startup::needs;
+use shared::inbound::lambda::run_http;
+use shared::startup::{Settings, init_tracing, needs};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

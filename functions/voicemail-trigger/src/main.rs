@@ -1,6 +1,5 @@
 use lambda_runtime::{run, service_fn};
-use shared::settings::{Settings, init_tracing};
-use shared::startup::needs;
+use shared::startup::{Settings, init_tracing, needs};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

@@ -1,8 +1,12 @@
-//! Adapters behind the ports: the embedded default (SQLite store, local
-//! outbox) and, with the `aws` feature, DynamoDB and SNS.
+//! Every port's implementations: the embedded default (SQLite store, local
+//! outbox, recordings in a folder), with the `aws` feature DynamoDB, SNS and
+//! S3; and, whatever the backend, the configuration cache, EMF metrics and
+//! the clocks.
 
-#[cfg(feature = "embedded")]
-pub mod db;
+pub mod cache;
+pub mod clock;
+pub mod emf;
+
 #[cfg(feature = "embedded")]
 pub mod folder;
 #[cfg(feature = "embedded")]

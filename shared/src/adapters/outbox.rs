@@ -16,11 +16,11 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use super::db::{Db, err};
+use super::sqlite::db::{Db, err};
 use super::sqlite::{SqliteStore, exec};
-use crate::domain::E164;
 use crate::domain::text::escape;
-use crate::ports::{GatewayError, OutgoingSms, SmsGateway, StoreError};
+use crate::domain::{E164, status_log_line, times};
+use crate::ports::{GatewayError, OutgoingSms, SharedClock, SmsGateway, StoreError};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
@@ -57,20 +57,22 @@ pub struct OutboxGateway {
     db: Db,
     /// Print each SMS to standard output as it is sent (`smsctl serve`).
     echo: bool,
+    /// What the outbox and the receipts are stamped with.
+    clock: SharedClock,
 }
 
 impl OutboxGateway {
     /// The outbox on its own connection to `path`.
-    pub fn open(path: &Path, echo: bool) -> Result<Self, StoreError> {
+    pub fn open(path: &Path, echo: bool, clock: SharedClock) -> Result<Self, StoreError> {
         let db = Db::open(path, |conn| conn.execute_batch(SCHEMA).map_err(err))?;
-        Ok(OutboxGateway { db, echo })
+        Ok(OutboxGateway { db, echo, clock })
     }
 
     /// The outbox on a connection already open (the store's, on the same
     /// file): one writer for both.
-    pub async fn on(db: Db, echo: bool) -> Result<Self, StoreError> {
+    pub async fn on(db: Db, echo: bool, clock: SharedClock) -> Result<Self, StoreError> {
         db.call(|conn| conn.execute_batch(SCHEMA).map_err(err)).await?;
-        Ok(OutboxGateway { db, echo })
+        Ok(OutboxGateway { db, echo, clock })
     }
 
     /// Newest first.
@@ -160,6 +162,7 @@ struct Row {
     encoding: &'static str,
     segments: i64,
     at: String,
+    at_ms: i64,
 }
 
 fn insert(conn: &Connection, row: &Row) -> Result<(), StoreError> {
@@ -170,15 +173,24 @@ fn insert(conn: &Connection, row: &Row) -> Result<(), StoreError> {
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![row.id, row.tenant, row.kind, row.from, row.to, row.text, row.encoding, row.segments, row.at],
     )?;
-    let line = receipt_line(&row.id, row.segments, &row.to, delivered);
+    let segments = usize::try_from(row.segments).unwrap_or_default();
+    let line = status_log_line(&row.id, segments, &row.to, delivered, row.at_ms);
     exec(conn, "INSERT INTO receipts (delivered, line) VALUES (?1, ?2)", params![delivered, line]).map(drop)
 }
 
 /// The embedded backend: the store, and the outbox on its connection when
 /// both are in one file (the default), so that the file has one writer.
-pub async fn embedded(db: &Path, outbox: &Path, echo: bool) -> Result<(Arc<SqliteStore>, Arc<OutboxGateway>), StoreError> {
+pub async fn embedded(
+    db: &Path,
+    outbox: &Path,
+    echo: bool,
+    clock: SharedClock,
+) -> Result<(Arc<SqliteStore>, Arc<OutboxGateway>), StoreError> {
     let store = SqliteStore::open(db)?;
-    let outbox = if outbox == db { OutboxGateway::on(store.db(), echo).await? } else { OutboxGateway::open(outbox, echo)? };
+    let outbox = match outbox == db {
+        true => OutboxGateway::on(store.db(), echo, clock).await?,
+        false => OutboxGateway::open(outbox, echo, clock)?,
+    };
     Ok((Arc::new(store), Arc::new(outbox)))
 }
 
@@ -197,44 +209,6 @@ fn echo_line(at: &str, sms: &OutgoingSms<'_>) -> String {
     )
 }
 
-/// A delivery status log record as SNS writes it (docs/aws.md).
-fn receipt_line(id: &str, segments: i64, destination: &str, delivered: bool) -> String {
-    let now = time::OffsetDateTime::now_utc();
-    let timestamp = format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second(),
-        now.millisecond()
-    );
-    let (status, response) = if delivered {
-        ("SUCCESS", "Message has been accepted by phone carrier")
-    } else {
-        ("FAILURE", "Phone number is opted out")
-    };
-    serde_json::json!({
-        "notification": { "messageId": id, "timestamp": timestamp },
-        "delivery": {
-            "numberOfMessageParts": segments,
-            "destination": destination,
-            "smsType": "Transactional",
-            "providerResponse": response,
-            "dwellTimeMs": 0,
-        },
-        "status": status,
-    })
-    .to_string()
-}
-
-fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
 #[async_trait]
 impl SmsGateway for OutboxGateway {
     fn provider(&self) -> &'static str {
@@ -245,6 +219,7 @@ impl SmsGateway for OutboxGateway {
         // Time-ordered: the outbox's and the message log's indexes on it
         // grow at their end instead of dirtying a random page per SMS.
         let id = format!("outbox-{}", uuid::Uuid::now_v7());
+        let now_ms = self.clock.now_ms();
         let row = Row {
             tenant: sms.tenant.as_str().to_owned(),
             kind: sms.kind.as_str(),
@@ -253,7 +228,8 @@ impl SmsGateway for OutboxGateway {
             text: sms.text.as_str().to_owned(),
             encoding: sms.text.encoding().as_str(),
             segments: sms.text.segments() as i64,
-            at: now_rfc3339(),
+            at: times::rfc3339(now_ms.div_euclid(1000)).unwrap_or_default(),
+            at_ms: now_ms,
             id,
         };
         let (id, at) = (row.id.clone(), row.at.clone());

@@ -8,8 +8,7 @@ use aws_sdk_s3::error::DisplayErrorContext;
 
 use crate::domain::RecordingLink;
 use crate::domain::text::escape;
-use crate::ports::{Recording, Recordings, StoreError};
-use crate::service::{DetailsSource, Voicemail};
+use crate::ports::{DetailsSource, Recording, Recordings, StoreError, Voicemail};
 
 /// How long a presigned recording URL works: the click that asked for it,
 /// and a listener's pause.

@@ -11,9 +11,6 @@
 //! never lost to an unanswered `Publish`; it may, in that case only, be sent
 //! twice (README, "Exactly once").
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use async_trait::async_trait;
 use aws_sdk_sns::Client;
 use aws_sdk_sns::config::http::HttpResponse;
@@ -24,7 +21,8 @@ use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
 use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
 
 use crate::domain::E164;
-use crate::ports::{GatewayError, OutgoingSms, SmsGateway};
+use crate::domain::ttl_map::TtlMap;
+use crate::ports::{GatewayError, OutgoingSms, SharedClock, SmsGateway};
 
 pub const SMS_TYPE: &str = "AWS.SNS.SMS.SMSType";
 pub const ORIGINATION_NUMBER: &str = "AWS.MM.SMS.OriginationNumber";
@@ -67,17 +65,18 @@ impl ClassifyRetry for PublishRetries {
 
 pub struct SnsGateway {
     client: Client,
-    /// Opt-out verdicts by destination, until when (epoch seconds).
-    opt_outs: Mutex<HashMap<String, (i64, bool)>>,
+    /// Opt-out verdicts by destination, until they expire.
+    opt_outs: TtlMap<String, bool>,
     opt_out_ttl_secs: i64,
+    clock: SharedClock,
 }
 
-/// At most this many verdicts are kept; then they start over.
+/// At most this many verdicts are kept, the least recently used going first.
 const MAX_VERDICTS: usize = 10_000;
 
 impl SnsGateway {
-    pub fn new(aws: &aws_config::SdkConfig) -> Self {
-        SnsGateway { client: Client::new(aws), opt_outs: Mutex::new(HashMap::new()), opt_out_ttl_secs: 0 }
+    pub fn new(aws: &aws_config::SdkConfig, clock: SharedClock) -> Self {
+        SnsGateway { client: Client::new(aws), opt_outs: TtlMap::new(MAX_VERDICTS), opt_out_ttl_secs: 0, clock }
     }
 
     /// Keeps each destination's opt-out verdict this long (`OPT_OUT_CACHE_SECONDS`):
@@ -92,25 +91,14 @@ impl SnsGateway {
     }
 
     fn verdict(&self, to: &E164) -> Option<bool> {
-        let now = now();
-        let verdicts = self.opt_outs.lock().unwrap_or_else(|p| p.into_inner());
-        verdicts.get(to.as_str()).filter(|(until, _)| *until > now).map(|(_, v)| *v)
+        self.opt_outs.get(to.as_str(), self.clock.now())
     }
 
     fn remember(&self, to: &E164, opted_out: bool) {
-        if self.opt_out_ttl_secs == 0 {
-            return;
+        if self.opt_out_ttl_secs > 0 {
+            self.opt_outs.insert(to.as_str().to_owned(), opted_out, self.clock.now() + self.opt_out_ttl_secs);
         }
-        let mut verdicts = self.opt_outs.lock().unwrap_or_else(|p| p.into_inner());
-        if verdicts.len() >= MAX_VERDICTS {
-            verdicts.clear();
-        }
-        verdicts.insert(to.as_str().to_owned(), (now() + self.opt_out_ttl_secs, opted_out));
     }
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 fn string_attribute(value: &str) -> Result<MessageAttributeValue, GatewayError> {
@@ -285,7 +273,7 @@ mod tests {
             .endpoint_url(format!("http://{closed}"))
             .retry_config(aws_sdk_sns::config::retry::RetryConfig::disabled())
             .build();
-        let gateway = SnsGateway::new(&aws);
+        let gateway = SnsGateway::new(&aws, crate::adapters::clock::system());
         let from = E164::parse("+14165550000").expect("valid");
         let to = E164::parse("+14165551234").expect("valid");
         let text = crate::domain::MessageText::new("hello").expect("valid");

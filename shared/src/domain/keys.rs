@@ -42,23 +42,6 @@ impl ApiKeySecret {
         KeyHash::of(&self.0)
     }
 
-    /// Estimated entropy in bits: each character worth log2 of the alphabet
-    /// its classes span (lower case, upper case, digits, symbols), except
-    /// characters that repeat the one before or continue a run (`aaa`,
-    /// `abc`, `321`), which add nothing. Generous to short human choices,
-    /// never to patterns; what `generate` makes scores over 200.
-    pub fn estimated_bits(&self) -> u32 {
-        let bytes = self.0.as_bytes();
-        let classes: [fn(&u8) -> bool; 3] = [u8::is_ascii_lowercase, u8::is_ascii_uppercase, u8::is_ascii_digit];
-        let pool: u32 = [26, 26, 10].iter().zip(classes).filter(|(_, class)| bytes.iter().any(class)).map(|(n, _)| n).sum::<u32>()
-            + if bytes.iter().any(u8::is_ascii_punctuation) { 32 } else { 0 };
-        let step = |i: usize| i32::from(bytes[i]) - i32::from(bytes[i - 1]);
-        // A character that repeats the last one or goes on a run (abc, 321) adds little.
-        let predictable = |i: usize| (i >= 1 && step(i) == 0) || (i >= 2 && step(i).abs() == 1 && step(i) == step(i - 1));
-        let informative = (0..bytes.len()).filter(|&i| !predictable(i)).count();
-        (informative as f64 * f64::from(pool.max(1)).log2()) as u32
-    }
-
     /// The one way to read the secret: to show it once to the operator.
     pub fn reveal(&self) -> &str {
         &self.0
@@ -77,11 +60,6 @@ impl fmt::Debug for ApiKeySecret {
         f.write_str("ApiKeySecret(<redacted>)")
     }
 }
-
-/// Below this estimate an operator's secret is flagged as weak: a key is
-/// looked up by its unsalted SHA-256, which only a secret this hard to
-/// guess makes safe to store.
-pub const STRONG_SECRET_BITS: u32 = 128;
 
 /// SHA-256 of `data`, in lowercase hex.
 pub fn sha256_hex(data: &[u8]) -> String {
@@ -229,19 +207,5 @@ mod tests {
         let g = ApiKeySecret::generate();
         assert_eq!(g.reveal().len(), 35);
         assert_ne!(g, ApiKeySecret::generate());
-        assert!((0..1000).all(|_| ApiKeySecret::generate().estimated_bits() >= STRONG_SECRET_BITS));
-    }
-
-    #[test]
-    fn weak_secrets_are_estimated_low_and_patterns_count_for_nothing() {
-        let bits = |s: &str| ApiKeySecret::parse(s).unwrap().estimated_bits();
-        // The contract's example and other human choices.
-        assert!(bits("test-key-59-abcdef") < STRONG_SECRET_BITS, "{}", bits("test-key-59-abcdef"));
-        assert!(bits("demo-key-59-abcdef0123") < STRONG_SECRET_BITS);
-        assert_eq!(bits("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), 4);
-        assert_eq!(bits("abcdefghijklmnopqrstuvwxyzabcdefghijklmn"), 18);
-        assert_eq!(bits("0123456789876543210123456789"), 13);
-        // Long and varied enough.
-        assert!(bits("Vq8#rT2m!xL9pK4w@zN7cB1f") >= STRONG_SECRET_BITS);
     }
 }

@@ -3,7 +3,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::text::{is_blank, without_controls};
-use crate::error::Error;
+use super::DomainError;
 
 /// The longest message accepted, in SMS segments. SNS refuses SMS over 1,600
 /// bytes; ten segments (1,530 GSM-7 characters, 670 UCS-2) stay below it and
@@ -72,10 +72,10 @@ pub struct MessageText {
 impl MessageText {
     /// Control characters are normalised away first (see
     /// [`without_controls`]); nothing visible left is `Message is empty`.
-    pub fn new(text: impl Into<String>) -> Result<Self, Error> {
+    pub fn new(text: impl Into<String>) -> Result<Self, DomainError> {
         let text = without_controls(text.into());
         if is_blank(&text) {
-            return Err(Error::EmptyMessage);
+            return Err(DomainError::EmptyMessage);
         }
         // Units per character, in the cheapest encoding that carries them all.
         let gsm: Option<Vec<usize>> = text.chars().map(gsm7_units).collect();
@@ -88,7 +88,7 @@ impl MessageText {
         };
         let segments = count_segments(encoding, &units);
         if segments > MAX_SEGMENTS {
-            return Err(Error::MessageTooLong {
+            return Err(DomainError::MessageTooLong {
                 segments,
                 max: MAX_SEGMENTS,
             });
@@ -167,12 +167,12 @@ mod tests {
 
     #[test]
     fn limits() {
-        assert_eq!(MessageText::new("   \n").unwrap_err(), Error::EmptyMessage);
-        assert_eq!(MessageText::new("").unwrap_err(), Error::EmptyMessage);
+        assert_eq!(MessageText::new("   \n").unwrap_err(), DomainError::EmptyMessage);
+        assert_eq!(MessageText::new("").unwrap_err(), DomainError::EmptyMessage);
         assert!(MessageText::new("a".repeat(153 * 10)).is_ok());
         assert_eq!(
             MessageText::new("a".repeat(153 * 10 + 1)).unwrap_err(),
-            Error::MessageTooLong { segments: 11, max: 10 }
+            DomainError::MessageTooLong { segments: 11, max: 10 }
         );
         assert_eq!(
             MessageText::new("ж".repeat(671)).unwrap_err().to_string(),

@@ -1,6 +1,7 @@
 //! What the store holds, as the service sees it.
 
 use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -101,20 +102,34 @@ pub enum Window {
 }
 
 impl Window {
+    pub const ALL: [Window; 2] = [Window::Minute, Window::Day];
+
     pub fn seconds(self) -> i64 {
         match self {
             Window::Minute => 60,
             Window::Day => 86_400,
         }
     }
+
+    /// As the configuration, the stores and the error texts name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Window::Minute => "minute",
+            Window::Day => "day",
+        }
+    }
 }
 
 impl fmt::Display for Window {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Window::Minute => "minute",
-            Window::Day => "day",
-        })
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Window {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Window::ALL.into_iter().find(|w| w.as_str() == s).ok_or(())
     }
 }
 
@@ -228,6 +243,20 @@ pub enum MessageStatus {
 }
 
 impl MessageStatus {
+    pub const ALL: [MessageStatus; 7] = [
+        MessageStatus::Sending,
+        MessageStatus::Sent,
+        MessageStatus::Delivered,
+        MessageStatus::Failed,
+        MessageStatus::Refused,
+        MessageStatus::OptedOut,
+        MessageStatus::Skipped,
+    ];
+
+    /// What a filter on the status accepts, for its error text (a test
+    /// checks it names [`Self::ALL`]).
+    pub const EXPECTED: &'static str = "sending, sent, delivered, failed, refused, opted_out or skipped";
+
     pub fn as_str(self) -> &'static str {
         match self {
             MessageStatus::Sending => "sending",
@@ -238,6 +267,19 @@ impl MessageStatus {
             MessageStatus::OptedOut => "opted_out",
             MessageStatus::Skipped => "skipped",
         }
+    }
+}
+
+impl fmt::Display for MessageStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for MessageStatus {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        MessageStatus::ALL.into_iter().find(|m| m.as_str() == s).ok_or(())
     }
 }
 
@@ -302,5 +344,27 @@ impl MessageRecord {
             at: r.at,
         });
         Some(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_windows_read_back_what_they_write() {
+        for status in MessageStatus::ALL {
+            assert_eq!(status.to_string().parse(), Ok(status));
+            let json = serde_json::to_value(status).unwrap();
+            assert_eq!(json.as_str(), Some(status.as_str()), "serde and Display agree");
+        }
+        let names: Vec<&str> = MessageStatus::ALL.iter().map(|s| s.as_str()).collect();
+        let (last, rest) = names.split_last().unwrap();
+        assert_eq!(MessageStatus::EXPECTED, format!("{} or {last}", rest.join(", ")));
+        for window in Window::ALL {
+            assert_eq!(window.to_string().parse(), Ok(window));
+            assert_eq!(serde_json::to_value(window).unwrap().as_str(), Some(window.as_str()));
+        }
+        assert_eq!("Sent".parse::<MessageStatus>(), Err(()));
     }
 }

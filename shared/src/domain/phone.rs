@@ -1,9 +1,10 @@
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{LazyLock, Mutex};
+use std::sync::LazyLock;
 
 use rlibphonenumber::{PHONE_NUMBER_UTIL, PhoneNumberFormat};
 use serde::{Deserialize, Serialize};
+
+use super::ttl_map::{FOREVER, TtlMap};
 
 /// A valid +E.164 phone number, checked against libphonenumber's metadata
 /// (the `rlibphonenumber` crate, differentially fuzzed against Google's C++
@@ -97,20 +98,17 @@ impl E164 {
 /// Valid numbers seen, with their country: the same few numbers (a tenant's
 /// sender, read with the tenant at every request; frequent destinations)
 /// are validated once, not at each use (tens of microseconds of pattern
-/// matching each). Invalid numbers are not kept; at most `KNOWN_MAX`.
-static KNOWN: LazyLock<Mutex<HashMap<String, CountryCode>>> = LazyLock::new(Mutex::default);
+/// matching each). Invalid numbers are not kept; at most `KNOWN_MAX`. A
+/// number's verdict never changes with time: kept until evicted.
+static KNOWN: LazyLock<TtlMap<String, CountryCode>> = LazyLock::new(|| TtlMap::new(KNOWN_MAX));
 const KNOWN_MAX: usize = 10_000;
 
 fn known(number: &str) -> Option<CountryCode> {
-    KNOWN.lock().unwrap_or_else(|p| p.into_inner()).get(number).cloned()
+    KNOWN.get(number, 0)
 }
 
 fn remember(number: &str, country: &CountryCode) {
-    let mut known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
-    if known.len() >= KNOWN_MAX {
-        known.clear();
-    }
-    known.insert(number.to_owned(), country.clone());
+    KNOWN.insert(number.to_owned(), country.clone(), FOREVER);
 }
 
 /// Loads libphonenumber's metadata and compiles the North American patterns

@@ -2,9 +2,7 @@
 //! SNS writes one per SMS to CloudWatch Logs (its SMS delivery status
 //! logs); the outbox writes the same lines locally.
 
-use serde::Deserialize;
-use time::PrimitiveDateTime;
-use time::macros::format_description;
+use serde::{Deserialize, Serialize};
 
 /// The longest provider message id accepted (SNS's are UUIDs).
 const MAX_ID: usize = 100;
@@ -75,16 +73,59 @@ impl Receipt {
     }
 }
 
+/// A delivery status log record as SNS writes it: what the local outbox
+/// writes for each SMS it takes.
+#[derive(Serialize)]
+struct Written<'a> {
+    notification: WrittenNotification<'a>,
+    delivery: WrittenDelivery<'a>,
+    status: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WrittenNotification<'a> {
+    message_id: &'a str,
+    timestamp: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WrittenDelivery<'a> {
+    number_of_message_parts: usize,
+    destination: &'a str,
+    sms_type: &'static str,
+    provider_response: &'static str,
+    dwell_time_ms: u64,
+}
+
+/// The log line of a transactional SMS's receipt: delivered, or refused as
+/// opted out; stamped `at_ms` (epoch milliseconds).
+pub fn status_log_line(message_id: &str, segments: usize, destination: &str, delivered: bool, at_ms: i64) -> String {
+    let (status, provider_response) = match delivered {
+        true => ("SUCCESS", "Message has been accepted by phone carrier"),
+        false => ("FAILURE", "Phone number is opted out"),
+    };
+    let record = Written {
+        notification: WrittenNotification { message_id, timestamp: super::times::sns_timestamp(at_ms) },
+        delivery: WrittenDelivery {
+            number_of_message_parts: segments,
+            destination,
+            sms_type: "Transactional",
+            provider_response,
+            dwell_time_ms: 0,
+        },
+        status,
+    };
+    // Strings and numbers only: this cannot fail.
+    serde_json::to_string(&record).unwrap_or_default()
+}
+
 /// `2016-06-28 00:40:34.558`, UTC; the fraction has any number of digits
 /// (or none).
 fn parse_timestamp(raw: &str) -> Result<i64, String> {
-    let whole = raw.split('.').next().unwrap_or_default();
-    let fraction_ok = raw[whole.len()..].strip_prefix('.').is_none_or(|f| !f.is_empty() && f.len() <= 9 && f.bytes().all(|b| b.is_ascii_digit()));
-    let format = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    match PrimitiveDateTime::parse(whole, format) {
-        Ok(t) if fraction_ok => Ok(t.assume_utc().unix_timestamp()),
-        _ => Err(format!("timestamp {:?} is not YYYY-MM-DD HH:MM:SS[.fff]", super::text::escape(raw))),
-    }
+    super::times::parse_sns_timestamp(raw)
+        .ok_or_else(|| format!("timestamp {:?} is not YYYY-MM-DD HH:MM:SS[.fff]", super::text::escape(raw)))
 }
 
 #[cfg(test)]
@@ -119,6 +160,15 @@ mod tests {
         // Real records: a one-digit fraction, no carrier fields.
         let short = r#"{"notification":{"messageId":"0eb79b44","timestamp":"2022-03-08 19:09:37.3"},"delivery":{"numberOfMessageParts":1,"providerResponse":"Delivered"},"status":"SUCCESS"}"#;
         assert_eq!(Receipt::parse(short).unwrap().at, 1_646_766_577);
+    }
+
+    #[test]
+    fn what_the_outbox_writes_reads_back() {
+        let line = status_log_line("outbox-1", 2, "+14165551234", false, 1_467_074_434_558);
+        let r = Receipt::parse(&line).unwrap();
+        assert_eq!((r.provider_id.as_str(), r.delivered, r.at), ("outbox-1", false, 1_467_074_434));
+        assert_eq!(r.response, "Phone number is opted out");
+        assert!(line.contains(r#""timestamp":"2016-06-28 00:40:34.558""#), "{line}");
     }
 
     #[test]

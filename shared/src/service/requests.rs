@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Cursor, E164, Encoding, Extension, MessageRecord, MessageStatus, MessageText, TenantId};
-use crate::error::Result;
+use super::Result;
 use crate::ports::MessagePage;
 
 /// Which API a request came through: they differ in one text and in how a

@@ -1,12 +1,11 @@
 //! The contract's rules that need no store: the key's rights, a voicemail's
 //! destination, destination countries, the voicemail text.
 
-use super::ApiAction;
+use super::{ApiAction, Error, Result};
 use crate::domain::{
     ApiKey, DEFAULT_VOICEMAIL_TEXT, E164, Extension, ExtensionRecord, MessageStatus, MessageText,
     Permission, Tenant, TenantId, VoicemailDetails, sha256_hex,
 };
-use crate::error::{Error, Result};
 
 /// A tenant that passed check 4, with its sender number.
 #[derive(Debug, Clone)]

@@ -1,18 +1,14 @@
 //! The steps of a send, shared by both use cases: the reads, then one
 //! message's work (begin, send, end) under its claim.
 
+use super::reasons::reason;
+use super::rules::{Checked, api_message_id, status_of, voicemail_message_id};
+use super::{Error, LEASE_MARGIN_SECS, Names, Outcome, Result, Sent, Service};
 use crate::domain::{
     E164, Extension, KeyHash, LinkToken, MessageKind, MessageRecord, MessageStatus, MessageText, RateLimits,
     RecordingLink, SmsNumber, Tenant, TenantId, Window,
 };
-use std::time::Instant;
-
-use crate::error::{Error, Result};
-use crate::metrics::{self, Event};
-use crate::ports::{Begun, Claim, Closing, End, Found, Held, Lookup, OutgoingSms, Start};
-
-use super::rules::{Checked, api_message_id, status_of, voicemail_message_id};
-use super::{LEASE_MARGIN_SECS, Names, Outcome, Sent, Service, Voicemail};
+use crate::ports::{Begun, Claim, Closing, End, Event, Found, Held, Lookup, OutgoingSms, Start, Voicemail};
 
 impl Service {
     /// One read for what an API request names: the key, and the tenant and
@@ -215,16 +211,15 @@ impl<'a> Work<'a> {
     }
 
     pub fn rate_limited(&self, window: Window) -> Error {
-        let name = if window == Window::Minute { "minute" } else { "day" };
-        self.service.metrics.record(&Event::RateLimited { kind: self.record.kind, window: name });
+        self.service.metrics.record(&Event::RateLimited { kind: self.record.kind, window });
         Error::RateLimited { limit: self.limits.of(window), window }
     }
 
     /// Ends the work without a send: the message is logged with this status
     /// and reason, and its claim finished, unless another delivery holds it.
-    pub async fn conclude(&mut self, status: MessageStatus, reason: &Error) -> Result<Outcome> {
+    pub async fn conclude(&mut self, status: MessageStatus, why: &Error) -> Result<Outcome> {
         self.record.status = status;
-        self.record.error = Some(reason.to_string());
+        self.record.error = Some(why.to_string());
         self.record.at = self.service.now();
         let start = Start {
             record: &self.record,
@@ -236,12 +231,12 @@ impl<'a> Work<'a> {
         };
         match self.service.store.begin(&start).await? {
             Begun::Started => {
-                let why = metrics::reason(reason);
+                let name = reason(why);
                 self.service.metrics.record(&match status {
-                    MessageStatus::Skipped => Event::Skipped { reason: why },
-                    _ => Event::Refused { kind: self.record.kind, reason: why },
+                    MessageStatus::Skipped => Event::Skipped { reason: name },
+                    _ => Event::Refused { kind: self.record.kind, reason: name },
                 });
-                Ok(Outcome::Skipped(reason.to_string()))
+                Ok(Outcome::Skipped(why.to_string()))
             }
             Begun::Held(Held::Done { .. }) => {
                 self.service.metrics.record(&Event::Duplicate { kind: self.record.kind });
@@ -264,9 +259,9 @@ impl<'a> Work<'a> {
             return Err(Error::OptedOut);
         }
         let sms = OutgoingSms { tenant: &self.record.tenant, kind: self.record.kind, from, to, text };
-        let started = Instant::now();
+        let started = service.clock.now_ms();
         let id = gateway.send(sms).await?;
-        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let latency_ms = u64::try_from(service.clock.now_ms() - started).unwrap_or(0);
         service.metrics.record(&Event::Sent { kind: self.record.kind, tenant: &self.record.tenant, latency_ms });
         tracing::info!(tenant = %self.record.tenant, kind = self.record.kind.as_str(), message_id = %self.record.id, id = %id, segments = text.segments(), "SMS sent");
         Ok(Sent { id, from: from.to_string(), to: to.to_string(), segments: text.segments(), encoding: text.encoding() })
@@ -290,7 +285,7 @@ impl<'a> Work<'a> {
             Err(e) => {
                 self.record.status = status_of(e);
                 self.record.error = Some(e.cause().unwrap_or(&e.to_string()).to_owned());
-                let (kind, reason) = (self.record.kind, metrics::reason(e));
+                let (kind, reason) = (self.record.kind, reason(e));
                 self.service.metrics.record(&match self.record.status {
                     MessageStatus::Failed => Event::Failed { kind, reason },
                     _ => Event::Refused { kind, reason },

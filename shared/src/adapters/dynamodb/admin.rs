@@ -9,9 +9,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Up
 use super::keys::{API_PER_DAY, API_PER_MINUTE, BY_TENANT_TIME, DATA, Key, LOG_PK, PK, SEND_KEYS, SENDER_ENTRY, SK, log_partition};
 use super::marshal::{Item, data, json, message, n, s, string};
 use super::{DynamoStore, MAX_BATCH, build, directory, failed};
-use crate::config::Snapshot;
 use crate::domain::{ApiKey, E164, ExtensionRecord, KeyHash, MessageKind, MessageRecord, Permission, SmsNumber, Tenant, TenantId};
-use crate::ports::{Admin, StoreError};
+use crate::ports::{Admin, Snapshot, StoreError};
 
 /// The writes an `apply` makes, one per item (DynamoDB refuses a
 /// transaction that touches an item twice): the last one for an item wins,

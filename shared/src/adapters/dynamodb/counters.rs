@@ -9,14 +9,14 @@
 //! old: an instance whose clock lags a little never recreates a counter
 //! another already removed.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, Update};
 
 use super::build;
 use super::keys::{API_PER_DAY, API_PER_MINUTE, Key, PK, RATE_PREFIX, SEND_KEYS, rate_bucket, rate_counter};
 use super::marshal::{Item, n, number};
+use crate::domain::ttl_map::{FOREVER, TtlMap};
 use crate::domain::{KeyHash, MessageKind, RateLimits, TenantId, Window};
 use crate::ports::StoreError;
 
@@ -36,32 +36,36 @@ pub enum Take<'a> {
     OneFor(&'a KeyHash),
 }
 
-/// The counter names an instance saw on each tenant's item.
-#[derive(Default)]
-pub struct Seen(Mutex<HashMap<TenantId, BTreeSet<String>>>);
+/// The counter names an instance saw on each tenant's item (for as long as
+/// it has room: a tenant it forgets has its past buckets removed by another
+/// instance, or by its own next read of the item).
+pub struct Seen(TtlMap<TenantId, BTreeSet<String>>);
+
+impl Default for Seen {
+    fn default() -> Self {
+        Seen(TtlMap::new(MAX_TENANTS))
+    }
+}
 
 impl Seen {
     pub fn learn(&self, tenant: &TenantId, item: &Item) {
         let names: BTreeSet<String> = item.keys().filter(|k| k.starts_with(RATE_PREFIX)).cloned().collect();
-        let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if seen.len() >= MAX_TENANTS {
-            seen.clear();
-        }
-        seen.insert(tenant.clone(), names);
+        self.0.insert(tenant.clone(), names, FOREVER);
     }
 
     /// Takes the names of counters two windows old or older, to remove.
     pub fn take_past(&self, tenant: &TenantId, now: i64) -> Vec<String> {
-        let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(names) = seen.get_mut(tenant) else { return Vec::new() };
-        let past: Vec<String> = names
-            .iter()
-            .filter(|name| rate_bucket(name).is_some_and(|(w, bucket)| bucket < now / w.seconds() - 1))
-            .take(MAX_REMOVED)
-            .cloned()
-            .collect();
-        names.retain(|name| !past.contains(name));
-        past
+        let past_of = |names: &mut BTreeSet<String>| {
+            let past: Vec<String> = names
+                .iter()
+                .filter(|name| rate_bucket(name).is_some_and(|(w, bucket)| bucket < now / w.seconds() - 1))
+                .take(MAX_REMOVED)
+                .cloned()
+                .collect();
+            names.retain(|name| !past.contains(name));
+            past
+        };
+        self.0.update(tenant, now, past_of).unwrap_or_default()
     }
 }
 

@@ -1,0 +1,339 @@
+//! The hot path on SQLite: lookups, a message's start and end under its
+//! claim, receipts, the message log's pages, recording links.
+
+use std::sync::atomic::Ordering;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::db::err;
+use super::{SqliteStore, exec, from_json, messages, one, to_json};
+use crate::domain::{
+    Cursor, ExtensionRecord, KeyHash, MessageKind, MessageRecord, MessageStatus, RateLimits, Receipt, RecordingLink,
+    Tenant, TenantId, Window,
+};
+use crate::ports::{
+    Begun, Claim, Closing, End, Found, Held, Lookup, MessagePage, MessageQuery, Received, Start, Store, StoreError,
+};
+
+/// A claim, owned, to travel to the connection's thread.
+struct ClaimRow {
+    id: String,
+    fingerprint: String,
+    token: String,
+    lease_until: i64,
+    keep_secs: i64,
+}
+
+impl ClaimRow {
+    fn of(c: &Claim<'_>) -> Self {
+        ClaimRow {
+            id: c.id.to_owned(),
+            fingerprint: c.fingerprint.to_owned(),
+            token: c.token.to_owned(),
+            lease_until: c.lease_until,
+            keep_secs: c.keep_secs,
+        }
+    }
+
+    fn as_claim(&self) -> Claim<'_> {
+        Claim { id: &self.id, fingerprint: &self.fingerprint, token: &self.token, lease_until: self.lease_until, keep_secs: self.keep_secs }
+    }
+}
+
+/// A claim's closing, owned.
+struct ClosingRow {
+    id: String,
+    token: String,
+    result: Option<String>,
+    keep_secs: i64,
+}
+
+impl ClosingRow {
+    fn of(c: &Closing<'_>) -> Self {
+        ClosingRow { id: c.id.to_owned(), token: c.token.to_owned(), result: c.result.map(str::to_owned), keep_secs: c.keep_secs }
+    }
+
+    fn as_closing(&self) -> Closing<'_> {
+        Closing { id: &self.id, token: &self.token, result: self.result.as_deref(), keep_secs: self.keep_secs }
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn lookup(&self, l: Lookup<'_>) -> Result<Found, StoreError> {
+        let (key, tenant, extension, number) = (l.key.cloned(), l.tenant.cloned(), l.extension.cloned(), l.number.cloned());
+        self.db
+            .call(move |conn| {
+                // One transaction counts a send: no slot is taken with the read.
+                let l = Lookup { key: key.as_ref(), tenant: tenant.as_ref(), extension: extension.as_ref(), number: number.as_ref(), send_at: None };
+                lookup(conn, l)
+            })
+            .await
+    }
+
+    async fn begin(&self, start: &Start<'_>) -> Result<Begun, StoreError> {
+        let (record, claim, link) = (start.record.clone(), start.claim.as_ref().map(ClaimRow::of), start.link.cloned());
+        let (budget, now, log_keep_secs) = (start.budget, start.now, start.log_keep_secs);
+        self.db
+            .call(move |conn| {
+                let claim = claim.as_ref().map(ClaimRow::as_claim);
+                begin(conn, &Start { record: &record, claim, budget, now, log_keep_secs, link: link.as_ref() })
+            })
+            .await
+    }
+
+    async fn finish(&self, end: &End<'_>) -> Result<bool, StoreError> {
+        let (record, closing) = (end.record.clone(), end.claim.as_ref().map(ClosingRow::of));
+        let (now, log_keep_secs, purged) = (end.now, end.log_keep_secs, self.purged.clone());
+        self.db
+            .call(move |conn| {
+                let claim = closing.as_ref().map(ClosingRow::as_closing);
+                let done = finish(conn, &End { record: &record, claim, now, log_keep_secs })?;
+                // Once a second of the clock, not for every send: expired
+                // rows go at most a second later (DynamoDB's TTL takes days).
+                if purged.fetch_max(now, Ordering::Relaxed) < now {
+                    purge(conn, now)?;
+                }
+                Ok(done)
+            })
+            .await
+    }
+
+    async fn receive(&self, receipt: &Receipt) -> Result<Received, StoreError> {
+        let receipt = receipt.clone();
+        self.db.call(move |conn| receive(conn, &receipt)).await
+    }
+
+    async fn page(&self, q: &MessageQuery<'_>) -> Result<MessagePage, StoreError> {
+        let limit = q.limit;
+        let params = (
+            q.tenant.as_str().to_owned(),
+            q.since,
+            q.until,
+            q.after.map(|c| c.at),
+            q.after.map(|c| c.id.clone()),
+            q.status.map(MessageStatus::as_str),
+            q.from.map(str::to_owned),
+            q.to.map(str::to_owned),
+            i64::try_from(limit).unwrap_or(i64::MAX),
+        );
+        let messages = self
+            .db
+            .call(move |conn| {
+                messages(
+                    conn,
+                    "SELECT data, attempts FROM messages
+                      WHERE tenant = ?1 AND at BETWEEN ?2 AND ?3
+                        AND (?4 IS NULL OR at < ?4 OR (at = ?4 AND id < ?5))
+                        AND (?6 IS NULL OR json_extract(data, '$.status') = ?6)
+                        AND (?7 IS NULL OR json_extract(data, '$.from') = ?7)
+                        AND (?8 IS NULL OR json_extract(data, '$.to') = ?8)
+                      ORDER BY at DESC, id DESC LIMIT ?9",
+                    params,
+                )
+            })
+            .await?;
+        let next = (messages.len() == limit)
+            .then(|| messages.last().map(|m| Cursor { at: m.at, id: m.id.clone() }))
+            .flatten();
+        Ok(MessagePage { messages, next })
+    }
+
+    async fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError> {
+        let id = id.to_owned();
+        let found = self.db.call(move |conn| messages(conn, "SELECT data, attempts FROM messages WHERE id = ?1", [id])).await?;
+        Ok(found.into_iter().next())
+    }
+
+    async fn link(&self, hash: &KeyHash) -> Result<Option<RecordingLink>, StoreError> {
+        let hash = hash.as_str().to_owned();
+        self.db.call(move |conn| one(conn, "SELECT data FROM links WHERE hash = ?1", [hash])).await
+    }
+
+    async fn update_extension(&self, next: &ExtensionRecord, read: &ExtensionRecord) -> Result<bool, StoreError> {
+        let p = (next.tenant.as_str().to_owned(), next.extension.as_str().to_owned(), to_json(next)?, to_json(read)?);
+        let sql = "UPDATE extensions SET data = ?3 WHERE tenant = ?1 AND extension = ?2 AND data = ?4";
+        self.db.call(move |conn| Ok(exec(conn, sql, p)? == 1)).await
+    }
+}
+
+fn lookup(conn: &Connection, l: Lookup<'_>) -> Result<Found, StoreError> {
+    let mut found = Found::default();
+    if let Some(h) = l.key {
+        found.key = one(conn, "SELECT data FROM api_keys WHERE hash = ?1", [h.as_str()])?;
+    }
+    if let Some(t) = l.tenant {
+        found.tenant = one::<Tenant>(conn, "SELECT data FROM tenants WHERE id = ?1", [t.as_str()])?;
+        if let Some(sender) = found.tenant.as_ref().and_then(|t| t.sender_number.as_ref()) {
+            found.sender = one(conn, "SELECT data FROM numbers WHERE number = ?1", [sender.as_str()])?;
+        }
+        if let Some(x) = l.extension {
+            found.extension =
+                one(conn, "SELECT data FROM extensions WHERE tenant = ?1 AND extension = ?2", [t.as_str(), x.as_str()])?;
+        }
+    }
+    if let Some(n) = l.number {
+        found.number = one(conn, "SELECT data FROM numbers WHERE number = ?1", [n.as_str()])?;
+    }
+    Ok(found)
+}
+
+/// Runs in the call's savepoint: what it wrote is undone if it fails.
+fn begin(conn: &Connection, start: &Start<'_>) -> Result<Begun, StoreError> {
+    let record = start.record;
+    if let Some(claim) = &start.claim
+        && let Some(held) = held(conn, claim.id, start.now)?
+    {
+        return Ok(Begun::Held(held));
+    }
+    if let Some((budget, limits)) = start.budget
+        && let Some(window) = take_rate(conn, &record.tenant, budget, limits, start.now)?
+    {
+        return Ok(Begun::Limited(window));
+    }
+    if let Some(claim) = &start.claim {
+        // A final record ends the work here: the claim is finished at once.
+        let (done, result, expires_at) = match record.status {
+            MessageStatus::Sending => (false, None, claim.lease_until),
+            status => (true, Some(status.as_str()), start.now + claim.keep_secs),
+        };
+        exec(
+            conn,
+            "INSERT OR REPLACE INTO claims (id, fingerprint, token, done, lease_until, result, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![claim.id, claim.fingerprint, claim.token, done, claim.lease_until, result, expires_at],
+        )?;
+    }
+    let attempt = u32::from(record.status == MessageStatus::Sending);
+    put_message(conn, record, start.log_keep_secs, attempt)?;
+    if let Some(link) = start.link {
+        exec(
+            conn,
+            "INSERT OR REPLACE INTO links (hash, data, expires_at) VALUES (?1, ?2, ?3)",
+            params![link.hash.as_str(), to_json(link)?, link.expires_at],
+        )?;
+    }
+    Ok(Begun::Started)
+}
+
+fn finish(conn: &Connection, end: &End<'_>) -> Result<bool, StoreError> {
+    if let Some(closing) = &end.claim {
+        let holder: Option<(String, bool)> = conn
+            .prepare_cached("SELECT token, done FROM claims WHERE id = ?1")
+            .and_then(|mut stmt| stmt.query_row([closing.id], |r| Ok((r.get(0)?, r.get(1)?))))
+            .optional()
+            .map_err(err)?;
+        if holder != Some((closing.token.to_owned(), false)) {
+            return Ok(false);
+        }
+        match closing.result {
+            Some(result) => exec(
+                conn,
+                "UPDATE claims SET done = 1, result = ?2, expires_at = ?3 WHERE id = ?1",
+                params![closing.id, result, end.now + closing.keep_secs],
+            ),
+            None => exec(conn, "DELETE FROM claims WHERE id = ?1", [closing.id]),
+        }?;
+    }
+    put_message(conn, end.record, end.log_keep_secs, 0)?;
+    Ok(true)
+}
+
+/// SQLite has no TTL: what expired goes as new work ends (indexed).
+fn purge(conn: &Connection, now: i64) -> Result<(), StoreError> {
+    for sql in [
+        "DELETE FROM messages WHERE expires_at <= ?1",
+        "DELETE FROM claims WHERE expires_at <= ?1",
+        "DELETE FROM rates WHERE expires_at <= ?1",
+        "DELETE FROM links WHERE expires_at <= ?1",
+    ] {
+        exec(conn, sql, [now])?;
+    }
+    Ok(())
+}
+
+fn receive(conn: &Connection, receipt: &Receipt) -> Result<Received, StoreError> {
+    let found: Option<(String, u32)> = conn
+        .prepare_cached("SELECT data, attempts FROM messages WHERE provider_id = ?1")
+        .and_then(|mut stmt| stmt.query_row([&receipt.provider_id], |r| Ok((r.get(0)?, r.get(1)?))))
+        .optional()
+        .map_err(err)?;
+    let Some((data, attempts)) = found else {
+        return Ok(Received::Unknown);
+    };
+    let record = MessageRecord { attempts, ..from_json(&data)? };
+    let Some(next) = record.with_receipt(receipt) else {
+        return Ok(Received::Repeated);
+    };
+    // Only over what was read: a receipt that raced in first wins.
+    let changed = exec(conn, "UPDATE messages SET data = ?2 WHERE id = ?1 AND data = ?3", params![record.id, to_json(&next)?, data])?;
+    Ok(if changed == 1 { Received::Applied(next) } else { Received::Repeated })
+}
+
+/// Who holds a live claim, if anyone: finished, or pending within its lease.
+fn held(conn: &Connection, id: &str, now: i64) -> Result<Option<Held>, StoreError> {
+    let row = conn
+        .query_row(
+            "SELECT fingerprint, done, lease_until, result FROM claims WHERE id = ?1 AND expires_at > ?2",
+            params![id, now],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<String>>(3)?)),
+        )
+        .optional()
+        .map_err(err)?;
+    Ok(match row {
+        Some((fingerprint, true, _, result)) => Some(Held::Done { fingerprint, result: result.unwrap_or_default() }),
+        Some((fingerprint, false, lease_until, _)) if lease_until > now => Some(Held::Pending { fingerprint, lease_until }),
+        _ => None,
+    })
+}
+
+/// Counts one SMS in both windows of the budget, or names the full window
+/// (the minute first) and counts nothing.
+fn take_rate(
+    conn: &Connection,
+    tenant: &TenantId,
+    budget: MessageKind,
+    limits: RateLimits,
+    now: i64,
+) -> Result<Option<Window>, StoreError> {
+    let windows = [Window::Minute, Window::Day];
+    for window in windows {
+        let count: i64 = conn
+            .prepare_cached("SELECT count FROM rates WHERE tenant = ?1 AND budget = ?2 AND window = ?3 AND bucket = ?4")
+            .and_then(|mut stmt| {
+                stmt.query_row(params![tenant.as_str(), budget.as_str(), window.to_string(), now / window.seconds()], |r| {
+                    r.get(0)
+                })
+            })
+            .optional()
+            .map_err(err)?
+            .unwrap_or(0);
+        if count >= i64::from(limits.of(window)) {
+            return Ok(Some(window));
+        }
+    }
+    for window in windows {
+        let bucket = now / window.seconds();
+        exec(
+            conn,
+            "INSERT INTO rates (tenant, budget, window, bucket, count, expires_at) VALUES (?1, ?2, ?3, ?4, 1, ?5)
+             ON CONFLICT (tenant, budget, window, bucket) DO UPDATE SET count = count + 1",
+            params![tenant.as_str(), budget.as_str(), window.to_string(), bucket, (bucket + 1) * window.seconds()],
+        )?;
+    }
+    Ok(None)
+}
+
+/// Writes a log entry, counting `attempt` more send attempts.
+fn put_message(conn: &Connection, record: &MessageRecord, keep_secs: i64, attempt: u32) -> Result<(), StoreError> {
+    exec(
+        conn,
+        "INSERT INTO messages (id, tenant, at, data, expires_at, provider_id, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (id) DO UPDATE SET tenant = ?2, at = ?3, data = ?4, expires_at = ?5, provider_id = ?6,
+                                         attempts = attempts + ?7",
+        params![record.id, record.tenant.as_str(), record.at, to_json(record)?, record.at + keep_secs, record.provider_id, attempt],
+    )
+    .map(drop)
+}
+

@@ -1,0 +1,92 @@
+//! The one routing table: which path is which API, and which function
+//! serves it, as `template.yaml` wires the HTTP API. Each HTTP function's
+//! handler answers its own routes through it; the local server answers all
+//! of them.
+
+use http::Response;
+
+use super::api::{self, HttpRequest, not_found, rest::Endpoint};
+use crate::service::Service;
+
+/// The API routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route<'a> {
+    /// `GET /`, `POST /`: the action API.
+    Action,
+    /// `POST /api/sms/send`.
+    Send,
+    /// `GET /api/sms/messages`, `GET /api/sms/messages/{id}`.
+    Messages,
+    Message(&'a str),
+    /// `POST /api/sms/notifications/voicemail`.
+    Voicemail,
+    /// `GET /r/{token}`: a recording link.
+    Recording(&'a str),
+}
+
+/// The HTTP functions, each behind its routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    SendSms,
+    VoicemailNotify,
+    RecordingLink,
+}
+
+impl<'a> Route<'a> {
+    /// The route of a path (already without API Gateway's stage).
+    pub fn of(path: &'a str) -> Option<Route<'a>> {
+        match path {
+            "/" => Some(Route::Action),
+            "/api/sms/send" => Some(Route::Send),
+            "/api/sms/messages" => Some(Route::Messages),
+            "/api/sms/notifications/voicemail" => Some(Route::Voicemail),
+            p => {
+                let last = |prefix: &str| p.strip_prefix(prefix).filter(|s| !s.is_empty() && !s.contains('/'));
+                last("/api/sms/messages/").map(Route::Message).or_else(|| last("/r/").map(Route::Recording))
+            }
+        }
+    }
+
+    /// The function that serves it.
+    pub fn function(self) -> Function {
+        match self {
+            Route::Action | Route::Send | Route::Messages | Route::Message(_) => Function::SendSms,
+            Route::Voicemail => Function::VoicemailNotify,
+            Route::Recording(_) => Function::RecordingLink,
+        }
+    }
+}
+
+/// The answer to a request on `path`, if `serving` (one function; `None`:
+/// every one, as the local server) serves its route; 404 otherwise.
+pub async fn respond(service: &Service, serving: Option<Function>, path: &str, req: &HttpRequest<'_>) -> Response<Vec<u8>> {
+    let route = Route::of(path).filter(|r| serving.is_none_or(|f| r.function() == f));
+    let answer = match route {
+        None => not_found(),
+        Some(Route::Action) => api::action::respond(service, req).await,
+        Some(Route::Send) => api::rest::respond(service, Endpoint::Send, req).await,
+        Some(Route::Messages) => api::rest::respond(service, Endpoint::Messages, req).await,
+        Some(Route::Message(id)) => api::rest::respond(service, Endpoint::Message(id), req).await,
+        Some(Route::Voicemail) => api::rest::respond(service, Endpoint::Voicemail, req).await,
+        Some(Route::Recording(token)) => return api::recording::respond(service, req.method, token).await,
+    };
+    answer.map(String::into_bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_go_to_template_yamls_functions() {
+        let function = |path| Route::of(path).map(Route::function);
+        assert_eq!(function("/"), Some(Function::SendSms));
+        assert_eq!(function("/api/sms/send"), Some(Function::SendSms));
+        assert_eq!(function("/api/sms/messages"), Some(Function::SendSms));
+        assert_eq!(function("/api/sms/messages/0192f8a1"), Some(Function::SendSms));
+        assert_eq!(function("/api/sms/notifications/voicemail"), Some(Function::VoicemailNotify));
+        assert_eq!(function("/r/AAAAAAAAAAAAAAAAAAAAAA"), Some(Function::RecordingLink));
+        assert_eq!(function("/api/sms/send/"), None);
+        assert_eq!(function("/api/sms/messages/a/b"), None);
+    }
+}

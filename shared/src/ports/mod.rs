@@ -1,0 +1,19 @@
+//! Ports: every trait the service needs, and the plain types they speak.
+//! The adapters implement them (SQLite and the outbox, DynamoDB, SNS and
+//! S3, the folder, the configuration cache, EMF metrics, the clocks).
+
+mod admin;
+mod clock;
+mod gateway;
+mod metrics;
+mod recordings;
+mod store;
+
+pub use admin::{Admin, Snapshot};
+pub use clock::{Clock, SharedClock};
+pub use gateway::{GatewayError, OutgoingSms, SmsGateway};
+pub use metrics::{Event, Metrics, NoMetrics};
+pub use recordings::{DetailsSource, Recording, Recordings, S3Object, Voicemail};
+pub use store::{
+    Begun, Claim, Closing, End, Found, Held, Lookup, MessagePage, MessageQuery, Received, Start, Store, StoreError,
+};

@@ -1,0 +1,42 @@
+//! The service's tunables, read from the environment at cold start.
+
+/// Tunables, from the environment at cold start.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// How long the message log keeps an entry.
+    pub message_log_days: u32,
+    /// A claim's lease when the invocation's deadline is unknown (the local
+    /// server). With a deadline, the lease ends [`LEASE_MARGIN_SECS`] after it.
+    pub claim_lease_secs: i64,
+    /// How long a finished claim (and an Idempotency-Key) is remembered.
+    pub dedup_keep_secs: i64,
+    /// Ask the provider whether the destination opted out before sending.
+    pub check_opt_out: bool,
+    /// Links to recordings for `{recording_url}`; none configured, the
+    /// placeholder reads `unknown`.
+    pub recording_links: Option<LinkPolicy>,
+}
+
+/// Where recording links point and how long they work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkPolicy {
+    /// The recording-link endpoint, ending in `/`: `https://…/r/`.
+    pub base_url: String,
+    pub days: u32,
+}
+
+/// How long a claim outlives its holder's deadline: the clocks of two
+/// instances may differ a little, and a process may take a moment to stop.
+pub const LEASE_MARGIN_SECS: i64 = 10;
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            message_log_days: 90,
+            claim_lease_secs: 120,
+            dedup_keep_secs: 7 * 86_400,
+            check_opt_out: true,
+            recording_links: None,
+        }
+    }
+}

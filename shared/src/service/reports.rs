@@ -1,0 +1,84 @@
+//! What was sent, read back: PBXware's reports, the message log, one
+//! message; delivery receipts into it; recording links clicked.
+
+use super::{Answer, E164Digits, Error, PageQuery, ReportQuery, Result, Service};
+use crate::domain::{E164, LinkToken, Receipt, TenantId};
+use crate::ports::{Event, MessageQuery, Received, Recording};
+
+/// The most messages one report answers (PBXware's reports have no pages).
+pub const MAX_REPORT: usize = 1000;
+
+impl Service {
+    /// PBXware's SMS reports: the range's messages, newest first, at most
+    /// [`MAX_REPORT`].
+    pub(super) async fn reports(&self, tenant: &TenantId, q: ReportQuery) -> Result<Answer> {
+        let mut messages = Vec::new();
+        let (from, to) = (q.from.as_ref().map(E164Digits::as_e164), q.to.as_ref().map(E164Digits::as_e164));
+        let mut after = None;
+        while q.matches_kind && messages.len() < MAX_REPORT {
+            let query = MessageQuery {
+                tenant,
+                since: q.since,
+                until: q.until,
+                status: None,
+                from: from.as_deref(),
+                to: to.as_deref(),
+                limit: MAX_REPORT - messages.len(),
+                after: after.as_ref(),
+            };
+            let page = self.store.page(&query).await?;
+            messages.extend(page.messages);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        Ok(Answer::Reports { messages, provider: self.gateway()?.provider() })
+    }
+
+    /// A page of the message log; by default of the last 30 days.
+    pub(super) async fn messages(&self, tenant: &TenantId, q: PageQuery) -> Result<Answer> {
+        let until = q.until.unwrap_or_else(|| self.now());
+        let query = MessageQuery {
+            tenant,
+            since: q.since.unwrap_or(until - 30 * 86_400),
+            until,
+            status: q.status,
+            from: None,
+            to: q.to.as_ref().map(E164::as_str),
+            limit: q.limit,
+            after: q.after.as_ref(),
+        };
+        Ok(Answer::Page(self.store.page(&query).await?))
+    }
+
+    /// One message, if it is this tenant's: another tenant's is unknown.
+    pub(super) async fn message(&self, tenant: &TenantId, id: &str) -> Result<Answer> {
+        match self.store.message(id).await? {
+            Some(m) if &m.tenant == tenant => Ok(Answer::Message(m)),
+            _ => Err(Error::UnknownMessage(id.to_owned())),
+        }
+    }
+
+    /// A recording link clicked: a fresh way to the recording while the link
+    /// lasts.
+    pub async fn recording(&self, token: &str) -> Result<Recording> {
+        let token = LinkToken::parse(token).ok_or(Error::UnknownRecordingLink)?;
+        let link = self.store.link(&token.hash()).await?.ok_or(Error::UnknownRecordingLink)?;
+        if link.expires_at <= self.now() {
+            return Err(Error::RecordingLinkExpired);
+        }
+        let recordings = self.recordings.as_ref().ok_or_else(|| Error::Internal("no recordings to open".to_owned()))?;
+        recordings.open(&link).await?.ok_or(Error::RecordingGone)
+    }
+
+    /// A delivery receipt: the message it names moves to `delivered` or
+    /// `failed`, once.
+    pub async fn receipt(&self, receipt: &Receipt) -> Result<Received> {
+        let received = self.store.receive(receipt).await?;
+        if let Received::Applied(m) = &received {
+            self.metrics.record(&Event::Receipt { tenant: &m.tenant, delivered: receipt.delivered });
+        }
+        Ok(received)
+    }
+}

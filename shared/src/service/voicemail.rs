@@ -1,0 +1,82 @@
+//! The trigger's use case: a voicemail that qualifies gets exactly one SMS;
+//! one that does not is recorded as skipped, with its reason.
+
+use super::rules::{check_voicemail, default_voicemail_text, voicemail_text};
+use super::steps::Work;
+use super::{Error, Result, Sent, Service};
+use crate::domain::{MessageKind, MessageStatus};
+use crate::ports::{Begun, Event, Held, Voicemail};
+
+/// What the trigger did with one voicemail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent(Sent),
+    /// Does not qualify, or was refused for good: recorded with its reason
+    /// in the message log, and not retried.
+    Skipped(String),
+    /// Another delivery of the same voicemail finished it.
+    Duplicate,
+    /// Another delivery holds it until its lease ends (epoch seconds): its
+    /// run may still be under way, or may have died. Reported as a failure
+    /// so that the platform delivers it again later.
+    InFlight { lease_until: i64 },
+}
+
+impl Service {
+    /// The trigger: a voicemail that qualifies gets exactly one SMS; one
+    /// that does not is recorded as skipped, with its reason.
+    pub async fn voicemail(&self, mut voicemail: Voicemail, deadline: Option<u64>) -> Result<Outcome> {
+        let found = self.read_tenant(&voicemail.tenant, Some(&voicemail.extension), None).await?;
+        let mut work = Work::voicemail(self, &voicemail, deadline);
+        let qualified = || {
+            let tenant = found.tenant.ok_or_else(|| Error::UnknownTenant(voicemail.tenant.to_string()))?;
+            if !tenant.active {
+                return Err(Error::TenantInactive);
+            }
+            let checked = self.check_sender(tenant, found.sender)?;
+            let to = check_voicemail(&checked.tenant, &voicemail.extension, found.extension.as_ref())?;
+            Ok((checked, to))
+        };
+        let (checked, to) = match qualified() {
+            Ok(ok) => ok,
+            Err(e) if e.is_infrastructure() => return Err(e),
+            Err(e) => return work.conclude(MessageStatus::Skipped, &e).await,
+        };
+        work.address(&checked, &to);
+        if let Err(e) = checked.allows(&to) {
+            return work.conclude(MessageStatus::Refused, &e).await;
+        }
+        if checked.tenant.voicemail_template.as_ref().is_some_and(|t| t.needs_recording())
+            && let Some(url) = work.link_recording(&voicemail) {
+                voicemail.details.set_recording_url(url);
+            }
+        match work.begin(MessageKind::Voicemail).await? {
+            Begun::Started => {}
+            Begun::Held(Held::Done { .. }) => {
+                self.metrics.record(&Event::Duplicate { kind: MessageKind::Voicemail });
+                return Ok(Outcome::Duplicate);
+            }
+            Begun::Held(Held::Pending { lease_until, .. }) => return Ok(Outcome::InFlight { lease_until }),
+            Begun::Limited(window) => {
+                let e = work.rate_limited(window);
+                // A full minute delays the voicemail; a full day refuses it.
+                return if e.is_retryable() { Err(e) } else { work.conclude(MessageStatus::Refused, &e).await };
+            }
+        }
+        if checked.tenant.voicemail_template.as_ref().is_some_and(|t| t.needs_details())
+            && let Some(source) = &self.details {
+                source.complete(&mut voicemail).await;
+            }
+        let text = match &checked.tenant.voicemail_template {
+            Some(_) => voicemail_text(&checked.tenant, &voicemail.details),
+            None => default_voicemail_text(),
+        };
+        let sent = work.send(&text).await;
+        work.end(&sent).await;
+        match sent {
+            Ok(sent) => Ok(Outcome::Sent(sent)),
+            Err(e) if e.is_retryable() => Err(e),
+            Err(e) => Ok(Outcome::Skipped(e.to_string())),
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! What the sample events name, stored as the product would have stored
+//! it, and where the samples are.
+
+use std::path::PathBuf;
+
+use shared::ports::Store;
+
+/// The SNS message id of events/cloudwatch-logs-sms-delivery.json's record.
+pub const SAMPLE_RECEIPT_ID: &str = "34d9b400-c6dd-5444-820d-fbeb0f1f54cf";
+
+/// A message of tenant 59 that SNS took under this id, as the store holds it
+/// once sent: what a receipt then names.
+pub async fn seed_sent(store: &dyn Store, provider_id: &str) -> shared::domain::MessageRecord {
+    use shared::domain::{MessageKind, MessageRecord, MessageStatus, TenantId};
+    let record = MessageRecord {
+        id: format!("seeded-{provider_id}"),
+        tenant: TenantId::parse("59").unwrap(),
+        kind: MessageKind::Api,
+        extension: None,
+        from: "+14165550000".to_owned(),
+        to: "+14165551234".to_owned(),
+        status: MessageStatus::Sent,
+        provider_id: Some(provider_id.to_owned()),
+        segments: 1,
+        error: None,
+        at: 1_795_687_200,
+        attempts: 1,
+        receipt: None,
+    };
+    let start = shared::ports::Start { record: &record, claim: None, budget: None, now: record.at, log_keep_secs: 90 * 86_400, link: None };
+    store.begin(&start).await.unwrap();
+    record
+}
+
+/// The recording link of events/recording-link.json, and its object.
+pub const SAMPLE_LINK_TOKEN: &str = "AQIDBAUGBwgJCgsMDQ4PEA";
+pub const SAMPLE_RECORDING_KEY: &str = "voicemail/59/1001/msg0001.wav";
+
+/// Stores the sample's recording link (as a voicemail's start would) and
+/// writes its recording under `dir`, laid out like the bucket.
+pub async fn seed_link(store: &dyn Store, dir: &std::path::Path) -> Vec<u8> {
+    let link = shared::domain::RecordingLink {
+        hash: shared::domain::KeyHash::of(SAMPLE_LINK_TOKEN),
+        tenant: shared::domain::TenantId::parse("59").unwrap(),
+        bucket: "pbx-voicemail".to_owned(),
+        key: SAMPLE_RECORDING_KEY.to_owned(),
+        expires_at: i64::MAX / 2,
+    };
+    let record = seed_sent(store, "for-the-link").await;
+    let start = shared::ports::Start { record: &record, claim: None, budget: None, now: record.at, log_keep_secs: 86_400, link: Some(&link) };
+    store.begin(&start).await.unwrap();
+    let audio = b"RIFF\x24\x00\x00\x00WAVEfmt ".to_vec();
+    let path = dir.join(SAMPLE_RECORDING_KEY);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, &audio).unwrap();
+    audio
+}
+
+/// The configuration kept beside the sample events.
+pub fn events_config() -> String {
+    std::fs::read_to_string(repo_path("events/config.json")).unwrap()
+}
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+}
+
