@@ -22,7 +22,7 @@ if [ "${1:-}" = "--install-only" ]; then
 fi
 
 # The selection the test command builds (scripts/test.sh,
-# tests/src/runtime_api.rs): after it, nothing to rebuild. `--bin smsctl`
+# tests/src/binaries.rs): after it, nothing to rebuild. `--bin smsctl`
 # alone would resolve features without the dev-dependencies and rebuild
 # half the dependency tree.
 cargo build --workspace --bins --tests --all-features --locked

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Every test: template lint and validation, then the whole workspace against
-# the embedded store and against DynamoDB + SNS on a local moto server, then
-# docs/openapi.yaml against the running local server (schemathesis).
+# Every test: formatting and lints, template lint and validation, then the
+# whole workspace against the embedded store and against DynamoDB + SNS on a
+# local moto server, then docs/openapi.yaml against the running local server
+# (schemathesis).
 # Installs what it needs (a Python venv in .venv for moto, cfn-lint and SAM;
 # one in .venv-schemathesis for schemathesis).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Formatting first: it takes a second and fails before anything is built.
+cargo fmt --all --check
 
 # The Python tools install and the template is linted while cargo builds:
 # one waits on the network and the disk, the other on the CPU.
@@ -15,8 +19,11 @@ trap 'kill "${python_tools:-}" 2>/dev/null || true; rm -f "$python_log"' EXIT
     >"$python_log" 2>&1 &
 python_tools=$!
 # Every feature: the AWS backends, the embedded default, smsctl's DynamoDB;
-# the binaries too (tests/src/runtime_api.rs runs them), built once here.
+# the binaries too (tests/src/binaries.rs runs them), built once here.
 cargo build --workspace --bins --tests --all-features --locked
+# Lints on every target and feature (rustfmt.toml, clippy.toml and the
+# workspace's [workspace.lints]).
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 wait "$python_tools" || { cat "$python_log" >&2; echo "template lint or Python tools failed" >&2; exit 1; }
 cat "$python_log"
 

@@ -52,7 +52,8 @@ fn timed(lambda: &mut Lambda, function: &str) -> Duration {
 /// Without `AWS_CA_BUNDLE` the same endpoint must fail: proof that the CA
 /// reached the SDK through that variable. Answers the error it logged.
 pub fn untrusted(f: &Fixture, tls: &TlsFront, table: &str) -> String {
-    let setting = Setting::Dynamo { endpoint: tls.endpoint.clone(), table: table.to_owned(), prewarm: true, ca_file: None };
+    let setting =
+        Setting::Dynamo { endpoint: tls.endpoint.clone(), table: table.to_owned(), prewarm: true, ca_file: None };
     let mut lambda = f.spawn("send-sms", &setting);
     lambda.init_time();
     let log = lambda.output();
@@ -69,7 +70,9 @@ pub fn untrusted(f: &Fixture, tls: &TlsFront, table: &str) -> String {
 pub fn print(rows: &[(String, bool, First)], untrusted: &str, runs: usize) {
     println!("\n## First request over TLS (moto behind a TLS proxy, test CA in AWS_CA_BUNDLE; median of {runs})\n");
     println!("Without AWS_CA_BUNDLE, send-sms's pre-warm handshake was {untrusted}.\n");
-    println!("| function | AWS_PREWARM | init | first invocation | second invocation | handshakes in init | handshakes in first invocation |");
+    println!(
+        "| function | AWS_PREWARM | init | first invocation | second invocation | handshakes in init | handshakes in first invocation |"
+    );
     println!("|---|---|---:|---:|---:|---:|---:|");
     for (function, prewarm, r) in rows {
         println!(

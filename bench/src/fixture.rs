@@ -5,14 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use integration_tests::moto::{self, Moto};
 use integration_tests::binaries::Lambda;
+use integration_tests::moto::{self, Moto};
 use integration_tests::runtime_api::Outcome;
 use integration_tests::{SAMPLE_RECEIPT_ID, events_config, repo_path, seed_link, seed_sent};
 use serde_json::{Value, json};
 use shared::adapters::sqlite::SqliteStore;
-use shared::service::config::Config;
 use shared::ports::{Admin, Store};
+use shared::service::config::Config;
 
 /// The hello-world binary (src/bin/hello.rs).
 pub const HELLO: &str = "hello";

@@ -14,8 +14,8 @@ mod warm;
 use std::path::PathBuf;
 
 use clap::Parser;
-use integration_tests::events_config;
 use integration_tests::binaries::{FUNCTIONS, target_dir};
+use integration_tests::events_config;
 
 use crate::fixture::{Fixture, HELLO, Setting, moto_table, unlimited_config};
 
@@ -73,23 +73,33 @@ fn main() {
     cold::print(&binaries, &settings, &times, args.runs);
 
     eprintln!("bench: first request over TLS");
-    let untrusted = first::untrusted(&f, &tls, &moto.table);
-    let rows: Vec<_> = FUNCTIONS
-        .iter()
-        .flat_map(|function| [true, false].map(|prewarm| (function.to_string(), prewarm)))
-        .map(|(function, prewarm)| {
-            let r = first::measure(&f, &tls, &moto.table, &function, prewarm, args.tls_runs);
-            (function, prewarm, r)
-        })
-        .collect();
-    first::print(&rows, &untrusted, args.tls_runs);
+    first_requests(&f, &tls, &moto.table, args.tls_runs);
 
     for (title, setting, n) in [
         (format!("Warm, embedded ({} invocations of one instance)", args.warm), Setting::Embedded, args.warm),
-        (format!("Warm, DynamoDB + SNS on moto ({} invocations of one instance)", args.moto_warm), Setting::on(&moto, true), args.moto_warm),
+        (
+            format!("Warm, DynamoDB + SNS on moto ({} invocations of one instance)", args.moto_warm),
+            Setting::on(&moto, true),
+            args.moto_warm,
+        ),
     ] {
         eprintln!("bench: {title}");
         let rows: Vec<String> = binaries.iter().map(|b| warm::row(b, &warm::measure(&f, b, &setting, n))).collect();
         warm::print(&title, &rows);
     }
+}
+
+/// Each function's first request over TLS, with and without the pre-warm,
+/// and a connection to an endpoint it does not trust.
+fn first_requests(f: &Fixture, tls: &integration_tests::tls::TlsFront, table: &str, runs: usize) {
+    let untrusted = first::untrusted(f, tls, table);
+    let rows: Vec<_> = FUNCTIONS
+        .iter()
+        .flat_map(|function| [true, false].map(|prewarm| (function.to_string(), prewarm)))
+        .map(|(function, prewarm)| {
+            let r = first::measure(f, tls, table, &function, prewarm, runs);
+            (function, prewarm, r)
+        })
+        .collect();
+    first::print(&rows, &untrusted, runs);
 }

@@ -37,16 +37,36 @@ pub fn measure(f: &Fixture, rt: &Runtime, moto: &Moto, warm: usize) -> Vec<PathC
         ("action API send (`action-api-get.json`)", "send-sms", file("action-api-get.json")),
         ("REST send, tenant from the key (`rest-send.json`)", "send-sms", file("rest-send.json")),
         ("REST voicemail notify (`rest-voicemail.json`)", "voicemail-notify", file("rest-voicemail.json")),
-        ("voicemail trigger, a new voicemail each (S3)", "voicemail-trigger", Box::new(move || first.take().unwrap_or_else(new_voicemail))),
+        (
+            "voicemail trigger, a new voicemail each (S3)",
+            "voicemail-trigger",
+            Box::new(move || first.take().unwrap_or_else(new_voicemail)),
+        ),
         ("voicemail trigger, redelivered", "voicemail-trigger", Box::new(move || voicemail.clone())),
-        ("`pbxware.sms.reports.list` (`action-api-reports-list.json`)", "send-sms", file("action-api-reports-list.json")),
-        ("delivery receipt (`cloudwatch-logs-sms-delivery.json`)", "delivery-status", file("cloudwatch-logs-sms-delivery.json")),
+        (
+            "`pbxware.sms.reports.list` (`action-api-reports-list.json`)",
+            "send-sms",
+            file("action-api-reports-list.json"),
+        ),
+        (
+            "delivery receipt (`cloudwatch-logs-sms-delivery.json`)",
+            "delivery-status",
+            file("cloudwatch-logs-sms-delivery.json"),
+        ),
         ("recording link (`recording-link.json`)", "recording-link", file("recording-link.json")),
     ];
     paths.into_iter().map(|(path, function, events)| cost(f, rt, moto, path, function, &events, warm)).collect()
 }
 
-fn cost(f: &Fixture, rt: &Runtime, moto: &Moto, path: &'static str, function: &str, events: &Events, warm: usize) -> PathCost {
+fn cost(
+    f: &Fixture,
+    rt: &Runtime,
+    moto: &Moto,
+    path: &'static str,
+    function: &str,
+    events: &Events,
+    warm: usize,
+) -> PathCost {
     let mut lambda = f.spawn(function, &Setting::on(moto, true));
     lambda.init_time();
     let mut once = || {
@@ -80,7 +100,9 @@ fn warm_cell(warm: &[Requests], part: impl Fn(&Requests) -> &std::collections::B
 }
 
 pub fn print(costs: &[PathCost], warm: usize) {
-    println!("\n## Requests per path (moto's request recorder; cold: an instance's first invocation; warm: the next {warm}, each)\n");
+    println!(
+        "\n## Requests per path (moto's request recorder; cold: an instance's first invocation; warm: the next {warm}, each)\n"
+    );
     println!("| path | DynamoDB cold | DynamoDB warm | SNS cold | SNS warm |");
     println!("|---|---|---|---|---|");
     for c in costs {

@@ -14,17 +14,11 @@ pub type Result<T = ()> = std::result::Result<T, Fail>;
 
 impl Fail {
     pub fn new(message: impl Into<String>) -> Self {
-        Fail {
-            code: 1,
-            message: message.into(),
-        }
+        Fail { code: 1, message: message.into() }
     }
 
     pub fn usage(message: impl Into<String>) -> Self {
-        Fail {
-            code: 2,
-            message: message.into(),
-        }
+        Fail { code: 2, message: message.into() }
     }
 }
 

@@ -79,8 +79,9 @@ impl ChosenSecret {
         }
         let mut line = String::new();
         std::io::stdin().read_line(&mut line).map_err(|e| Fail::new(format!("reading the secret: {e}")))?;
-        let secret = ApiKeySecret::parse(line.trim_end_matches(['\r', '\n']))
-            .ok_or_else(|| Fail::usage(format!("the secret from standard input: expected {}", ApiKeySecret::EXPECTED)))?;
+        let secret = ApiKeySecret::parse(line.trim_end_matches(['\r', '\n'])).ok_or_else(|| {
+            Fail::usage(format!("the secret from standard input: expected {}", ApiKeySecret::EXPECTED))
+        })?;
         let weak: Vec<String> = crate::secrets::judge(name, &secret).into_iter().collect();
         crate::secrets::refuse_or_warn(&weak, self.strict)?;
         Ok((secret, false))
@@ -108,16 +109,14 @@ pub async fn run(target: &Target, command: KeysCommand) -> Result {
 /// to print it is worth an error.
 pub fn show_secret(name: &str, secret: &ApiKeySecret) -> Result {
     use std::io::Write as _;
-    writeln!(
-        std::io::stdout().lock(),
-        "API key {name:?}: {} (shown once; store it now)",
-        secret.reveal()
+    writeln!(std::io::stdout().lock(), "API key {name:?}: {} (shown once; store it now)", secret.reveal()).map_err(
+        |e| {
+            Fail::new(format!(
+                "the secret of API key {name:?} could not be printed ({e}): \
+             give it a new one with `smsctl keys rotate {name}`"
+            ))
+        },
     )
-    .map_err(|e| {
-        Fail::new(format!(
-            "the secret of API key {name:?} could not be printed ({e}): give it a new one with `smsctl keys rotate {name}`"
-        ))
-    })
 }
 
 async fn create(admin: &dyn Admin, args: CreateArgs) -> Result {
@@ -201,28 +200,13 @@ async fn list(admin: &dyn Admin, json: bool) -> Result {
                 shared::domain::text::escape(&k.name),
                 k.hash_prefix,
                 k.tenants.to_strings().join(","),
-                k.permissions
-                    .iter()
-                    .map(|p| permission_name(*p))
-                    .collect::<Vec<_>>()
-                    .join(","),
+                k.permissions.iter().map(|p| permission_name(*p)).collect::<Vec<_>>().join(","),
                 if k.enabled { "yes" } else { "no" }.to_owned(),
                 k.created,
             ]
         })
         .collect();
-    output::table(
-        &[
-            "NAME",
-            "HASH",
-            "TENANTS",
-            "PERMISSIONS",
-            "ENABLED",
-            "CREATED",
-        ],
-        &rows,
-        "no API keys",
-    );
+    output::table(&["NAME", "HASH", "TENANTS", "PERMISSIONS", "ENABLED", "CREATED"], &rows, "no API keys");
     Ok(())
 }
 
@@ -230,10 +214,7 @@ async fn set_enabled(admin: &dyn Admin, name: &str, enabled: bool) -> Result {
     let mut key = find(admin, name).await?;
     key.enabled = enabled;
     admin.put_key(&key).await?;
-    say!(
-        "API key {name:?} {}",
-        if enabled { "enabled" } else { "disabled" }
-    );
+    say!("API key {name:?} {}", if enabled { "enabled" } else { "disabled" });
     Ok(())
 }
 
@@ -242,15 +223,9 @@ async fn rotate(admin: &dyn Admin, name: &str, chosen: &ChosenSecret) -> Result 
     let old = named(&stored, name)?.clone();
     let (secret, show) = chosen.secret(name)?;
     unused(&stored, &secret)?;
-    let new = ApiKey {
-        hash: secret.hash(),
-        ..old.clone()
-    };
+    let new = ApiKey { hash: secret.hash(), ..old.clone() };
     // One write: the new hash in, the old one out.
-    let snapshot = Snapshot {
-        keys: vec![new],
-        ..Snapshot::default()
-    };
+    let snapshot = Snapshot { keys: vec![new], ..Snapshot::default() };
     admin.apply(&snapshot, &[old.hash]).await?;
     confirm(name, &secret, show, "rotated")
 }
@@ -279,13 +254,9 @@ fn scope(s: &str) -> std::result::Result<TenantScope, String> {
 
 /// Through serde, so that the names are the configuration file's.
 fn permission(s: &str) -> std::result::Result<Permission, String> {
-    Permission::deserialize(s.trim().into_deserializer())
-        .map_err(|e: serde::de::value::Error| e.to_string())
+    Permission::deserialize(s.trim().into_deserializer()).map_err(|e: serde::de::value::Error| e.to_string())
 }
 
 fn permission_name(p: Permission) -> String {
-    serde_json::to_value(p)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+    serde_json::to_value(p).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }

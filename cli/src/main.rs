@@ -19,11 +19,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "smsctl",
-    version,
-    about = "SMS Notifications for hosted PBX: the operator tool"
-)]
+#[command(name = "smsctl", version, about = "SMS Notifications for hosted PBX: the operator tool")]
 struct Cli {
     #[command(flatten)]
     target: target::Target,

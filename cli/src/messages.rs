@@ -45,9 +45,7 @@ pub async fn run(target: &Target, args: MessagesArgs) -> Result {
         })
         .collect();
     output::table(
-        &[
-            "AT", "TENANT", "KIND", "STATUS", "FROM", "TO", "SEGMENTS", "ATTEMPTS", "ID", "RECEIPT", "ERROR",
-        ],
+        &["AT", "TENANT", "KIND", "STATUS", "FROM", "TO", "SEGMENTS", "ATTEMPTS", "ID", "RECEIPT", "ERROR"],
         &rows,
         "no messages",
     );

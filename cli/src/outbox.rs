@@ -67,9 +67,7 @@ pub async fn run(target: &Target, args: OutboxArgs) -> Result {
                 })
                 .collect();
             output::table(
-                &[
-                    "AT", "TENANT", "KIND", "FROM", "TO", "ENCODING", "SEGMENTS", "TEXT",
-                ],
+                &["AT", "TENANT", "KIND", "FROM", "TO", "ENCODING", "SEGMENTS", "TEXT"],
                 &rows,
                 "the outbox is empty",
             );

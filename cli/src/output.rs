@@ -24,10 +24,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>], empty: &str) {
         }
     }
     let line = |cells: &mut dyn Iterator<Item = &str>| {
-        let padded: Vec<String> = cells
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
+        let padded: Vec<String> = cells.zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
         say!("{}", padded.join("  ").trim_end());
     };
     line(&mut headers.iter().copied());
@@ -42,8 +39,7 @@ pub fn time(epoch_secs: i64) -> String {
 }
 
 pub fn json<T: serde::Serialize>(value: &T) -> crate::fail::Result {
-    let text =
-        serde_json::to_string_pretty(value).map_err(|e| crate::fail::Fail::new(e.to_string()))?;
+    let text = serde_json::to_string_pretty(value).map_err(|e| crate::fail::Fail::new(e.to_string()))?;
     say!("{text}");
     Ok(())
 }

@@ -57,7 +57,12 @@ pub async fn deliver(service: &Service, outbox: &OutboxGateway, chunks: usize) -
     Ok(reports)
 }
 
-async fn deliver_chunk(service: &Service, delivered: Vec<String>, failed: Vec<String>, reports: &mut Vec<Report>) -> Result {
+async fn deliver_chunk(
+    service: &Service,
+    delivered: Vec<String>,
+    failed: Vec<String>,
+    reports: &mut Vec<Report>,
+) -> Result {
     let group = log_group("local", "000000000000");
     let now_ms = shared::adapters::clock::SystemClock.now_ms();
     for (group, lines) in [(group.clone(), delivered), (format!("{group}/Failure"), failed)] {

@@ -42,7 +42,8 @@ pub fn estimated_bits(secret: &ApiKeySecret) -> u32 {
 /// case, digits, symbols).
 fn alphabet(text: &str) -> u32 {
     let bytes = text.as_bytes();
-    let classes: [(u32, fn(&u8) -> bool); 4] = [
+    type Class = (u32, fn(&u8) -> bool);
+    let classes: [Class; 4] = [
         (26, u8::is_ascii_lowercase),
         (26, u8::is_ascii_uppercase),
         (10, u8::is_ascii_digit),
@@ -140,7 +141,10 @@ mod tests {
         .unwrap();
         let weak = weak_in(&config);
         assert_eq!(weak.len(), 1);
-        assert!(weak[0].starts_with("$.api_keys[0].secret: API key \"pbx-integration\": its secret has about "), "{weak:?}");
+        assert!(
+            weak[0].starts_with("$.api_keys[0].secret: API key \"pbx-integration\": its secret has about "),
+            "{weak:?}"
+        );
         assert!(!weak[0].contains("test-key"), "{weak:?}");
     }
 }

@@ -1,6 +1,10 @@
 //! `smsctl` end to end: the binary against a SQLite file in a temporary
 //! folder, and `serve` spoken to over plain HTTP/1.1.
 
+// A scenario reads best whole, however long: functions of test code may
+// run past clippy.toml's 50 lines.
+#![allow(clippy::too_many_lines)]
+
 mod common;
 
 use std::io::Write;
@@ -31,11 +35,7 @@ fn secret_of(stdout: &str, name: &str) -> String {
     let prefix = format!("API key \"{name}\": ");
     let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with(&prefix)).collect();
     assert_eq!(lines.len(), 1, "the secret of {name} once in:\n{stdout}");
-    let secret = lines[0][prefix.len()..]
-        .split(' ')
-        .next()
-        .unwrap()
-        .to_owned();
+    let secret = lines[0][prefix.len()..].split(' ').next().unwrap().to_owned();
     assert!(lines[0].ends_with("(shown once; store it now)"));
     secret
 }
@@ -44,33 +44,21 @@ fn secret_of(stdout: &str, name: &str) -> String {
 fn apply_writes_once_and_export_never_shows_a_secret() {
     let env = Env::new("apply");
     let first = env.apply(CONFIG);
-    assert!(
-        first.starts_with("applied: 1 number(s), 1 tenant(s), 1 extension(s), 2 API key(s)"),
-        "{first}"
-    );
+    assert!(first.starts_with("applied: 1 number(s), 1 tenant(s), 1 extension(s), 2 API key(s)"), "{first}");
     let generated = secret_of(&first, "generated");
-    assert!(
-        !first.contains("test-key-59-abcdef"),
-        "a given secret is not echoed:\n{first}"
-    );
+    assert!(!first.contains("test-key-59-abcdef"), "a given secret is not echoed:\n{first}");
 
     let exported = env.ok(&["export"]);
     let config: Value = serde_json::from_str(&exported).unwrap();
     assert_eq!(config["tenants"][0]["id"], "59");
     assert_eq!(config["api_keys"].as_array().unwrap().len(), 2);
     for secret in ["test-key-59-abcdef", generated.as_str(), "\"secret\""] {
-        assert!(
-            !exported.contains(secret),
-            "export shows {secret}:\n{exported}"
-        );
+        assert!(!exported.contains(secret), "export shows {secret}:\n{exported}");
     }
 
     // Idempotent: the same file again changes nothing and generates nothing.
     let second = env.apply(CONFIG);
-    assert!(
-        !second.contains("API key \""),
-        "no secret the second time:\n{second}"
-    );
+    assert!(!second.contains("API key \""), "no secret the second time:\n{second}");
     assert_eq!(env.ok(&["export"]), exported);
 
     // The export is itself a configuration that applies to the same state.
@@ -87,10 +75,7 @@ fn a_malformed_file_is_refused_with_its_path_and_writes_nothing() {
     // The tenant switched off (well-formed), and a malformed number further down.
     let bad = CONFIG
         .replace("\"active\": true", "\"active\": false")
-        .replace(
-            "\"sms_number\": \"+14165551234\"",
-            "\"sms_number\": \"4165551234\"",
-        );
+        .replace("\"sms_number\": \"+14165551234\"", "\"sms_number\": \"4165551234\"");
     let path = env.file("bad.json", &bad);
     let out = env.run(&["apply", &path]);
     assert_eq!(out.status.code(), Some(1));
@@ -104,13 +89,8 @@ fn a_malformed_file_is_refused_with_its_path_and_writes_nothing() {
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
     assert_eq!(env.ok(&["export"]), before, "nothing was written");
 
-    let unknown = env.file(
-        "unknown.json",
-        &CONFIG.replace(
-            "\"sms_enabled\": true",
-            "\"sms_enabled\": true, \"colour\": 1",
-        ),
-    );
+    let unknown =
+        env.file("unknown.json", &CONFIG.replace("\"sms_enabled\": true", "\"sms_enabled\": true, \"colour\": 1"));
     let out = env.run(&["apply", &unknown]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("$.numbers[0].colour: unknown field"));
@@ -136,48 +116,25 @@ fn keys_are_listed_without_secrets_and_refused_once_disabled_or_rotated() {
     let table = env.ok(&["keys", "list"]);
     let listed = env.json(&["keys", "list", "--json"]);
     for output in [&table, &listed.to_string()] {
-        assert!(
-            !output.contains(&secret) && !output.contains("test-key-59-abcdef"),
-            "{output}"
-        );
+        assert!(!output.contains(&secret) && !output.contains("test-key-59-abcdef"), "{output}");
     }
-    let ops = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["name"] == "ops")
-        .unwrap();
+    let ops = listed.as_array().unwrap().iter().find(|k| k["name"] == "ops").unwrap();
     assert_eq!(ops["tenants"], serde_json::json!(["59", "60"]));
     assert_eq!(ops["permissions"], serde_json::json!(["sms"]));
     assert_eq!(ops["enabled"], true);
     let prefix = ops["hash_prefix"].as_str().unwrap();
     assert_eq!(prefix.len(), 8);
-    assert!(
-        table
-            .lines()
-            .any(|l| l.starts_with("ops ") && l.contains(prefix) && l.contains("59,60")),
-        "{table}"
-    );
+    assert!(table.lines().any(|l| l.starts_with("ops ") && l.contains(prefix) && l.contains("59,60")), "{table}");
 
     let server = env.serve(&[]);
     let (status, body) = server.guide_example(&secret);
-    assert_eq!(
-        (status, &body["success"]),
-        (200, &Value::from("SMS message sent")),
-        "{body}"
-    );
+    assert_eq!((status, &body["success"]), (200, &Value::from("SMS message sent")), "{body}");
 
     env.ok(&["keys", "disable", "ops"]);
     assert_eq!(server.guide_example(&secret).1["error"], "Invalid API key.");
-    let (status, body) = server.post(
-        "/api/sms/send",
-        &secret,
-        r#"{"to": "+14165551234", "message": "hi", "server": "59"}"#,
-    );
-    assert_eq!(
-        (status, &body["error"]),
-        (401, &Value::from("Invalid API key."))
-    );
+    let (status, body) =
+        server.post("/api/sms/send", &secret, r#"{"to": "+14165551234", "message": "hi", "server": "59"}"#);
+    assert_eq!((status, &body["error"]), (401, &Value::from("Invalid API key.")));
     env.ok(&["keys", "enable", "ops"]);
     assert_eq!(server.guide_example(&secret).0, 200);
     assert!(server.guide_example(&secret).1["success"].is_string());
@@ -187,21 +144,10 @@ fn keys_are_listed_without_secrets_and_refused_once_disabled_or_rotated() {
     assert_eq!(server.guide_example(&secret).1["error"], "Invalid API key.");
     assert!(server.guide_example(&rotated).1["success"].is_string());
     let listed = env.json(&["keys", "list", "--json"]);
-    assert_eq!(
-        listed
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|k| k["name"] == "ops")
-            .count(),
-        1
-    );
+    assert_eq!(listed.as_array().unwrap().iter().filter(|k| k["name"] == "ops").count(), 1);
 
     env.ok(&["keys", "delete", "ops"]);
-    assert_eq!(
-        server.guide_example(&rotated).1["error"],
-        "Invalid API key."
-    );
+    assert_eq!(server.guide_example(&rotated).1["error"], "Invalid API key.");
     assert_eq!(env.run(&["keys", "delete", "ops"]).status.code(), Some(1));
 }
 
@@ -214,79 +160,36 @@ fn serve_demo_answers_the_guides_examples_and_keeps_what_it_sent() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["success"], "SMS message sent");
     let echoed = server.wait_for(|l| l.starts_with("[outbox]"));
-    assert!(
-        echoed.ends_with(GUIDE_TEXT) && echoed.contains("+14165550000 -> +14165551234"),
-        "{echoed}"
-    );
+    assert!(echoed.ends_with(GUIDE_TEXT) && echoed.contains("+14165550000 -> +14165551234"), "{echoed}");
 
     let outbox = env.json(&["outbox", "--json"]);
     assert_eq!(outbox[0]["text"], GUIDE_TEXT);
     assert_eq!(outbox[0]["to"], "+14165551234");
     assert_eq!(outbox[0]["id"], body["id"]);
-    assert!(
-        env.ok(&["outbox"])
-            .lines()
-            .nth(1)
-            .unwrap()
-            .ends_with(GUIDE_TEXT)
-    );
+    assert!(env.ok(&["outbox"]).lines().nth(1).unwrap().ends_with(GUIDE_TEXT));
     let messages = env.json(&["messages", "--tenant", "59", "--json"]);
-    assert_eq!(
-        (&messages[0]["status"], &messages[0]["kind"]),
-        (&Value::from("sent"), &Value::from("api"))
-    );
-    assert!(
-        env.ok(&["messages"])
-            .lines()
-            .nth(1)
-            .unwrap()
-            .contains("sent")
-    );
-    assert_eq!(
-        env.json(&["messages", "--tenant", "60", "--json"]),
-        serde_json::json!([])
-    );
+    assert_eq!((&messages[0]["status"], &messages[0]["kind"]), (&Value::from("sent"), &Value::from("api")));
+    assert!(env.ok(&["messages"]).lines().nth(1).unwrap().contains("sent"));
+    assert_eq!(env.json(&["messages", "--tenant", "60", "--json"]), serde_json::json!([]));
 
     // The guide's REST examples.
-    let (status, body) = server.post(
-        "/api/sms/send",
-        DEMO_KEY,
-        r#"{ "to": "+14165551234", "message": "Test SMS notification" }"#,
-    );
-    assert_eq!(
-        (status, &body["encoding"]),
-        (200, &Value::from("GSM-7")),
-        "{body}"
-    );
+    let (status, body) =
+        server.post("/api/sms/send", DEMO_KEY, r#"{ "to": "+14165551234", "message": "Test SMS notification" }"#);
+    assert_eq!((status, &body["encoding"]), (200, &Value::from("GSM-7")), "{body}");
     let (status, body) = server.post(
         "/api/sms/notifications/voicemail",
         DEMO_KEY,
         r#"{ "extension": "1001", "message": "New voicemail received" }"#,
     );
-    assert_eq!(
-        (status, &body["to"]),
-        (200, &Value::from("+14165551234")),
-        "{body}"
-    );
-    let texts: Vec<Value> = env
-        .json(&["outbox", "--json", "--limit", "2"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["text"].clone())
-        .collect();
+    assert_eq!((status, &body["to"]), (200, &Value::from("+14165551234")), "{body}");
+    let texts: Vec<Value> =
+        env.json(&["outbox", "--json", "--limit", "2"]).as_array().unwrap().iter().map(|e| e["text"].clone()).collect();
     assert_eq!(texts, ["New voicemail received", "Test SMS notification"]);
 
     // Opted out at the (local) provider: refused, and logged as such.
     env.ok(&["outbox", "opt-out", "+14165551234"]);
-    assert_eq!(
-        server.guide_example(DEMO_KEY).1["error"],
-        "Destination has opted out of SMS"
-    );
-    assert_eq!(
-        env.json(&["messages", "--json", "--limit", "1"])[0]["status"],
-        "opted_out"
-    );
+    assert_eq!(server.guide_example(DEMO_KEY).1["error"], "Destination has opted out of SMS");
+    assert_eq!(env.json(&["messages", "--json", "--limit", "1"])[0]["status"], "opted_out");
     env.ok(&["outbox", "opt-in", "+14165551234"]);
     assert!(server.guide_example(DEMO_KEY).1["success"].is_string());
 
@@ -315,10 +218,7 @@ fn serve_refuses_oversize_bodies_with_413() {
         .as_bytes(),
     );
     assert_eq!(status, 413);
-    assert_eq!(
-        serde_json::from_str::<Value>(&body).unwrap()["error"],
-        expected.as_str()
-    );
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], expected.as_str());
 
     // Not declared (chunked): read up to the limit, no further.
     let chunk = "a".repeat(limit + 100);
@@ -332,10 +232,7 @@ fn serve_refuses_oversize_bodies_with_413() {
         .as_bytes(),
     );
     assert_eq!(status, 413);
-    assert_eq!(
-        serde_json::from_str::<Value>(&body).unwrap()["error"],
-        expected.as_str()
-    );
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], expected.as_str());
     assert_eq!(env.json(&["outbox", "--json"]), serde_json::json!([]));
 }
 
@@ -350,11 +247,7 @@ fn a_voicemail_dropped_in_the_watch_folder_sends_one_sms() {
 
     // A name S3 would URL-encode, and a file that is not audio.
     std::fs::write(drop_dir.join("voicemail/59/1001/greeting.txt"), b"text").unwrap();
-    std::fs::write(
-        drop_dir.join("voicemail/59/1001/msg 0001+a.wav"),
-        b"RIFF....WAVE",
-    )
-    .unwrap();
+    std::fs::write(drop_dir.join("voicemail/59/1001/msg 0001+a.wav"), b"RIFF....WAVE").unwrap();
     // A name that would forge a line and retitle the terminal, printed escaped.
     std::fs::write(drop_dir.join("voicemail/59/1001/evil\u{1b}]0;x\u{7}\n[outbox] forged.txt"), b"x").unwrap();
     let mut reported = Vec::new();
@@ -371,15 +264,8 @@ fn a_voicemail_dropped_in_the_watch_folder_sends_one_sms() {
         ]
     );
     let outbox = env.json(&["outbox", "--json"]);
-    assert_eq!(
-        outbox.as_array().unwrap().len(),
-        1,
-        "one SMS, for the .wav only: {outbox}"
-    );
-    assert_eq!(
-        (&outbox[0]["kind"], &outbox[0]["to"]),
-        (&Value::from("voicemail"), &Value::from("+14165551234"))
-    );
+    assert_eq!(outbox.as_array().unwrap().len(), 1, "one SMS, for the .wav only: {outbox}");
+    assert_eq!((&outbox[0]["kind"], &outbox[0]["to"]), (&Value::from("voicemail"), &Value::from("+14165551234")));
 
     // Nothing more comes of the files already handled, or of the one that
     // was there before the server started.
@@ -395,7 +281,8 @@ fn a_voicemail_dropped_in_the_watch_folder_sends_one_sms() {
     let url = text.rsplit(' ').next().unwrap().to_owned();
     let path = url.split_once("/r/").map(|(_, t)| format!("/r/{t}")).unwrap_or_else(|| panic!("{text}"));
     assert!(url.starts_with(&format!("http://{}/r/", server.addr)), "{text}");
-    let (status, body) = server.raw(format!("GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", server.addr).as_bytes());
+    let (status, body) =
+        server.raw(format!("GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", server.addr).as_bytes());
     assert_eq!((status, body.as_str()), (200, "RIFF-second"));
 }
 
@@ -415,15 +302,9 @@ fn trigger_feeds_event_files_through_the_function() {
     let env = Env::new("trigger");
     env.apply(CONFIG);
     let s3 = env.file("s3.json", &s3_event("voicemail/59/1001/msg0001.wav", "0A1"));
-    assert_eq!(
-        env.ok(&["trigger", &s3]).trim(),
-        r#"{"sent":1,"skipped":0,"duplicates":0}"#
-    );
+    assert_eq!(env.ok(&["trigger", &s3]).trim(), r#"{"sent":1,"skipped":0,"duplicates":0}"#);
     // Delivered again: not sent again.
-    assert_eq!(
-        env.ok(&["trigger", &s3]).trim(),
-        r#"{"sent":0,"skipped":0,"duplicates":1}"#
-    );
+    assert_eq!(env.ok(&["trigger", &s3]).trim(), r#"{"sent":0,"skipped":0,"duplicates":1}"#);
 
     let sqs = env.file(
         "sqs.json",
@@ -443,20 +324,9 @@ fn trigger_feeds_event_files_through_the_function() {
     );
     let out = env.ok(&["trigger", &sqs, &bridge]);
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(
-        lines,
-        [
-            r#"{"batchItemFailures":[]}"#,
-            r#"{"sent":1,"skipped":0,"duplicates":0}"#
-        ]
-    );
-    let texts: Vec<Value> = env
-        .json(&["outbox", "--json"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["text"].clone())
-        .collect();
+    assert_eq!(lines, [r#"{"batchItemFailures":[]}"#, r#"{"sent":1,"skipped":0,"duplicates":0}"#]);
+    let texts: Vec<Value> =
+        env.json(&["outbox", "--json"]).as_array().unwrap().iter().map(|e| e["text"].clone()).collect();
     assert_eq!(texts[0], "New voicemail on 1001 from +14165559999");
     assert_eq!(texts.len(), 3);
 
@@ -470,9 +340,7 @@ fn trigger_feeds_event_files_through_the_function() {
     let broken = env.file("broken.json", "{ not json");
     let out = env.run(&["trigger", &broken]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).starts_with(&format!("error: {broken}: not JSON"))
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with(&format!("error: {broken}: not JSON")));
 }
 
 #[test]
@@ -485,7 +353,10 @@ fn the_outbox_writes_receipts_that_reach_the_message_log() {
     // The receipt goes through the delivery-status function, as SNS's would.
     assert_eq!(env.ok(&["receipts"]).trim(), r#"{"applied":1,"unknown":0,"repeated":0,"malformed":0}"#);
     let m = env.json(&["messages", "--json"]);
-    assert_eq!((&m[0]["status"], &m[0]["receipt"]["response"]), (&json!("delivered"), &json!("Message has been accepted by phone carrier")));
+    assert_eq!(
+        (&m[0]["status"], &m[0]["receipt"]["response"]),
+        (&json!("delivered"), &json!("Message has been accepted by phone carrier"))
+    );
     assert_eq!(env.ok(&["receipts"]).trim(), "", "handed out once");
 
     // A destination that opted out, sent to anyway (no opt-out check): its
@@ -507,16 +378,7 @@ fn usage_errors_are_one_line_and_exit_2() {
     let config = env.file("config.json", CONFIG);
     for args in [
         &["keys", "create", "--name", "x", "--tenants", "5a"][..],
-        &[
-            "keys",
-            "create",
-            "--name",
-            "x",
-            "--tenants",
-            "59",
-            "--permissions",
-            "fax",
-        ],
+        &["keys", "create", "--name", "x", "--tenants", "59", "--permissions", "fax"],
         &["messages", "--tenant", "../59"],
         &["outbox", "opt-out", "4165551234"],
         &["serve", "--addr", "0.0.0.0:3000"],
@@ -524,16 +386,8 @@ fn usage_errors_are_one_line_and_exit_2() {
         &["outbox", "--table", "sms-table"],
     ] {
         let out = env.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(
-            String::from_utf8_lossy(&out.stderr).starts_with("error: "),
-            "{args:?}"
-        );
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: "), "{args:?}");
     }
     let missing = env.run(&["apply", "no-such-file.json"]);
     assert_eq!(missing.status.code(), Some(1));
@@ -629,20 +483,39 @@ fn weak_secrets_are_flagged_naming_the_key_and_refused_when_strict() {
     // `keys` takes an operator's secret from standard input only: judged
     // the same way, not echoed.
     let keys = |args: &[&str], stdin: &str| {
-        let mut child = env.command().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = env
+            .command()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
         child.wait_with_output().unwrap()
     };
-    let weak = keys(&["keys", "create", "--name", "pbx2", "--tenants", "59", "--secret-stdin", "--strict"], "password-12345678\n");
+    let weak = keys(
+        &["keys", "create", "--name", "pbx2", "--tenants", "59", "--secret-stdin", "--strict"],
+        "password-12345678\n",
+    );
     assert_eq!(weak.status.code(), Some(2), "{}", String::from_utf8_lossy(&weak.stderr));
     // A passphrase of dictionary words: long and varied to the eye, weak to
     // an attacker with a word list.
-    let phrase = keys(&["keys", "create", "--name", "pbx2", "--tenants", "59", "--secret-stdin", "--strict"], "CorrectHorseBatteryStaple1!\n");
+    let phrase = keys(
+        &["keys", "create", "--name", "pbx2", "--tenants", "59", "--secret-stdin", "--strict"],
+        "CorrectHorseBatteryStaple1!\n",
+    );
     let stderr = String::from_utf8_lossy(&phrase.stderr);
     assert_eq!(phrase.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("refused (--strict): API key \"pbx2\": its secret has about") && !stderr.contains("Correct"), "{stderr}");
+    assert!(
+        stderr.contains("refused (--strict): API key \"pbx2\": its secret has about") && !stderr.contains("Correct"),
+        "{stderr}"
+    );
     let strong = "Vq8#rT2m!xL9pK4w@zN7cB1f";
-    let created = keys(&["keys", "create", "--name", "pbx2", "--tenants", "59", "--secret-stdin", "--strict"], &format!("{strong}\n"));
+    let created = keys(
+        &["keys", "create", "--name", "pbx2", "--tenants", "59", "--secret-stdin", "--strict"],
+        &format!("{strong}\n"),
+    );
     let stdout = String::from_utf8_lossy(&created.stdout);
     assert!(created.status.success() && created.stderr.is_empty(), "{}", String::from_utf8_lossy(&created.stderr));
     assert_eq!(stdout.trim(), "API key \"pbx2\" created with the secret from standard input");
@@ -654,5 +527,8 @@ fn weak_secrets_are_flagged_naming_the_key_and_refused_when_strict() {
     assert!(String::from_utf8_lossy(&reused.stderr).contains("is already API key \"pbx2\"'s"));
     let rotated = keys(&["keys", "rotate", "pbx-integration", "--secret-stdin"], "short-but-16-chars\n");
     let stderr = String::from_utf8_lossy(&rotated.stderr);
-    assert!(rotated.status.success() && stderr.contains("warning: API key \"pbx-integration\": its secret has about"), "{stderr}");
+    assert!(
+        rotated.status.success() && stderr.contains("warning: API key \"pbx-integration\": its secret has about"),
+        "{stderr}"
+    );
 }

@@ -41,9 +41,10 @@ fn read_response(reader: &mut BufReader<TcpStream>) -> (u16, Value) {
         if let Some(code) = line.strip_prefix("HTTP/1.1 ") {
             status = code[..3].parse().unwrap();
         } else if let Some((name, value)) = line.split_once(": ")
-            && name.eq_ignore_ascii_case("content-length") {
-                length = value.parse().unwrap();
-            }
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.parse().unwrap();
+        }
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body).unwrap();

@@ -8,10 +8,10 @@ use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use http::{HeaderMap, HeaderValue, Method};
 use shared::adapters::outbox::OutboxGateway;
 use shared::adapters::sqlite::SqliteStore;
-use shared::inbound::api::{HttpRequest, action, rest};
-use shared::service::config::Config;
 use shared::domain::{E164, MessageText};
+use shared::inbound::api::{HttpRequest, action, rest};
 use shared::ports::Admin;
+use shared::service::config::Config;
 use shared::service::{Policy, Service};
 
 const QUERY: &str = "apikey=test-key-59-abcdef&action=pbxware.sms.send_message&server=59&to_number=%2B14165551234&body=WW91IGhhdmUgcmVjZWl2ZWQgYSBuZXcgdm9pY2VtYWlsLg==";
@@ -27,35 +27,45 @@ fn parsing(c: &mut Criterion) {
     let headers = HeaderMap::new();
     c.bench_function("action API: parse the guide's request", |b| {
         b.iter(|| {
-            let req = HttpRequest { method: &Method::GET, query: Some(black_box(QUERY)), headers: &headers, body: b"", deadline: None };
+            let req = HttpRequest {
+                method: &Method::GET,
+                query: Some(black_box(QUERY)),
+                headers: &headers,
+                body: b"",
+                deadline: None,
+            };
             action::parse(&req).unwrap()
-        })
+        });
     });
     let mut json_headers = HeaderMap::new();
     json_headers.insert("x-api-key", HeaderValue::from_static("test-key-59-abcdef"));
     let body = br#"{"to": "+14165551234", "message": "Test SMS notification"}"#;
     c.bench_function("REST: parse the guide's send body", |b| {
         b.iter(|| {
-            let req = HttpRequest { method: &Method::POST, query: None, headers: &json_headers, body: black_box(body), deadline: None };
+            let req = HttpRequest {
+                method: &Method::POST,
+                query: None,
+                headers: &json_headers,
+                body: black_box(body),
+                deadline: None,
+            };
             rest::parse(rest::Endpoint::Send, &req).unwrap()
-        })
+        });
     });
     c.bench_function("E.164: a number seen before (remembered)", |b| {
-        b.iter(|| E164::parse(black_box("+14165551234")).unwrap())
+        b.iter(|| E164::parse(black_box("+14165551234")).unwrap());
     });
     // 20,000 numbers in turn: more than the 10,000 remembered, so each is
     // validated by libphonenumber again.
-    let unseen: Vec<String> = ["416", "647"]
-        .iter()
-        .flat_map(|area| (0..10_000).map(move |n| format!("+1{area}555{n:04}")))
-        .collect();
+    let unseen: Vec<String> =
+        ["416", "647"].iter().flat_map(|area| (0..10_000).map(move |n| format!("+1{area}555{n:04}"))).collect();
     let mut next = unseen.iter().cycle();
     c.bench_function("E.164: a number not seen before (libphonenumber)", |b| {
-        b.iter(|| E164::parse(black_box(next.next().unwrap())).unwrap())
+        b.iter(|| E164::parse(black_box(next.next().unwrap())).unwrap());
     });
     let long = "Grüße aus Zürich – ".repeat(20);
     c.bench_function("message: encoding and segments (UCS-2, 380 chars)", |b| {
-        b.iter(|| MessageText::new(black_box(long.as_str())).unwrap())
+        b.iter(|| MessageText::new(black_box(long.as_str())).unwrap());
     });
 }
 
@@ -73,10 +83,11 @@ fn send(c: &mut Criterion) {
     let headers = HeaderMap::new();
     c.bench_function("action API: whole send on the embedded store (SQLite + outbox)", |b| {
         b.to_async(&rt).iter(|| async {
-            let req = HttpRequest { method: &Method::GET, query: Some(QUERY), headers: &headers, body: b"", deadline: None };
+            let req =
+                HttpRequest { method: &Method::GET, query: Some(QUERY), headers: &headers, body: b"", deadline: None };
             let resp = action::respond(&service, &req).await;
             assert_eq!(resp.status(), 200);
-        })
+        });
     });
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -6,10 +6,10 @@
 
 use http::{HeaderMap, HeaderValue, Method};
 use proptest::prelude::*;
-use shared::inbound::api::{HttpRequest, action, rest};
 use shared::domain::{Cursor, E164, Extension, KeyHash, LinkToken, Receipt, TenantId};
-use shared::service::ApiAction;
+use shared::inbound::api::{HttpRequest, action, rest};
 use shared::inbound::trigger::{KeyLayout, decode_key};
+use shared::service::ApiAction;
 
 /// Strings that look like what attackers send: query syntax, encodings,
 /// separators, Unicode digits, and plain noise.
@@ -93,7 +93,7 @@ proptest! {
 
     #[test]
     fn message_texts(raw in prop_oneof![".*", "[\\x00-\\x1f\\x7f\u{85}\u{200b}-\u{200f}\u{2028}-\u{202e}\u{2066}-\u{2069}\u{feff} a\n]{0,40}"]) {
-        if let Ok(text) = shared::domain::MessageText::new(raw.clone()) {
+        if let Ok(text) = shared::domain::MessageText::new(raw) {
             prop_assert!(!text.as_str().chars().any(|c| c.is_control() && c != '\n'), "{:?}", text.as_str());
             prop_assert!(!shared::domain::text::is_blank(text.as_str()));
         }
@@ -153,7 +153,7 @@ proptest! {
         if let Some(n) = E164::parse(&raw) {
             prop_assert!(n.as_str().starts_with('+'));
             prop_assert!(n.as_str()[1..].bytes().all(|b| b.is_ascii_digit()));
-            prop_assert_eq!(E164::parse(n.as_str()), Some(n.clone()));
+            prop_assert_eq!(E164::parse(n.as_str()), Some(n));
         }
     }
 

@@ -101,4 +101,3 @@ pub async fn backends() -> Vec<Backend> {
     }
     all
 }
-

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use crate::runtime_api::{Outcome, RuntimeApi};
 
 /// The five functions' binaries, as the workspace names them.
-pub const FUNCTIONS: [&str; 5] = ["send-sms", "voicemail-notify", "voicemail-trigger", "delivery-status", "recording-link"];
+pub const FUNCTIONS: [&str; 5] =
+    ["send-sms", "voicemail-notify", "voicemail-trigger", "delivery-status", "recording-link"];
 
 /// How long an invocation (or a failing cold start) may take: debug builds
 /// on a busy CI machine.
@@ -64,8 +65,15 @@ pub fn binary(name: &str) -> PathBuf {
 /// these variables (ring's, cc's) would see a change and rebuild half the
 /// dependency tree, and the next build outside a test would rebuild it back.
 fn without_test_env(cmd: &mut Command) {
-    const SET_BY_CARGO_TEST: [&str; 7] =
-        ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_", "CARGO_PRIMARY_", "CARGO_TARGET_TMPDIR", "OUT_DIR"];
+    const SET_BY_CARGO_TEST: [&str; 7] = [
+        "CARGO_PKG_",
+        "CARGO_MANIFEST_",
+        "CARGO_CRATE_",
+        "CARGO_BIN_",
+        "CARGO_PRIMARY_",
+        "CARGO_TARGET_TMPDIR",
+        "OUT_DIR",
+    ];
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
         if SET_BY_CARGO_TEST.iter().any(|prefix| name.starts_with(prefix)) {
@@ -127,26 +135,8 @@ impl Lambda {
         }
         let spawned = Instant::now();
         let mut child = cmd.spawn().unwrap_or_else(|e| panic!("start {}: {e}", path.display()));
-        // Both streams into one log, drained so the child never blocks on a
-        // full pipe.
         let output = Arc::new(Mutex::new(Vec::new()));
-        let mut readers = Vec::new();
-        for stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let output = output.clone();
-            readers.push(thread::spawn(move || {
-                let mut stream = stream;
-                let mut buf = [0u8; 8192];
-                while let Ok(n) = stream.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    output.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(&buf[..n]);
-                }
-            }));
-        }
+        let readers = drain_into(&mut child, &output);
         Lambda { name: function.to_owned(), api, child, spawned, output, readers }
     }
 
@@ -187,10 +177,11 @@ impl Lambda {
     /// Feeds one event and waits for the function's answer to it.
     pub fn invoke(&mut self, event: &[u8]) -> Outcome {
         let request_id = self.api.push(event);
-        let outcome = self.wait_outcome().unwrap_or_else(|why| panic!("{}: no answer to {request_id}: {why}", self.name));
+        let outcome =
+            self.wait_outcome().unwrap_or_else(|why| panic!("{}: no answer to {request_id}: {why}", self.name));
         match &outcome {
             Outcome::Response { request_id: id, .. } | Outcome::Error { request_id: id, .. } => {
-                assert_eq!(id, &request_id, "{}: answered another request", self.name)
+                assert_eq!(id, &request_id, "{}: answered another request", self.name);
             }
             other => panic!("{}: {}\n{}", self.name, other.describe(), self.output()),
         }
@@ -228,7 +219,12 @@ impl Lambda {
                 return (None, said);
             }
             assert_eq!(self.api.next_calls(), 0, "{}: the cold start succeeded\n{}", self.name, self.output());
-            assert!(start.elapsed() < WAIT, "{}: neither exited nor reported an init error\n{}", self.name, self.output());
+            assert!(
+                start.elapsed() < WAIT,
+                "{}: neither exited nor reported an init error\n{}",
+                self.name,
+                self.output()
+            );
         }
     }
 
@@ -255,10 +251,34 @@ impl Lambda {
     }
 }
 
+/// Both of the child's output streams into one log, drained so that it
+/// never blocks on a full pipe.
+fn drain_into(child: &mut Child, output: &Arc<Mutex<Vec<u8>>>) -> Vec<thread::JoinHandle<()>> {
+    let streams = [
+        child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child.stderr.take().map(|s| Box::new(s) as _),
+    ];
+    streams
+        .into_iter()
+        .flatten()
+        .map(|mut stream| {
+            let output = output.clone();
+            thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    output.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(&buf[..n]);
+                }
+            })
+        })
+        .collect()
+}
+
 impl Drop for Lambda {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
-

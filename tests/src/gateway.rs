@@ -101,10 +101,7 @@ impl SmsGateway for TestGateway {
             gate.notified().await;
         }
         let every = self.fail_every.load(Ordering::SeqCst);
-        let injected = self
-            .fail_next
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
-            .is_ok()
+        let injected = self.fail_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1)).is_ok()
             || (every > 0 && n.is_multiple_of(every))
             || self.fail_to.lock().unwrap().iter().any(|t| t == sms.to.as_str());
         if injected {
@@ -148,13 +145,7 @@ impl SentReader for OutboxReader {
         let all = self.0.list(usize::MAX).await.unwrap();
         ids.iter()
             .filter_map(|id| all.iter().find(|e| &e.id == id))
-            .map(|e| SentSms {
-                id: e.id.clone(),
-                from: e.from.clone(),
-                to: e.to.clone(),
-                text: e.text.clone(),
-            })
+            .map(|e| SentSms { id: e.id.clone(), from: e.from.clone(), to: e.to.clone(), text: e.text.clone() })
             .collect()
     }
 }
-

@@ -19,7 +19,8 @@ pub fn request(method: &str, path_and_query: &str, headers: &[(&str, &str)], bod
 /// Status and JSON body of a handler's answer.
 pub fn answer(resp: http::Response<lambda_http::Body>) -> (u16, serde_json::Value) {
     let status = resp.status().as_u16();
-    let body = serde_json::from_slice(resp.body()).unwrap_or_else(|e| panic!("answer is not JSON ({e}): {:?}", resp.body()));
+    let body =
+        serde_json::from_slice(resp.body()).unwrap_or_else(|e| panic!("answer is not JSON ({e}): {:?}", resp.body()));
     (status, body)
 }
 
@@ -69,11 +70,13 @@ pub fn sqs_batch(records: &[serde_json::Value]) -> serde_json::Value {
     let messages: Vec<serde_json::Value> = records
         .iter()
         .enumerate()
-        .map(|(i, r)| serde_json::json!({
-            "messageId": format!("m{i}"),
-            "body": serde_json::json!({ "Records": [r] }).to_string(),
-            "eventSource": "aws:sqs",
-        }))
+        .map(|(i, r)| {
+            serde_json::json!({
+                "messageId": format!("m{i}"),
+                "body": serde_json::json!({ "Records": [r] }).to_string(),
+                "eventSource": "aws:sqs",
+            })
+        })
         .collect();
     serde_json::json!({ "Records": messages })
 }
@@ -85,7 +88,11 @@ pub async fn trigger(service: &Service, event: serde_json::Value) -> Result<serd
 
 /// Runs one event through the voicemail-trigger handler, as an invocation
 /// with this deadline (epoch milliseconds; 0: none, as a local invocation).
-pub async fn trigger_by(service: &Service, event: serde_json::Value, deadline_ms: u64) -> Result<serde_json::Value, String> {
+pub async fn trigger_by(
+    service: &Service,
+    event: serde_json::Value,
+    deadline_ms: u64,
+) -> Result<serde_json::Value, String> {
     let mut context = lambda_runtime::Context::default();
     context.deadline = deadline_ms;
     let event = lambda_runtime::LambdaEvent::new(event, context);

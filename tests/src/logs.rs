@@ -60,4 +60,3 @@ pub fn capture_logs() -> (Logs, CaptureGuard) {
     CAPTURE.with(|c| *c.borrow_mut() = Some(logs.clone()));
     (logs, CaptureGuard)
 }
-

@@ -23,8 +23,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_sdk_dynamodb::config::Credentials;
+use aws_sdk_dynamodb::config::SharedHttpClient;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use http::Method;
@@ -109,10 +109,7 @@ pub async fn connect() -> Option<Moto> {
     let aws = sdk_config(&endpoint).await;
     let table = unique_table_name();
     let store = DynamoStore::new(&aws, &table);
-    store
-        .create_table()
-        .await
-        .unwrap_or_else(|e| panic!("creating table {table} on moto at {endpoint}: {e}"));
+    store.create_table().await.unwrap_or_else(|e| panic!("creating table {table} on moto at {endpoint}: {e}"));
     Some(Moto {
         gateway: Arc::new(SnsGateway::new(&aws, shared::adapters::clock::system())),
         store: Arc::new(store),
@@ -203,9 +200,8 @@ pub async fn sent_sms(endpoint: &str) -> Vec<MotoSms> {
         .map(|m| {
             let field = |name: &str| m[name].as_str().unwrap_or_default().to_owned();
             let (to, text) = (field("phone_number"), field("message"));
-            let matching = publishes
-                .iter()
-                .position(|p| p.param("PhoneNumber") == Some(&to) && p.param("Message") == Some(&text));
+            let matching =
+                publishes.iter().position(|p| p.param("PhoneNumber") == Some(&to) && p.param("Message") == Some(&text));
             let from = matching.and_then(|i| publishes.remove(i).message_attribute(ORIGINATION_NUMBER).map(|(_, v)| v));
             MotoSms { id: field("message_id"), to, text, from }
         })
@@ -307,7 +303,8 @@ fn parse_recorded(line: &str) -> Recorded {
     };
     let target = header("X-Amz-Target");
     let authorization = header("Authorization");
-    let access_key = authorization.split("Credential=").nth(1).and_then(|c| c.split('/').next()).unwrap_or_default().to_owned();
+    let access_key =
+        authorization.split("Credential=").nth(1).and_then(|c| c.split('/').next()).unwrap_or_default().to_owned();
     if let Some(op) = target.strip_prefix("DynamoDB_20120810.") {
         return Recorded {
             service: Service::DynamoDb,
@@ -362,7 +359,10 @@ impl Moto {
     }
 
     /// A tenant's item as the table holds it (consistent read).
-    pub async fn tenant_item(&self, tenant: &str) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    pub async fn tenant_item(
+        &self,
+        tenant: &str,
+    ) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
         let out = aws_sdk_dynamodb::Client::new(&self.aws)
             .get_item()
             .table_name(&self.table)
@@ -386,7 +386,9 @@ impl Moto {
         let mut sets = Vec::new();
         for (i, (name, value)) in attrs.iter().enumerate() {
             sets.push(format!("#a{i} = :a{i}"));
-            update = update.expression_attribute_names(format!("#a{i}"), *name).expression_attribute_values(format!(":a{i}"), value.clone());
+            update = update
+                .expression_attribute_names(format!("#a{i}"), *name)
+                .expression_attribute_values(format!(":a{i}"), value.clone());
         }
         update.update_expression(format!("SET {}", sets.join(", "))).send().await.expect("UpdateItem");
     }
@@ -419,15 +421,9 @@ impl Moto {
 /// One HTTP request to moto's own API; its body.
 async fn call(method: Method, url: &str) -> String {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let request = http::Request::builder()
-        .method(method)
-        .uri(url)
-        .body(Full::new(Bytes::new()))
-        .expect("a valid moto URL");
-    let response = client
-        .request(request)
-        .await
-        .unwrap_or_else(|e| panic!("moto at {url} does not answer: {e}"));
+    let request =
+        http::Request::builder().method(method).uri(url).body(Full::new(Bytes::new())).expect("a valid moto URL");
+    let response = client.request(request).await.unwrap_or_else(|e| panic!("moto at {url} does not answer: {e}"));
     let status = response.status();
     let body = response
         .into_body()

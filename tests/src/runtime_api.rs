@@ -48,7 +48,9 @@ impl Outcome {
             Outcome::Error { error_type, body, .. } => {
                 format!("invocation error {error_type:?} {}", String::from_utf8_lossy(body))
             }
-            Outcome::InitError { error_type, body } => format!("init error {error_type:?} {}", String::from_utf8_lossy(body)),
+            Outcome::InitError { error_type, body } => {
+                format!("init error {error_type:?} {}", String::from_utf8_lossy(body))
+            }
             Outcome::Unexpected { method, path } => format!("unexpected request {method} {path}"),
         }
     }
@@ -192,7 +194,8 @@ async fn answer(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>
         (true, _, Some((id, "error"))) => Outcome::Error { request_id: id.to_owned(), error_type, body },
         _ => Outcome::Unexpected { method: method.to_string(), path },
     };
-    let status = if matches!(outcome, Outcome::Unexpected { .. }) { StatusCode::NOT_FOUND } else { StatusCode::ACCEPTED };
+    let status =
+        if matches!(outcome, Outcome::Unexpected { .. }) { StatusCode::NOT_FOUND } else { StatusCode::ACCEPTED };
     let _ = shared.outcomes.send(outcome);
     reply(status, &[], br#"{"status":"OK"}"#.to_vec())
 }
@@ -210,7 +213,10 @@ async fn next(shared: &Shared) -> Response<Full<Bytes>> {
         ("Lambda-Runtime-Aws-Request-Id", event.request_id),
         ("Lambda-Runtime-Deadline-Ms", deadline.as_millis().to_string()),
         ("Lambda-Runtime-Invoked-Function-Arn", shared.function_arn.clone()),
-        ("Lambda-Runtime-Trace-Id", "Root=1-6745a000-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=0".to_owned()),
+        (
+            "Lambda-Runtime-Trace-Id",
+            "Root=1-6745a000-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=0".to_owned(),
+        ),
     ];
     reply(StatusCode::OK, &headers, event.body)
 }

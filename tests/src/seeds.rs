@@ -27,7 +27,14 @@ pub async fn seed_sent(store: &dyn Store, provider_id: &str) -> shared::domain::
         attempts: 1,
         receipt: None,
     };
-    let start = shared::ports::Start { record: &record, claim: None, budget: None, now: record.at, log_keep_secs: 90 * 86_400, link: None };
+    let start = shared::ports::Start {
+        record: &record,
+        claim: None,
+        budget: None,
+        now: record.at,
+        log_keep_secs: 90 * 86_400,
+        link: None,
+    };
     store.begin(&start).await.unwrap();
     record
 }
@@ -47,7 +54,14 @@ pub async fn seed_link(store: &dyn Store, dir: &std::path::Path) -> Vec<u8> {
         expires_at: i64::MAX / 2,
     };
     let record = seed_sent(store, "for-the-link").await;
-    let start = shared::ports::Start { record: &record, claim: None, budget: None, now: record.at, log_keep_secs: 86_400, link: Some(&link) };
+    let start = shared::ports::Start {
+        record: &record,
+        claim: None,
+        budget: None,
+        now: record.at,
+        log_keep_secs: 86_400,
+        link: Some(&link),
+    };
     store.begin(&start).await.unwrap();
     let audio = b"RIFF\x24\x00\x00\x00WAVEfmt ".to_vec();
     let path = dir.join(SAMPLE_RECORDING_KEY);
@@ -64,4 +78,3 @@ pub fn events_config() -> String {
 pub fn repo_path(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
 }
-

@@ -77,7 +77,8 @@ async fn serve(listener: TcpListener, acceptor: TlsAcceptor, backend: String, ha
     connector.set_nodelay(true);
     let moto: Moto = Client::builder(TokioExecutor::new()).build(connector);
     while let Ok((client, _)) = listener.accept().await {
-        let (acceptor, backend, handshakes, moto) = (acceptor.clone(), backend.clone(), handshakes.clone(), moto.clone());
+        let (acceptor, backend, handshakes, moto) =
+            (acceptor.clone(), backend.clone(), handshakes.clone(), moto.clone());
         tokio::spawn(async move {
             client.set_nodelay(true).ok();
             let Ok(tls) = acceptor.accept(client).await else { return };

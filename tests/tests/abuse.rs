@@ -41,7 +41,10 @@ async fn rest_send(svc: &shared::service::Service, body: Value, headers: &[(&str
 }
 
 async fn action_send(svc: &shared::service::Service, server: &str, to: &str) -> (u16, Value) {
-    let q = format!("/?apikey={KEY}&action=pbxware.sms.send_message&server={server}&to_number={}&body=aGk%3D", to.replace('+', "%2B"));
+    let q = format!(
+        "/?apikey={KEY}&action=pbxware.sms.send_message&server={server}&to_number={}&body=aGk%3D",
+        to.replace('+', "%2B")
+    );
     answer(send_sms::handler::handle(svc, request("GET", &q, &[], "")).await.unwrap())
 }
 
@@ -96,7 +99,10 @@ async fn destinations_outside_the_allowed_countries_are_refused() {
         assert_eq!(rest_send(&svc, us, &[]).await, (422, refused.clone()), "{}", b.name);
         assert_eq!(action_send(&svc, "59", "+12125550123").await, (200, refused));
         let gb = json!({"to": "+442079460123", "message": "hi", "server": "70"});
-        assert_eq!(rest_send(&svc, gb, &[]).await, (422, json!({"error": "Destination country GB is not allowed for this tenant"})));
+        assert_eq!(
+            rest_send(&svc, gb, &[]).await,
+            (422, json!({"error": "Destination country GB is not allowed for this tenant"}))
+        );
         // Tenant 70 allows CA and US.
         let us70 = json!({"to": "+12125550123", "message": "hi", "server": "70"});
         assert_eq!(rest_send(&svc, us70, &[]).await.0, 200);
@@ -146,7 +152,12 @@ async fn idempotency_key_replays_the_first_answer() {
         let voicemail = |k: &'static str| {
             let svc = svc.clone();
             async move {
-                let req = request("POST", "/api/sms/notifications/voicemail", &[("x-api-key", KEY), ("idempotency-key", k)], r#"{"extension": "1001", "server": "70", "message": "vm"}"#);
+                let req = request(
+                    "POST",
+                    "/api/sms/notifications/voicemail",
+                    &[("x-api-key", KEY), ("idempotency-key", k)],
+                    r#"{"extension": "1001", "server": "70", "message": "vm"}"#,
+                );
                 answer(voicemail_notify::handler::handle(&svc, req).await.unwrap())
             }
         };
@@ -154,7 +165,13 @@ async fn idempotency_key_replays_the_first_answer() {
         assert_eq!(voicemail("order-42").await.0, 422);
         let long_key = "k".repeat(256);
         let refused = rest_send(&svc, body.clone(), &[("idempotency-key", &long_key)]).await;
-        assert_eq!(refused, (400, json!({"error": "Required field 'Idempotency-Key' contains invalid data (1 to 255 visible ASCII characters)"})));
+        assert_eq!(
+            refused,
+            (
+                400,
+                json!({"error": "Required field 'Idempotency-Key' contains invalid data (1 to 255 visible ASCII characters)"})
+            )
+        );
         assert_eq!(b.sent().await.len(), 3, "{}", b.name);
     }
 }
@@ -190,9 +207,19 @@ async fn keys_never_reach_the_logs() {
         rest_send(&svc, json!({"to": "bad"}), &[]).await;
         b.gateway.fail_next(1);
         rest_send(&svc, json!({"to": "+14165551234", "message": "fail", "server": "70"}), &[]).await;
-        let req = request("POST", "/api/sms/notifications/voicemail", &[("x-api-key", "another-wrong-key-99999")], r#"{"extension": "1001"}"#);
+        let req = request(
+            "POST",
+            "/api/sms/notifications/voicemail",
+            &[("x-api-key", "another-wrong-key-99999")],
+            r#"{"extension": "1001"}"#,
+        );
         voicemail_notify::handler::handle(&svc, req).await.unwrap();
-        let req = request("POST", "/api/sms/notifications/voicemail", &[("x-api-key", KEY)], r#"{"extension": "1002", "server": "70"}"#);
+        let req = request(
+            "POST",
+            "/api/sms/notifications/voicemail",
+            &[("x-api-key", KEY)],
+            r#"{"extension": "1002", "server": "70"}"#,
+        );
         voicemail_notify::handler::handle(&svc, req).await.unwrap();
         trigger(&svc, json!({"Records": [s3_record("voicemail/70/1001/m.wav", "01")]})).await.unwrap();
         drop(guard);
@@ -241,8 +268,8 @@ async fn an_idempotency_key_in_flight_is_refused_not_sent_twice() {
 /// shape is checked once.
 #[tokio::test]
 async fn nothing_is_parsed_before_the_key_is_known() {
-    use std::sync::atomic::AtomicUsize;
     use shared::service::{ApiCall, ApiStyle, Names};
+    use std::sync::atomic::AtomicUsize;
     for b in setup().await {
         let service = b.service();
         for (key, shaped) in [(None, 0), (Some("unknown-key-0000000001"), 0), (Some(KEY), 1)] {
@@ -259,7 +286,8 @@ async fn nothing_is_parsed_before_the_key_is_known() {
                 idempotency: None,
                 deadline: None,
             };
-            let expected = if shaped == 0 { shared::Error::InvalidApiKey } else { shared::Error::MissingField("to_number") };
+            let expected =
+                if shaped == 0 { shared::Error::InvalidApiKey } else { shared::Error::MissingField("to_number") };
             assert_eq!(service.api(call).await.unwrap_err(), expected, "{}", b.name);
             assert_eq!(shapes.load(Ordering::SeqCst), shaped, "{}: {key:?}", b.name);
         }

@@ -2,6 +2,10 @@
 //! both APIs where it applies: exact text, HTTP status, and nothing sent.
 //! Runs against every backend (embedded; DynamoDB + SNS on moto).
 
+// A scenario reads best whole, however long: functions of test code may
+// run past clippy.toml's 50 lines.
+#![allow(clippy::too_many_lines)]
+
 use integration_tests::{Backend, answer, backends, request};
 use serde_json::{Value, json};
 
@@ -90,27 +94,66 @@ async fn action_api_error_table() {
     for b in setup().await {
         let cases: Vec<(String, &str)> = vec![
             // 1. Key.
-            ("action=pbxware.sms.send_message&server=59&to_number=%2B14165551234&body=".to_owned() + BODY, "Invalid API key."),
+            (
+                "action=pbxware.sms.send_message&server=59&to_number=%2B14165551234&body=".to_owned() + BODY,
+                "Invalid API key.",
+            ),
             (q("unknown-key-000000001", "59", "%2B14165551234", BODY), "Invalid API key."),
             (q("key-disabled-000001", "59", "%2B14165551234", BODY), "Invalid API key."),
             (q("", "59", "%2B14165551234", BODY), "Invalid API key."),
             // Key beats everything after it, even an unknown action.
             ("apikey=nope&action=nope".to_owned(), "Invalid API key."),
             // 2. Shape.
-            (format!("apikey={ALL}&action=pbxware.sms.delete_everything"), "Unknown action: pbxware.sms.delete_everything"),
+            (
+                format!("apikey={ALL}&action=pbxware.sms.delete_everything"),
+                "Unknown action: pbxware.sms.delete_everything",
+            ),
             (format!("apikey={ALL}"), "Required field 'action' is missing"),
-            (format!("apikey={ALL}&action=pbxware.sms.send_message&to_number=%2B14165551234&body={BODY}"), "Required field 'server' is missing"),
-            (format!("apikey={ALL}&action=pbxware.sms.send_message&server=59&body={BODY}"), "Required field 'to_number' is missing"),
-            (format!("apikey={ALL}&action=pbxware.sms.send_message&server=59&to_number=%2B14165551234"), "Required field 'body' is missing"),
-            (format!("apikey={ALL}&action=pbxware.sms.send_message&server=59&to_number=%2B14165551234&body="), "Required field 'body' is missing"),
-            (q(ALL, "5x", "%2B14165551234", BODY), "Required field 'server' contains invalid data (a tenant id of 1 to 10 digits)"),
-            (q(ALL, "59%23EXT%231001", "%2B14165551234", BODY), "Required field 'server' contains invalid data (a tenant id of 1 to 10 digits)"),
-            (q(ALL, "59", "4165551234", BODY), "Required field 'to_number' contains invalid data (a phone number in +E.164 format)"),
-            (q(ALL, "59", "%2B1416555", BODY), "Required field 'to_number' contains invalid data (a phone number in +E.164 format)"),
-            (q(ALL, "59", "%2B14165551234", "not*base64"), "Required field 'body' contains invalid data (Base64-encoded UTF-8 text)"),
-            (q(ALL, "59", "%2B14165551234", "%2Fw%3D%3D"), "Required field 'body' contains invalid data (Base64-encoded UTF-8 text)"),
+            (
+                format!("apikey={ALL}&action=pbxware.sms.send_message&to_number=%2B14165551234&body={BODY}"),
+                "Required field 'server' is missing",
+            ),
+            (
+                format!("apikey={ALL}&action=pbxware.sms.send_message&server=59&body={BODY}"),
+                "Required field 'to_number' is missing",
+            ),
+            (
+                format!("apikey={ALL}&action=pbxware.sms.send_message&server=59&to_number=%2B14165551234"),
+                "Required field 'body' is missing",
+            ),
+            (
+                format!("apikey={ALL}&action=pbxware.sms.send_message&server=59&to_number=%2B14165551234&body="),
+                "Required field 'body' is missing",
+            ),
+            (
+                q(ALL, "5x", "%2B14165551234", BODY),
+                "Required field 'server' contains invalid data (a tenant id of 1 to 10 digits)",
+            ),
+            (
+                q(ALL, "59%23EXT%231001", "%2B14165551234", BODY),
+                "Required field 'server' contains invalid data (a tenant id of 1 to 10 digits)",
+            ),
+            (
+                q(ALL, "59", "4165551234", BODY),
+                "Required field 'to_number' contains invalid data (a phone number in +E.164 format)",
+            ),
+            (
+                q(ALL, "59", "%2B1416555", BODY),
+                "Required field 'to_number' contains invalid data (a phone number in +E.164 format)",
+            ),
+            (
+                q(ALL, "59", "%2B14165551234", "not*base64"),
+                "Required field 'body' contains invalid data (Base64-encoded UTF-8 text)",
+            ),
+            (
+                q(ALL, "59", "%2B14165551234", "%2Fw%3D%3D"),
+                "Required field 'body' contains invalid data (Base64-encoded UTF-8 text)",
+            ),
             (q(ALL, "59", "%2B14165551234", "ICAg"), "Message is empty"),
-            (format!("{}&server=60", q(ALL, "59", "%2B14165551234", BODY)), "Required field 'server' contains invalid data (a single value)"),
+            (
+                format!("{}&server=60", q(ALL, "59", "%2B14165551234", BODY)),
+                "Required field 'server' contains invalid data (a single value)",
+            ),
             // 3. Key's rights.
             (q("key-without-sms-001", "59", "%2B14165551234", BODY), "API key does not allow SMS actions"),
             (q("key-only-59-0000001", "66", "%2B14165551234", BODY), "API key is not allowed for this tenant"),
@@ -148,49 +191,217 @@ async fn rest_api_error_table() {
             (vm, None, r#"{"extension": "1001"}"#.into(), 401, "Invalid API key."),
             (send, Some("nope"), "{broken".into(), 401, "Invalid API key."),
             // 2. Shape.
-            (send, Some(ALL), "{broken".into(), 400, "Request body is not valid JSON: key must be a string at line 1 column 2"),
+            (
+                send,
+                Some(ALL),
+                "{broken".into(),
+                400,
+                "Request body is not valid JSON: key must be a string at line 1 column 2",
+            ),
             (send, Some(ALL), "[1]".into(), 400, "Request body is not valid JSON: expected a JSON object"),
             (send, Some(ALL), r#"{"message": "hi", "server": "59"}"#.into(), 400, "Required field 'to' is missing"),
-            (send, Some(ALL), r#"{"to": "+14165551234", "server": "59"}"#.into(), 400, "Required field 'message' is missing"),
-            (send, Some(ALL), r#"{"to": "+14165551234", "message": "", "server": "59"}"#.into(), 400, "Required field 'message' is missing"),
-            (send, Some(ALL), r#"{"to": "+14165551234", "message": " ", "server": "59"}"#.into(), 400, "Message is empty"),
-            (send, Some(ALL), r#"{"to": "4165551234", "message": "hi", "server": "59"}"#.into(), 400, "Required field 'to' contains invalid data (a phone number in +E.164 format)"),
-            (send, Some(ALL), r#"{"to": 14165551234, "message": "hi", "server": "59"}"#.into(), 400, "Required field 'to' contains invalid data (a phone number in +E.164 format)"),
-            (send, Some(ALL), r#"{"to": "+14165551234", "message": 5, "server": "59"}"#.into(), 400, "Required field 'message' contains invalid data (a text)"),
-            (send, Some(ALL), r#"{"to": "+14165551234", "message": "hi", "server": "../59"}"#.into(), 400, "Required field 'server' contains invalid data (a tenant id of 1 to 10 digits)"),
-            (send, Some(ALL), r#"{"to": "+14165551234", "message": "hi", "mesage": "typo"}"#.into(), 400, "Unknown field 'mesage'"),
+            (
+                send,
+                Some(ALL),
+                r#"{"to": "+14165551234", "server": "59"}"#.into(),
+                400,
+                "Required field 'message' is missing",
+            ),
+            (
+                send,
+                Some(ALL),
+                r#"{"to": "+14165551234", "message": "", "server": "59"}"#.into(),
+                400,
+                "Required field 'message' is missing",
+            ),
+            (
+                send,
+                Some(ALL),
+                r#"{"to": "+14165551234", "message": " ", "server": "59"}"#.into(),
+                400,
+                "Message is empty",
+            ),
+            (
+                send,
+                Some(ALL),
+                r#"{"to": "4165551234", "message": "hi", "server": "59"}"#.into(),
+                400,
+                "Required field 'to' contains invalid data (a phone number in +E.164 format)",
+            ),
+            (
+                send,
+                Some(ALL),
+                r#"{"to": 14165551234, "message": "hi", "server": "59"}"#.into(),
+                400,
+                "Required field 'to' contains invalid data (a phone number in +E.164 format)",
+            ),
+            (
+                send,
+                Some(ALL),
+                r#"{"to": "+14165551234", "message": 5, "server": "59"}"#.into(),
+                400,
+                "Required field 'message' contains invalid data (a text)",
+            ),
+            (
+                send,
+                Some(ALL),
+                r#"{"to": "+14165551234", "message": "hi", "server": "../59"}"#.into(),
+                400,
+                "Required field 'server' contains invalid data (a tenant id of 1 to 10 digits)",
+            ),
+            (
+                send,
+                Some(ALL),
+                r#"{"to": "+14165551234", "message": "hi", "mesage": "typo"}"#.into(),
+                400,
+                "Unknown field 'mesage'",
+            ),
             // One reading: a field given twice is refused, as the action API
             // refuses a repeated parameter.
-            (send, Some(ALL), r#"{"to": "+14165551234", "message": "hi", "server": "59", "server": "60"}"#.into(), 400, "Required field 'server' contains invalid data (a single value)"),
-            (send, Some(ALL), r#"{"to": "+14165551234", "to": "+14165551234", "message": "hi", "server": "59"}"#.into(), 400, "Required field 'to' contains invalid data (a single value)"),
-            (vm, Some(ALL), r#"{"extension": "1001", "server": "59", "extension": "1002"}"#.into(), 400, "Required field 'extension' contains invalid data (a single value)"),
+            (
+                send,
+                Some(ALL),
+                r#"{"to": "+14165551234", "message": "hi", "server": "59", "server": "60"}"#.into(),
+                400,
+                "Required field 'server' contains invalid data (a single value)",
+            ),
+            (
+                send,
+                Some(ALL),
+                r#"{"to": "+14165551234", "to": "+14165551234", "message": "hi", "server": "59"}"#.into(),
+                400,
+                "Required field 'to' contains invalid data (a single value)",
+            ),
+            (
+                vm,
+                Some(ALL),
+                r#"{"extension": "1001", "server": "59", "extension": "1002"}"#.into(),
+                400,
+                "Required field 'extension' contains invalid data (a single value)",
+            ),
             // Nothing visible: NUL, zero-width space, bidi override, BOM, line separator.
-            (send, Some(ALL), r#"{"to": "+14165551234", "message": "\u0000\u200b\u202e\ufeff\u2028", "server": "59"}"#.into(), 400, "Message is empty"),
+            (
+                send,
+                Some(ALL),
+                r#"{"to": "+14165551234", "message": "\u0000\u200b\u202e\ufeff\u2028", "server": "59"}"#.into(),
+                400,
+                "Message is empty",
+            ),
             // A key for all tenants must name one.
             (send, Some(ALL), to.into(), 400, "Required field 'server' is missing"),
             (send, Some("key-59-and-66-00001"), to.into(), 400, "Required field 'server' is missing"),
             (vm, Some(ALL), r#"{"server": "59"}"#.into(), 400, "Required field 'extension' is missing"),
-            (vm, Some(ALL), r#"{"extension": "1001#EXT#1002", "server": "59"}"#.into(), 400, "Required field 'extension' contains invalid data (an extension number of 1 to 15 digits)"),
-            (vm, Some(ALL), r#"{"extension": "１００１", "server": "59"}"#.into(), 400, "Required field 'extension' contains invalid data (an extension number of 1 to 15 digits)"),
+            (
+                vm,
+                Some(ALL),
+                r#"{"extension": "1001#EXT#1002", "server": "59"}"#.into(),
+                400,
+                "Required field 'extension' contains invalid data (an extension number of 1 to 15 digits)",
+            ),
+            (
+                vm,
+                Some(ALL),
+                r#"{"extension": "１００１", "server": "59"}"#.into(),
+                400,
+                "Required field 'extension' contains invalid data (an extension number of 1 to 15 digits)",
+            ),
             (vm, Some(ALL), r#"{"extension": "1001", "message": "", "server": "59"}"#.into(), 400, "Message is empty"),
             // 3. Key's rights.
-            (send, Some("key-without-sms-001"), r#"{"to": "+14165551234", "message": "hi", "server": "59"}"#.into(), 403, "API key does not allow SMS actions"),
-            (send, Some("key-only-59-0000001"), r#"{"to": "+14165551234", "message": "hi", "server": "66"}"#.into(), 403, "API key is not allowed for this tenant"),
-            (vm, Some("key-59-and-66-00001"), r#"{"extension": "1001", "server": "67"}"#.into(), 403, "API key is not allowed for this tenant"),
+            (
+                send,
+                Some("key-without-sms-001"),
+                r#"{"to": "+14165551234", "message": "hi", "server": "59"}"#.into(),
+                403,
+                "API key does not allow SMS actions",
+            ),
+            (
+                send,
+                Some("key-only-59-0000001"),
+                r#"{"to": "+14165551234", "message": "hi", "server": "66"}"#.into(),
+                403,
+                "API key is not allowed for this tenant",
+            ),
+            (
+                vm,
+                Some("key-59-and-66-00001"),
+                r#"{"extension": "1001", "server": "67"}"#.into(),
+                403,
+                "API key is not allowed for this tenant",
+            ),
             // 4. Tenant.
-            (send, Some(ALL), r#"{"to": "+14165551234", "message": "hi", "server": "99"}"#.into(), 404, "Unknown tenant: 99"),
-            (send, Some(ALL), r#"{"to": "+14165551234", "message": "hi", "server": "60"}"#.into(), 403, "SMS API is disabled"),
-            (send, Some(ALL), r#"{"to": "+14165551234", "message": "hi", "server": 61}"#.into(), 403, "SMS API is disabled"),
+            (
+                send,
+                Some(ALL),
+                r#"{"to": "+14165551234", "message": "hi", "server": "99"}"#.into(),
+                404,
+                "Unknown tenant: 99",
+            ),
+            (
+                send,
+                Some(ALL),
+                r#"{"to": "+14165551234", "message": "hi", "server": "60"}"#.into(),
+                403,
+                "SMS API is disabled",
+            ),
+            (
+                send,
+                Some(ALL),
+                r#"{"to": "+14165551234", "message": "hi", "server": 61}"#.into(),
+                403,
+                "SMS API is disabled",
+            ),
             (vm, Some(ALL), r#"{"extension": "1001", "server": "60"}"#.into(), 403, "SMS API is disabled"),
-            (send, Some(ALL), r#"{"to": "+14165551234", "message": "hi", "server": "62"}"#.into(), 422, "Invalid or missing sender SMS number"),
-            (send, Some(ALL), r#"{"to": "+14165551234", "message": "hi", "server": "63"}"#.into(), 422, "Invalid or missing sender SMS number"),
-            (send, Some(ALL), r#"{"to": "+14165551234", "message": "hi", "server": "64"}"#.into(), 422, "Invalid or missing sender SMS number"),
-            (vm, Some(ALL), r#"{"extension": "1001", "server": "65"}"#.into(), 422, "Invalid or missing sender SMS number"),
+            (
+                send,
+                Some(ALL),
+                r#"{"to": "+14165551234", "message": "hi", "server": "62"}"#.into(),
+                422,
+                "Invalid or missing sender SMS number",
+            ),
+            (
+                send,
+                Some(ALL),
+                r#"{"to": "+14165551234", "message": "hi", "server": "63"}"#.into(),
+                422,
+                "Invalid or missing sender SMS number",
+            ),
+            (
+                send,
+                Some(ALL),
+                r#"{"to": "+14165551234", "message": "hi", "server": "64"}"#.into(),
+                422,
+                "Invalid or missing sender SMS number",
+            ),
+            (
+                vm,
+                Some(ALL),
+                r#"{"extension": "1001", "server": "65"}"#.into(),
+                422,
+                "Invalid or missing sender SMS number",
+            ),
             // 5. Voicemail.
-            (vm, Some(ALL), r#"{"extension": "1001", "server": "67"}"#.into(), 403, "Voicemail SMS notifications are disabled"),
+            (
+                vm,
+                Some(ALL),
+                r#"{"extension": "1001", "server": "67"}"#.into(),
+                403,
+                "Voicemail SMS notifications are disabled",
+            ),
             (vm, Some("key-only-59-0000001"), r#"{"extension": "1009"}"#.into(), 404, "Unknown extension: 1009"),
-            (vm, Some("key-only-59-0000001"), r#"{"extension": "1002"}"#.into(), 403, "SMS notifications are disabled for this extension"),
-            (vm, Some("key-only-59-0000001"), r#"{"extension": "1003"}"#.into(), 422, "Destination does not have an assigned SMS number"),
+            (
+                vm,
+                Some("key-only-59-0000001"),
+                r#"{"extension": "1002"}"#.into(),
+                403,
+                "SMS notifications are disabled for this extension",
+            ),
+            (
+                vm,
+                Some("key-only-59-0000001"),
+                r#"{"extension": "1003"}"#.into(),
+                422,
+                "Destination does not have an assigned SMS number",
+            ),
         ];
         for (path, key, body, status, expected) in &cases {
             let got = rest(&b, path, *key, body).await;
@@ -214,30 +425,58 @@ async fn the_guides_examples_send_from_the_tenants_sender() {
         assert!(body["id"].as_str().is_some_and(|id| !id.is_empty()));
 
         // The cURL examples.
-        let (status, sent) = rest(&b, "/api/sms/send", Some("key-only-59-0000001"), r#"{ "to": "+14165551234", "message": "Test SMS notification" }"#).await;
+        let (status, sent) = rest(
+            &b,
+            "/api/sms/send",
+            Some("key-only-59-0000001"),
+            r#"{ "to": "+14165551234", "message": "Test SMS notification" }"#,
+        )
+        .await;
         assert_eq!(status, 200, "{sent}");
-        assert_eq!(
-            sent.as_object().unwrap().keys().collect::<Vec<_>>(),
-            ["id", "from", "to", "segments", "encoding"]
-        );
-        let (status, vm) = rest(&b, "/api/sms/notifications/voicemail", Some("key-only-59-0000001"), r#"{ "extension": "1001", "message": "New voicemail received" }"#).await;
+        assert_eq!(sent.as_object().unwrap().keys().collect::<Vec<_>>(), ["id", "from", "to", "segments", "encoding"]);
+        let (status, vm) = rest(
+            &b,
+            "/api/sms/notifications/voicemail",
+            Some("key-only-59-0000001"),
+            r#"{ "extension": "1001", "message": "New voicemail received" }"#,
+        )
+        .await;
         assert_eq!((status, &vm["to"]), (200, &json!("+14165551234")), "{vm}");
         // `message` left out: the default text (tenant 59 has no template).
-        let (status, _) = rest(&b, "/api/sms/notifications/voicemail", Some("key-only-59-0000001"), r#"{"extension": "1001"}"#).await;
+        let (status, _) =
+            rest(&b, "/api/sms/notifications/voicemail", Some("key-only-59-0000001"), r#"{"extension": "1001"}"#).await;
         assert_eq!(status, 200);
         // A system number ("*") serves any tenant; a multi-tenant key names one.
-        let (status, from66) = rest(&b, "/api/sms/send", Some("key-59-and-66-00001"), r#"{"to": "+14165551234", "message": "hi", "server": "66"}"#).await;
+        let (status, from66) = rest(
+            &b,
+            "/api/sms/send",
+            Some("key-59-and-66-00001"),
+            r#"{"to": "+14165551234", "message": "hi", "server": "66"}"#,
+        )
+        .await;
         assert_eq!((status, &from66["from"]), (200, &json!("+14165550066")));
         // UCS-2 and segments.
-        let (_, ucs2) = rest(&b, "/api/sms/send", Some("key-only-59-0000001"), &json!({"to": "+14165551234", "message": "Grüße – ж".repeat(10)}).to_string()).await;
+        let (_, ucs2) = rest(
+            &b,
+            "/api/sms/send",
+            Some("key-only-59-0000001"),
+            &json!({"to": "+14165551234", "message": "Grüße – ж".repeat(10)}).to_string(),
+        )
+        .await;
         assert_eq!((&ucs2["encoding"], &ucs2["segments"]), (&json!("UCS-2"), &json!(2)));
 
         let sent = b.sent().await;
         let texts: Vec<&str> = sent.iter().map(|s| s.text.as_str()).collect();
         assert_eq!(
             texts[..4],
-            ["You have received a new voicemail.", "Test SMS notification", "New voicemail received", "You have received a new voicemail."],
-            "{}", b.name
+            [
+                "You have received a new voicemail.",
+                "Test SMS notification",
+                "New voicemail received",
+                "You have received a new voicemail."
+            ],
+            "{}",
+            b.name
         );
         assert!(sent.iter().take(4).all(|s| s.from == "+14165550000" && s.to == "+14165551234"));
         assert_eq!(sent[4].from, "+14165550066");
@@ -253,14 +492,16 @@ async fn idempotency_keys_are_visible_ascii_and_texts_lose_their_control_charact
     let body = r#"{"to": "+14165551234", "message": "hi", "server": "59"}"#;
     for b in setup().await {
         for bad in ["order 42", "order\t42", "", &"x".repeat(256)] {
-            let mut req = request("POST", "/api/sms/send", &[("x-api-key", ALL), ("content-type", "application/json")], body);
+            let mut req =
+                request("POST", "/api/sms/send", &[("x-api-key", ALL), ("content-type", "application/json")], body);
             req.headers_mut().insert("idempotency-key", http::HeaderValue::from_str(bad).expect("a header value"));
             let got = answer(send_sms::handler::handle(&b.service(), req).await.unwrap());
             let text = "Required field 'Idempotency-Key' contains invalid data (1 to 255 visible ASCII characters)";
             assert_eq!(got, (400, err(text)), "{}: {bad:?}", b.name);
         }
         assert_nothing_sent(&b, "bad idempotency keys");
-        let message = json!({"to": "+14165551234", "message": "Line 1\r\nLine\t2\u{0}\u{1b}[2J\u{7}!", "server": "59"}).to_string();
+        let message = json!({"to": "+14165551234", "message": "Line 1\r\nLine\t2\u{0}\u{1b}[2J\u{7}!", "server": "59"})
+            .to_string();
         let (status, sent) = rest(&b, "/api/sms/send", Some(ALL), &message).await;
         assert_eq!(status, 200, "{}: {sent}", b.name);
         assert_eq!(b.sent().await[0].text, "Line 1\nLine 2[2J!", "{}", b.name);
@@ -271,11 +512,17 @@ async fn idempotency_keys_are_visible_ascii_and_texts_lose_their_control_charact
 async fn action_api_takes_form_bodies_and_header_keys() {
     for b in setup().await {
         let form = format!("action=pbxware.sms.send_message&server=59&to_number=%2B14165551234&body={BODY}");
-        let req = request("POST", "/", &[("content-type", "application/x-www-form-urlencoded"), ("x-api-key", ALL)], &form);
+        let req =
+            request("POST", "/", &[("content-type", "application/x-www-form-urlencoded"), ("x-api-key", ALL)], &form);
         let (status, body) = answer(send_sms::handler::handle(&b.service(), req).await.unwrap());
         assert_eq!((status, &body["success"]), (200, &json!("SMS message sent")), "{body}");
         // A query key and a different header key: refused, not guessed.
-        let req = request("GET", &format!("/?{}", q(ALL, "59", "%2B14165551234", BODY)), &[("x-api-key", "key-only-59-0000001")], "");
+        let req = request(
+            "GET",
+            &format!("/?{}", q(ALL, "59", "%2B14165551234", BODY)),
+            &[("x-api-key", "key-only-59-0000001")],
+            "",
+        );
         let (_, body) = answer(send_sms::handler::handle(&b.service(), req).await.unwrap());
         assert_eq!(body, err("Invalid API key."));
         // The `+`s of an unencoded query string arrive as spaces.
@@ -307,7 +554,8 @@ async fn oversize_requests_are_refused_before_parsing() {
 fn gateway_event(v1: bool, stage: &str, method: &str, path: &str, query: &str, body: &str) -> lambda_http::Request {
     let headers = json!({"host": "abc123.execute-api.us-east-1.amazonaws.com", "content-type": "application/json", "x-api-key": ALL});
     let event = if v1 {
-        let params: serde_json::Map<String, Value> = form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), json!(v))).collect();
+        let params: serde_json::Map<String, Value> =
+            form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), json!(v))).collect();
         json!({"resource": "/{proxy+}", "path": path, "httpMethod": method, "headers": headers,
                "queryStringParameters": if params.is_empty() { Value::Null } else { Value::Object(params) },
                "requestContext": {"resourcePath": "/{proxy+}", "httpMethod": method, "path": format!("/{stage}{path}"),
@@ -338,17 +586,34 @@ async fn every_route_answers_behind_a_named_stage_in_both_payload_formats() {
     let voicemail = r#"{"extension": "1001", "server": "59"}"#;
     for (v1, stage) in [(true, "prod"), (false, "prod"), (false, "$default"), (true, "$default"), (true, "Stage-2")] {
         let case = format!("{} on {stage}", if v1 { "REST API v1" } else { "HTTP API v2" });
-        let (status, body) = answer(send_sms::handler::handle(&svc, gateway_event(v1, stage, "GET", "/", &query, "")).await.unwrap());
+        let (status, body) =
+            answer(send_sms::handler::handle(&svc, gateway_event(v1, stage, "GET", "/", &query, "")).await.unwrap());
         assert_eq!((status, &body["success"]), (200, &json!("SMS message sent")), "{case}: GET / {body}");
-        let (status, body) = answer(send_sms::handler::handle(&svc, gateway_event(v1, stage, "POST", "/", &query, "")).await.unwrap());
+        let (status, body) =
+            answer(send_sms::handler::handle(&svc, gateway_event(v1, stage, "POST", "/", &query, "")).await.unwrap());
         assert_eq!((status, &body["success"]), (200, &json!("SMS message sent")), "{case}: POST / {body}");
-        let (status, body) = answer(send_sms::handler::handle(&svc, gateway_event(v1, stage, "POST", "/api/sms/send", "", send)).await.unwrap());
+        let (status, body) = answer(
+            send_sms::handler::handle(&svc, gateway_event(v1, stage, "POST", "/api/sms/send", "", send)).await.unwrap(),
+        );
         assert_eq!((status, &body["to"]), (200, &json!("+14165551234")), "{case}: POST /api/sms/send {body}");
-        let (status, body) = answer(voicemail_notify::handler::handle(&svc, gateway_event(v1, stage, "POST", "/api/sms/notifications/voicemail", "", voicemail)).await.unwrap());
+        let (status, body) = answer(
+            voicemail_notify::handler::handle(
+                &svc,
+                gateway_event(v1, stage, "POST", "/api/sms/notifications/voicemail", "", voicemail),
+            )
+            .await
+            .unwrap(),
+        );
         assert_eq!((status, &body["to"]), (200, &json!("+14165551234")), "{case}: POST voicemail {body}");
-        let (status, body) = answer(send_sms::handler::handle(&svc, gateway_event(v1, stage, "POST", "/api/sms/sendx", "", send)).await.unwrap());
+        let (status, body) = answer(
+            send_sms::handler::handle(&svc, gateway_event(v1, stage, "POST", "/api/sms/sendx", "", send))
+                .await
+                .unwrap(),
+        );
         assert_eq!((status, body), (404, err("Not found")), "{case}");
-        let (status, _) = answer(send_sms::handler::handle(&svc, gateway_event(v1, stage, "GET", "/api/sms/send", "", "")).await.unwrap());
+        let (status, _) = answer(
+            send_sms::handler::handle(&svc, gateway_event(v1, stage, "GET", "/api/sms/send", "", "")).await.unwrap(),
+        );
         assert_eq!(status, 405, "{case}");
     }
     assert_eq!(b.sent().await.len(), 20);
@@ -362,9 +627,11 @@ async fn routes_and_methods() {
         assert_eq!((status, body), (404, err("Not found")));
         let (status, body) = answer(send_sms::handler::handle(&svc, request("DELETE", "/", &[], "")).await.unwrap());
         assert_eq!((status, body), (405, err("Method not allowed")));
-        let (status, _) = answer(send_sms::handler::handle(&svc, request("GET", "/api/sms/send", &[], "")).await.unwrap());
+        let (status, _) =
+            answer(send_sms::handler::handle(&svc, request("GET", "/api/sms/send", &[], "")).await.unwrap());
         assert_eq!(status, 405);
-        let (status, _) = answer(voicemail_notify::handler::handle(&svc, request("POST", "/api/sms/send", &[], "")).await.unwrap());
+        let (status, _) =
+            answer(voicemail_notify::handler::handle(&svc, request("POST", "/api/sms/send", &[], "")).await.unwrap());
         assert_eq!(status, 404);
         assert_nothing_sent(&b, "routes");
     }
@@ -398,7 +665,11 @@ async fn other_methods_are_405_with_the_routes_allow_header() {
             }
             .unwrap();
             let header = resp.headers().get("allow").and_then(|v| v.to_str().ok()).map(str::to_owned);
-            assert_eq!((answer(resp), header.as_deref()), ((405, err("Method not allowed")), Some(allow)), "{method} {path}");
+            assert_eq!(
+                (answer(resp), header.as_deref()),
+                ((405, err("Method not allowed")), Some(allow)),
+                "{method} {path}"
+            );
         }
     }
     assert_nothing_sent(&b, "other methods");
@@ -412,7 +683,12 @@ async fn provider_failures_are_reported_never_hidden() {
         // Refused by the provider: 502 in REST, an `error` (HTTP 200) in the action API.
         let refused = "SMS provider failed to send the message";
         b.gateway.reject_next(2);
-        assert_eq!(rest(&b, "/api/sms/send", Some("key-only-59-0000001"), send).await, (502, err(refused)), "{}", b.name);
+        assert_eq!(
+            rest(&b, "/api/sms/send", Some("key-only-59-0000001"), send).await,
+            (502, err(refused)),
+            "{}",
+            b.name
+        );
         assert_eq!(action(&b, &query).await, (200, err(refused)));
         // Unreachable or throttling: infrastructure, 502 in both.
         let down = "SMS provider is unavailable";
@@ -452,7 +728,11 @@ impl shared::ports::Store for BrokenStore {
     async fn message(&self, _: &str) -> Result<Option<shared::domain::MessageRecord>, StoreError> {
         Err(StoreError("disk on fire".into()))
     }
-    async fn update_extension(&self, _: &shared::domain::ExtensionRecord, _: &shared::domain::ExtensionRecord) -> Result<bool, StoreError> {
+    async fn update_extension(
+        &self,
+        _: &shared::domain::ExtensionRecord,
+        _: &shared::domain::ExtensionRecord,
+    ) -> Result<bool, StoreError> {
         Err(StoreError("disk on fire".into()))
     }
     async fn link(&self, _: &shared::domain::KeyHash) -> Result<Option<shared::domain::RecordingLink>, StoreError> {
@@ -465,10 +745,29 @@ use shared::ports::StoreError;
 #[tokio::test]
 async fn storage_failures_answer_a_generic_500_and_log_the_cause() {
     let b = integration_tests::embedded();
-    let svc = shared::service::Service::new(std::sync::Arc::new(BrokenStore), b.gateway.clone(), Default::default(), shared::adapters::clock::system());
+    let svc = shared::service::Service::new(
+        std::sync::Arc::new(BrokenStore),
+        b.gateway.clone(),
+        Default::default(),
+        shared::adapters::clock::system(),
+    );
     let (logs, guard) = integration_tests::capture_logs();
-    let rest = answer(send_sms::handler::handle(&svc, request("POST", "/api/sms/send", &[("x-api-key", ALL)], r#"{"to": "+14165551234", "message": "hi"}"#)).await.unwrap());
-    let action = answer(send_sms::handler::handle(&svc, request("GET", &format!("/?{}", q(ALL, "59", "%2B14165551234", BODY)), &[], "")).await.unwrap());
+    let rest = answer(
+        send_sms::handler::handle(
+            &svc,
+            request("POST", "/api/sms/send", &[("x-api-key", ALL)], r#"{"to": "+14165551234", "message": "hi"}"#),
+        )
+        .await
+        .unwrap(),
+    );
+    let action = answer(
+        send_sms::handler::handle(
+            &svc,
+            request("GET", &format!("/?{}", q(ALL, "59", "%2B14165551234", BODY)), &[], ""),
+        )
+        .await
+        .unwrap(),
+    );
     drop(guard);
     assert_eq!(rest, (500, err("Internal error")));
     assert_eq!(action, (500, err("Internal error")));

@@ -6,20 +6,26 @@
 //! Every test owns a fresh table and destination numbers no other test
 //! uses, so that its requests can be told apart on the shared server.
 
+// A scenario reads best whole, however long: functions of test code may
+// run past clippy.toml's 50 lines.
+#![allow(clippy::too_many_lines)]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use http::{HeaderMap, HeaderValue, Method};
 use integration_tests::moto::{self, Moto, Requests};
 use serde_json::{Value, json};
+use shared::adapters::sns::SnsGateway;
+use shared::domain::{CountryCode, E164, Extension, KeyHash, MessageKind, MessageStatus, RateLimits, TenantId, Window};
 use shared::inbound::api::HttpRequest;
 use shared::inbound::api::rest::Endpoint;
-use shared::service::config::Config;
-use shared::domain::{CountryCode, E164, Extension, KeyHash, MessageKind, MessageStatus, RateLimits, TenantId, Window};
+use shared::inbound::trigger::KeyLayout;
 use shared::ports::{Admin, Begun, Claim, Closing, End, Held, Lookup, SmsGateway, Start, Store};
 use shared::service::Service;
-use shared::inbound::trigger::KeyLayout;
+use shared::service::config::Config;
 
 const KEY: &str = "wire-test-key-59-000001";
 const SENDER: &str = "+14165550000";
@@ -85,7 +91,10 @@ fn body_json(resp: &http::Response<String>) -> Value {
 
 /// The guide's request through the action API; the message id.
 async fn action_send(service: &Service, to: &str) -> String {
-    let query = format!("apikey={KEY}&action=pbxware.sms.send_message&server=59&to_number={}&body={TEXT_B64}", to.replace('+', "%2B"));
+    let query = format!(
+        "apikey={KEY}&action=pbxware.sms.send_message&server=59&to_number={}&body={TEXT_B64}",
+        to.replace('+', "%2B")
+    );
     let headers = HeaderMap::new();
     let resp = shared::inbound::api::action::respond(
         service,
@@ -100,7 +109,11 @@ async fn action_send(service: &Service, to: &str) -> String {
 /// A rate counter's value, as the tenant's item holds it.
 async fn counter(m: &Moto, kind: &str, window: &str, seconds: i64) -> i64 {
     let bucket = shared::adapters::clock::system().now() / seconds;
-    m.tenant_item("59").await.get(&format!("rate_{kind}_{window}_{bucket}")).and_then(|c| c.as_n().ok()).map_or(0, |c| c.parse().expect("count"))
+    m.tenant_item("59")
+        .await
+        .get(&format!("rate_{kind}_{window}_{bucket}"))
+        .and_then(|c| c.as_n().ok())
+        .map_or(0, |c| c.parse().expect("count"))
 }
 
 #[tokio::test]
@@ -134,7 +147,10 @@ async fn action_api_send_costs_2_dynamodb_requests_cold_and_1_warm() {
     // the cold send's slot and the two blocks reserved.
     let log = m.store.messages(Some(&TenantId::parse("59").expect("id")), 10).await.expect("messages");
     assert_eq!(log.len(), 5);
-    assert!(log.iter().all(|e| e.status == MessageStatus::Sent && e.attempts == 1 && e.provider_id.is_some()), "{log:?}");
+    assert!(
+        log.iter().all(|e| e.status == MessageStatus::Sent && e.attempts == 1 && e.provider_id.is_some()),
+        "{log:?}"
+    );
     assert_eq!((counter(&m, "api", "minute", 60).await, counter(&m, "api", "day", 86_400).await), (7, 7));
 }
 
@@ -151,11 +167,18 @@ async fn reserved_slots_never_exceed_a_limit_and_the_last_slot_is_granted() {
     action_send(&first, to).await;
     action_send(&second, to).await;
     for service in [&first, &second] {
-        let query = format!("apikey={KEY}&action=pbxware.sms.send_message&server=59&to_number=%2B14165557081&body={TEXT_B64}");
+        let query =
+            format!("apikey={KEY}&action=pbxware.sms.send_message&server=59&to_number=%2B14165557081&body={TEXT_B64}");
         let headers = HeaderMap::new();
-        let req = HttpRequest { method: &Method::GET, query: Some(&query), headers: &headers, body: b"", deadline: None };
+        let req =
+            HttpRequest { method: &Method::GET, query: Some(&query), headers: &headers, body: b"", deadline: None };
         let resp = shared::inbound::api::action::respond(service, &req).await;
-        assert_eq!(body_json(&resp)["error"], json!("Rate limit exceeded: at most 60 SMS per minute for this tenant"), "{}", resp.body());
+        assert_eq!(
+            body_json(&resp)["error"],
+            json!("Rate limit exceeded: at most 60 SMS per minute for this tenant"),
+            "{}",
+            resp.body()
+        );
     }
     assert_eq!(counter(&m, "api", "minute", 60).await, 60);
     let sent = moto::sent_sms(&m.endpoint).await.into_iter().filter(|s| s.to == to).count();
@@ -169,7 +192,8 @@ async fn rest(service: &Service, endpoint: Endpoint<'_>, body: &str, idempotency
     if let Some(k) = idempotency {
         headers.insert("idempotency-key", HeaderValue::from_str(k).expect("header"));
     }
-    let req = HttpRequest { method: &Method::POST, query: None, headers: &headers, body: body.as_bytes(), deadline: None };
+    let req =
+        HttpRequest { method: &Method::POST, query: None, headers: &headers, body: body.as_bytes(), deadline: None };
     let resp = shared::inbound::api::rest::respond(service, endpoint, &req).await;
     (resp.status().as_u16(), body_json(&resp))
 }
@@ -272,7 +296,10 @@ async fn voicemail_trigger_costs_3_dynamodb_requests_cold_2_warm_and_a_redeliver
     assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 1), ("TransactWriteItems", 2)]), "{r:?}");
     assert_eq!(r.sns, counts(&[("CheckIfPhoneNumberIsOptedOut", 1), ("Publish", 1)]), "{r:?}");
     assert_eq!(r.publishes.len(), 1);
-    assert_eq!(r.publishes[0].message_attribute("AWS.MM.SMS.OriginationNumber"), Some(("String".to_owned(), SENDER.to_owned())));
+    assert_eq!(
+        r.publishes[0].message_attribute("AWS.MM.SMS.OriginationNumber"),
+        Some(("String".to_owned(), SENDER.to_owned()))
+    );
 
     // Warm, another voicemail: the two writes, one Publish.
     m.mark().await;
@@ -297,7 +324,8 @@ async fn an_opted_out_destination_is_asked_about_once_and_never_published_to() {
     let Some((m, service)) = setup("+14165557098").await else { return };
     m.mark().await;
     for _ in 0..2 {
-        let (status, answer) = rest(&service, Endpoint::Send, &json!({"to": to, "message": "hi"}).to_string(), None).await;
+        let (status, answer) =
+            rest(&service, Endpoint::Send, &json!({"to": to, "message": "hi"}).to_string(), None).await;
         assert_eq!((status, answer), (422, json!({"error": "Destination has opted out of SMS"})));
     }
     let r = m.requests_since_mark(&[to]).await;
@@ -312,7 +340,11 @@ async fn an_opted_out_destination_is_asked_about_once_and_never_published_to() {
 #[tokio::test]
 async fn sns_gateway_sends_and_answers_opt_out_over_the_wire() {
     let Some(m) = moto::connect().await else { return };
-    let (from, to, opted) = (E164::parse(SENDER).expect("e164"), E164::parse("+14165557051").expect("e164"), E164::parse("+14165557199").expect("e164"));
+    let (from, to, opted) = (
+        E164::parse(SENDER).expect("e164"),
+        E164::parse("+14165557051").expect("e164"),
+        E164::parse("+14165557199").expect("e164"),
+    );
     assert!(!m.gateway.opted_out(&to).await.expect("opt-out check"));
     assert!(m.gateway.opted_out(&opted).await.expect("opt-out check"));
     let text = shared::domain::MessageText::new("Grüße – UCS-2 survives the wire").expect("text");
@@ -325,7 +357,40 @@ async fn sns_gateway_sends_and_answers_opt_out_over_the_wire() {
     assert!(!id.is_empty());
     let held: Vec<_> = moto::sent_sms(&m.endpoint).await.into_iter().filter(|s| s.id == id).collect();
     assert_eq!(held.len(), 1);
-    assert_eq!((held[0].to.as_str(), held[0].text.as_str(), held[0].from.as_deref()), (to.as_str(), text.as_str(), Some(SENDER)));
+    assert_eq!(
+        (held[0].to.as_str(), held[0].text.as_str(), held[0].from.as_deref()),
+        (to.as_str(), text.as_str(), Some(SENDER))
+    );
+}
+
+/// An opt-out verdict is kept `OPT_OUT_CACHE_SECONDS` by the clock the
+/// gateway is given, then asked for again: one question per destination
+/// and instance in that time.
+#[tokio::test]
+async fn an_opt_out_verdict_lasts_its_time_on_the_gateways_clock() {
+    let Some(m) = moto::connect().await else { return };
+    let clock = Arc::new(AtomicI64::new(1_795_000_000));
+    let gateway = SnsGateway::new(&m.aws, clock.clone()).with_opt_out_cache(600);
+    let (free, opted) = (E164::parse("+14165557053").expect("e164"), E164::parse("+14165557299").expect("e164"));
+    let destinations = [free.as_str(), opted.as_str()];
+    let ask = || async {
+        for _ in 0..3 {
+            assert!(!gateway.opted_out(&free).await.expect("opt-out check"));
+            assert!(gateway.opted_out(&opted).await.expect("opt-out check"));
+        }
+    };
+    let questions = |r: Requests| r.sns.get("CheckIfPhoneNumberIsOptedOut").copied().unwrap_or(0);
+    m.mark().await;
+    ask().await;
+    assert_eq!(questions(m.requests_since_mark(&destinations).await), 2, "one question per destination");
+    clock.fetch_add(599, Ordering::SeqCst);
+    m.mark().await;
+    ask().await;
+    assert_eq!(questions(m.requests_since_mark(&destinations).await), 0, "the verdicts still hold");
+    clock.fetch_add(1, Ordering::SeqCst);
+    m.mark().await;
+    ask().await;
+    assert_eq!(questions(m.requests_since_mark(&destinations).await), 2, "expired: asked again, once each");
 }
 
 /// Each hot-path store operation is one request, whatever its outcome.
@@ -353,7 +418,14 @@ async fn each_hot_path_store_operation_is_one_request() {
         receipt: None,
     };
     let claim = |token| Claim { id: "c", fingerprint: "f", token, lease_until: now + 60, keep_secs: 60 };
-    let start = |token, budget| Start { record: &record, claim: Some(claim(token)), budget, now, log_keep_secs: 86_400, link: None };
+    let start = |token, budget| Start {
+        record: &record,
+        claim: Some(claim(token)),
+        budget,
+        now,
+        log_keep_secs: 86_400,
+        link: None,
+    };
     let end = |claim| End { record: &record, claim, now, log_keep_secs: 86_400 };
     let cases: Vec<(&str, &str)> = vec![
         ("lookup of all four kinds", "BatchGetItem"),
@@ -369,18 +441,52 @@ async fn each_hot_path_store_operation_is_one_request() {
         match i {
             0 => {
                 let found = store
-                    .lookup(Lookup { key: Some(&hash), tenant: Some(&t59), extension: Some(&x), number: Some(&sender), send_at: None })
+                    .lookup(Lookup {
+                        key: Some(&hash),
+                        tenant: Some(&t59),
+                        extension: Some(&x),
+                        number: Some(&sender),
+                        send_at: None,
+                    })
                     .await
                     .expect("lookup");
-                assert!(found.key.is_some() && found.tenant.is_some() && found.extension.is_some() && found.number.is_some());
+                assert!(
+                    found.key.is_some()
+                        && found.tenant.is_some()
+                        && found.extension.is_some()
+                        && found.number.is_some()
+                );
             }
-            1 => assert_eq!(store.begin(&start("t1", Some((MessageKind::Api, limits)))).await.expect("begin"), Begun::Started),
-            2 => assert!(matches!(store.begin(&start("t2", None)).await.expect("begin"), Begun::Held(Held::Pending { .. }))),
-            3 => assert!(store.finish(&end(Some(Closing { id: "c", token: "t1", result: Some("r"), keep_secs: 60 }))).await.expect("finish")),
-            4 => assert!(!store.finish(&end(Some(Closing { id: "c", token: "t2", result: None, keep_secs: 60 }))).await.expect("finish")),
+            1 => assert_eq!(
+                store.begin(&start("t1", Some((MessageKind::Api, limits)))).await.expect("begin"),
+                Begun::Started
+            ),
+            2 => assert!(matches!(
+                store.begin(&start("t2", None)).await.expect("begin"),
+                Begun::Held(Held::Pending { .. })
+            )),
+            3 => assert!(
+                store
+                    .finish(&end(Some(Closing { id: "c", token: "t1", result: Some("r"), keep_secs: 60 })))
+                    .await
+                    .expect("finish")
+            ),
+            4 => assert!(
+                !store
+                    .finish(&end(Some(Closing { id: "c", token: "t2", result: None, keep_secs: 60 })))
+                    .await
+                    .expect("finish")
+            ),
             5 => {
                 let rec = shared::domain::MessageRecord { id: "m2".to_owned(), ..record.clone() };
-                let s = Start { record: &rec, claim: None, budget: Some((MessageKind::Api, limits)), now, log_keep_secs: 86_400, link: None };
+                let s = Start {
+                    record: &rec,
+                    claim: None,
+                    budget: Some((MessageKind::Api, limits)),
+                    now,
+                    log_keep_secs: 86_400,
+                    link: None,
+                };
                 assert_eq!(store.begin(&s).await.expect("begin"), Begun::Limited(Window::Minute));
             }
             _ => assert!(store.finish(&end(None)).await.expect("finish")),
@@ -399,17 +505,27 @@ async fn the_table_layout_is_as_documented() {
     let client = aws_sdk_dynamodb::Client::new(&m.aws);
     let ttl = client.describe_time_to_live().table_name(&m.table).send().await.expect("describe ttl");
     let ttl = ttl.time_to_live_description().expect("ttl description");
-    assert_eq!((ttl.attribute_name(), ttl.time_to_live_status()), (Some("expires_at"), Some(&TimeToLiveStatus::Enabled)));
+    assert_eq!(
+        (ttl.attribute_name(), ttl.time_to_live_status()),
+        (Some("expires_at"), Some(&TimeToLiveStatus::Enabled))
+    );
     let table = client.describe_table().table_name(&m.table).send().await.expect("describe");
-    let billing = table.table().and_then(|t| t.billing_mode_summary()).and_then(|b| b.billing_mode()).map(|b| b.as_str().to_owned());
+    let billing = table
+        .table()
+        .and_then(|t| t.billing_mode_summary())
+        .and_then(|b| b.billing_mode())
+        .map(|b| b.as_str().to_owned());
     assert_eq!(billing.as_deref(), Some("PAY_PER_REQUEST"));
 
     let to = "+14165557072";
-    let (status, _) = rest(&service, Endpoint::Send, &json!({"to": to, "message": "layout"}).to_string(), Some("layout-1")).await;
+    let (status, _) =
+        rest(&service, Endpoint::Send, &json!({"to": to, "message": "layout"}).to_string(), Some("layout-1")).await;
     assert_eq!(status, 200);
 
     let items = client.scan().table_name(&m.table).send().await.expect("scan").items.unwrap_or_default();
-    let s = |item: &std::collections::HashMap<String, AttributeValue>, k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+    let s = |item: &std::collections::HashMap<String, AttributeValue>, k: &str| {
+        item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default()
+    };
     let mut layout: Vec<(String, String, bool)> = items
         .iter()
         .map(|i| {
@@ -446,14 +562,30 @@ async fn the_table_layout_is_as_documented() {
     // The tenant's item: its data, its sender's entry, the keys that may
     // send for it (by hash), its API limits, its rate counters.
     let tenant = items.iter().find(|i| s(i, "SK") == "TENANT").expect("tenant item");
-    let mut names: Vec<&str> = tenant.keys().map(|k| if k.starts_with("rate_") { k.rsplit_once('_').expect("bucket").0 } else { k.as_str() }).collect();
+    let mut names: Vec<&str> = tenant
+        .keys()
+        .map(|k| if k.starts_with("rate_") { k.rsplit_once('_').expect("bucket").0 } else { k.as_str() })
+        .collect();
     names.sort();
-    let expected = ["PK", "SK", "api_per_day", "api_per_minute", "data", "rate_api_day", "rate_api_minute", "send_keys", "sender_entry"];
+    let expected = [
+        "PK",
+        "SK",
+        "api_per_day",
+        "api_per_minute",
+        "data",
+        "rate_api_day",
+        "rate_api_minute",
+        "send_keys",
+        "sender_entry",
+    ];
     assert_eq!(names, expected);
     let keys = tenant["send_keys"].as_m().expect("a map");
     assert_eq!(keys.keys().collect::<Vec<_>>(), [KeyHash::of(KEY).as_str()]);
     assert!(!format!("{keys:?}").contains(KEY), "the secret is never stored");
-    assert_eq!((tenant["api_per_minute"].as_n().ok(), tenant["api_per_day"].as_n().ok()), (Some(&"60".to_owned()), Some(&"2000".to_owned())));
+    assert_eq!(
+        (tenant["api_per_minute"].as_n().ok(), tenant["api_per_day"].as_n().ok()),
+        (Some(&"60".to_owned()), Some(&"2000".to_owned()))
+    );
 }
 
 /// A refused transaction writes nothing (the store half of "apply is all or
@@ -495,7 +627,8 @@ async fn reading_the_log_is_one_query_and_a_receipt_one_query_and_one_update() {
     let (status, sent) = rest(&service, Endpoint::Send, &json!({"to": to, "message": "log"}).to_string(), None).await;
     assert_eq!(status, 200, "{sent}");
     m.mark().await;
-    let query = format!("apikey={KEY}&action=pbxware.sms.reports.list&server=59&start_date=Jan-01-2020&end_date=Dec-31-2099");
+    let query =
+        format!("apikey={KEY}&action=pbxware.sms.reports.list&server=59&start_date=Jan-01-2020&end_date=Dec-31-2099");
     let headers = HeaderMap::new();
     let resp = shared::inbound::api::action::respond(
         &service,
@@ -509,8 +642,14 @@ async fn reading_the_log_is_one_query_and_a_receipt_one_query_and_one_update() {
 
     m.mark().await;
     let line = json!({"notification": {"messageId": sent["id"], "timestamp": "2026-11-27 10:00:00.000"},
-                      "delivery": {"providerResponse": "Delivered"}, "status": "SUCCESS"}).to_string();
-    let event = serde_json::to_value(shared::inbound::receipts::subscription_event("sns/us-east-1/1/DirectPublishToPhoneNumber", &[line], 0)).unwrap();
+                      "delivery": {"providerResponse": "Delivered"}, "status": "SUCCESS"})
+    .to_string();
+    let event = serde_json::to_value(shared::inbound::receipts::subscription_event(
+        "sns/us-east-1/1/DirectPublishToPhoneNumber",
+        &[line],
+        0,
+    ))
+    .unwrap();
     let report = shared::inbound::receipts::process(&service, &event).await.expect("receipts");
     assert_eq!(report.applied, 1);
     let r = m.requests_since_mark(&[]).await;
@@ -536,14 +675,18 @@ async fn a_tenant_item_without_its_senders_entry_costs_one_more_read() {
     action_send(&service, to).await;
     let r = m.requests_since_mark(&[to]).await;
     assert_eq!(r.dynamodb, counts(&[("UpdateItem", 1), ("BatchGetItem", 1), ("TransactWriteItems", 1)]), "{r:?}");
-    assert_eq!(r.publishes[0].message_attribute("AWS.MM.SMS.OriginationNumber"), Some(("String".to_owned(), SENDER.to_owned())));
+    assert_eq!(
+        r.publishes[0].message_attribute("AWS.MM.SMS.OriginationNumber"),
+        Some(("String".to_owned(), SENDER.to_owned()))
+    );
 }
 
 /// The requests a cold start sends, by the access key that signed them.
 async fn init_requests<N: shared::startup::Needs>(m: &Moto, tag: &str) -> BTreeMap<String, usize> {
     let key = format!("AKIAINIT{}{tag}", std::process::id());
     let aws = moto::sdk_config_as(&m.endpoint, &key).await;
-    let settings = shared::startup::Settings::from_lookup(|n| (n == "SMS_TABLE_NAME").then(|| m.table.clone())).unwrap();
+    let settings =
+        shared::startup::Settings::from_lookup(|n| (n == "SMS_TABLE_NAME").then(|| m.table.clone())).unwrap();
     settings.aws_service::<N>(&aws, &m.table).await;
     let mut out = BTreeMap::new();
     for r in moto::recording(&m.endpoint).await.into_iter().filter(|r| r.access_key == key) {

@@ -14,11 +14,11 @@ use futures_util::future::join_all;
 use http::{HeaderMap, Method};
 use integration_tests::moto::{self, Moto};
 use serde_json::Value;
-use shared::inbound::api::HttpRequest;
-use shared::service::config::Config;
 use shared::domain::KeyHash;
+use shared::inbound::api::HttpRequest;
 use shared::ports::Admin;
 use shared::service::Service;
+use shared::service::config::Config;
 
 const BODY_B64: &str = "Q29sZCBzZW5k"; // "Cold send"
 
@@ -62,7 +62,10 @@ async fn apply(m: &Moto, config: &str) {
 
 /// The guide's send through the action API: the status and the answer.
 async fn send(service: &Service, key: &str, server: &str, to: &str) -> (u16, Value) {
-    let query = format!("apikey={key}&action=pbxware.sms.send_message&server={server}&to_number={}&body={BODY_B64}", to.replace('+', "%2B"));
+    let query = format!(
+        "apikey={key}&action=pbxware.sms.send_message&server={server}&to_number={}&body={BODY_B64}",
+        to.replace('+', "%2B")
+    );
     let headers = HeaderMap::new();
     let req = HttpRequest { method: &Method::GET, query: Some(&query), headers: &headers, body: b"", deadline: None };
     let resp = shared::inbound::api::action::respond(service, &req).await;
@@ -75,7 +78,8 @@ async fn rest_send(service: &Service, key: &str, to: &str) -> (u16, Value) {
     headers.insert("x-api-key", http::HeaderValue::from_str(key).expect("header"));
     headers.insert("content-type", http::HeaderValue::from_static("application/json"));
     let body = serde_json::json!({"to": to, "message": "Cold send"}).to_string();
-    let req = HttpRequest { method: &Method::POST, query: None, headers: &headers, body: body.as_bytes(), deadline: None };
+    let req =
+        HttpRequest { method: &Method::POST, query: None, headers: &headers, body: body.as_bytes(), deadline: None };
     let resp = shared::inbound::api::rest::respond(service, shared::inbound::api::rest::Endpoint::Send, &req).await;
     (resp.status().as_u16(), serde_json::from_str(resp.body()).expect("JSON answer"))
 }
@@ -164,7 +168,11 @@ async fn only_a_key_that_may_send_takes_a_slot() {
         assert_eq!(error(&answer), expected, "{key} for {server}: {answer:?}");
         let r = m.requests_since_mark(&[to]).await;
         // The write refused, then the key read on its own; nothing else.
-        assert_eq!((r.dynamodb.get("UpdateItem"), r.dynamodb.get("BatchGetItem"), r.dynamodb_total()), (Some(&1), Some(&1), 2), "{key}: {r:?}");
+        assert_eq!(
+            (r.dynamodb.get("UpdateItem"), r.dynamodb.get("BatchGetItem"), r.dynamodb_total()),
+            (Some(&1), Some(&1), 2),
+            "{key}: {r:?}"
+        );
         assert!(counters(&m, "59").await.is_empty(), "{key} for {server} took a slot");
     }
     assert_eq!(sent(&m, to).await, 0);
@@ -242,17 +250,23 @@ async fn past_counters_go_with_the_next_count() {
     early_in_a_minute().await;
     let now = shared::adapters::clock::system().now();
     let (minute, day) = (now / 60, now / 86_400);
-    let past = [format!("rate_api_minute_{}", minute - 5), format!("rate_api_day_{}", day - 3), format!("rate_voicemail_minute_{}", minute - 2)];
+    let past = [
+        format!("rate_api_minute_{}", minute - 5),
+        format!("rate_api_day_{}", day - 3),
+        format!("rate_voicemail_minute_{}", minute - 2),
+    ];
     let recent = format!("rate_api_minute_{}", minute - 1);
     let one = AttributeValue::N("1".to_owned());
-    let attrs: Vec<(&str, AttributeValue)> = past.iter().chain([&recent]).map(|name| (name.as_str(), one.clone())).collect();
+    let attrs: Vec<(&str, AttributeValue)> =
+        past.iter().chain([&recent]).map(|name| (name.as_str(), one.clone())).collect();
     m.set_on_tenant("59", &attrs).await;
 
     // The cold send sees them on the item; its next count removes the
     // two-windows-old ones, and keeps the last minute's.
     assert!(sent_ok(&send(&m.instance(&[]).await, K59, "59", to).await));
     let names: BTreeSet<String> = counters(&m, "59").await.into_keys().collect();
-    let expected: BTreeSet<String> = [recent, format!("rate_api_minute_{minute}"), format!("rate_api_day_{day}")].into();
+    let expected: BTreeSet<String> =
+        [recent, format!("rate_api_minute_{minute}"), format!("rate_api_day_{day}")].into();
     assert_eq!(names, expected);
 }
 
@@ -274,11 +288,22 @@ async fn a_stale_key_directory_costs_the_long_way_never_a_wrong_tenant() {
     let answer = rest_send(&instance, K59, to).await;
     assert_eq!((answer.0, answer.1["from"].as_str()), (200, Some("+14165550000")), "{answer:?}");
     let r = m.requests_since_mark(&[to]).await;
-    assert_eq!((r.dynamodb.get("UpdateItem"), r.dynamodb.get("TransactWriteItems"), r.dynamodb_total()), (Some(&1), Some(&1), 2), "{r:?}");
+    assert_eq!(
+        (r.dynamodb.get("UpdateItem"), r.dynamodb.get("TransactWriteItems"), r.dynamodb_total()),
+        (Some(&1), Some(&1), 2),
+        "{r:?}"
+    );
 
     // The key moves to tenant 60 after another instance started.
     let stale = m.instance(&[]).await;
-    apply(&m, &config(false).replace(r#""name": "k59", "secret": "cold-send-key-59-000001", "tenants": ["59"]"#, r#""name": "k59", "secret": "cold-send-key-59-000001", "tenants": ["60"]"#)).await;
+    apply(
+        &m,
+        &config(false).replace(
+            r#""name": "k59", "secret": "cold-send-key-59-000001", "tenants": ["59"]"#,
+            r#""name": "k59", "secret": "cold-send-key-59-000001", "tenants": ["60"]"#,
+        ),
+    )
+    .await;
     assert_eq!(directory(&m).await.get(&h(K59)).map(String::as_str), Some("60"));
     let before = counters(&m, "59").await;
     let answer = rest_send(&stale, K59, to).await;

@@ -21,8 +21,16 @@ fn rusqlite_in_tree(selection: &[&str]) -> Output {
 fn the_default_members_resolve_without_sqlite() {
     let deployed = rusqlite_in_tree(&[]);
     let said = String::from_utf8_lossy(&deployed.stderr);
-    assert!(said.contains("`rusqlite` did not match any packages"), "rusqlite in the deployed build:\n{}{said}", String::from_utf8_lossy(&deployed.stdout));
+    assert!(
+        said.contains("`rusqlite` did not match any packages"),
+        "rusqlite in the deployed build:\n{}{said}",
+        String::from_utf8_lossy(&deployed.stdout)
+    );
     // The workspace as a whole does have it: the question is a real one.
     let whole = rusqlite_in_tree(&["--workspace"]);
-    assert!(String::from_utf8_lossy(&whole.stdout).starts_with("rusqlite v"), "{}", String::from_utf8_lossy(&whole.stderr));
+    assert!(
+        String::from_utf8_lossy(&whole.stdout).starts_with("rusqlite v"),
+        "{}",
+        String::from_utf8_lossy(&whole.stderr)
+    );
 }

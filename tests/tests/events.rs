@@ -1,6 +1,10 @@
 //! Every file in events/ through its real handler, against a store loaded
 //! from events/config.json: the answer and what was sent.
 
+// A scenario reads best whole, however long: functions of test code may
+// run past clippy.toml's 50 lines.
+#![allow(clippy::too_many_lines)]
+
 use integration_tests::{backends, events_config, invoke_event};
 use serde_json::json;
 
@@ -48,9 +52,19 @@ async fn every_sample_event_answers_and_sends() {
                 b.apply(&events_config()).await;
                 let seeded = integration_tests::seed_sent(&*b.store, integration_tests::SAMPLE_RECEIPT_ID).await;
                 let (status, answer) = invoke_event(&b, file).await;
-                assert_eq!((status, answer), (200, json!({"applied": 1, "unknown": 0, "repeated": 0, "malformed": 0})), "{}", b.name);
+                assert_eq!(
+                    (status, answer),
+                    (200, json!({"applied": 1, "unknown": 0, "repeated": 0, "malformed": 0})),
+                    "{}",
+                    b.name
+                );
                 let log = b.admin.messages(None, 10).await.unwrap();
-                assert_eq!((log[0].id.as_str(), log[0].status.as_str()), (seeded.id.as_str(), "delivered"), "{}", b.name);
+                assert_eq!(
+                    (log[0].id.as_str(), log[0].status.as_str()),
+                    (seeded.id.as_str(), "delivered"),
+                    "{}",
+                    b.name
+                );
                 assert_eq!(log[0].receipt.as_ref().map(|r| r.response.as_str()), Some(text), "{}", b.name);
                 continue;
             }
@@ -65,7 +79,12 @@ async fn every_sample_event_answers_and_sends() {
             }
             let sent = b.sent().await;
             assert_eq!(sent.len(), 1, "{}: {file}", b.name);
-            assert_eq!((sent[0].from.as_str(), sent[0].to.as_str(), sent[0].text.as_str()), ("+14165550000", "+14165551234", text), "{}: {file}", b.name);
+            assert_eq!(
+                (sent[0].from.as_str(), sent[0].to.as_str(), sent[0].text.as_str()),
+                ("+14165550000", "+14165551234", text),
+                "{}: {file}",
+                b.name
+            );
         }
     }
 }
@@ -96,7 +115,9 @@ async fn reads(b: &integration_tests::Backend, file: &str) -> Option<Result<(), 
             let seeded = seed_sent(&*b.store, "for-the-report").await;
             let (status, answer) = invoke_event(b, file).await;
             let listed = match file {
-                "rest-messages.json" => answer["messages"][0]["id"] == seeded.id.as_str() && answer["next_cursor"].is_null(),
+                "rest-messages.json" => {
+                    answer["messages"][0]["id"] == seeded.id.as_str() && answer["next_cursor"].is_null()
+                }
                 _ => answer[&seeded.id]["to"] == "14165551234",
             };
             Some(check(status == 200 && listed, format!("{status} {answer}")))
@@ -105,11 +126,16 @@ async fn reads(b: &integration_tests::Backend, file: &str) -> Option<Result<(), 
             b.apply(&events_config()).await;
             let dir = integration_tests::temp_path("recordings");
             let audio = seed_link(&*b.store, &dir).await;
-            let svc = b.service().with_recordings(std::sync::Arc::new(shared::adapters::folder::FolderRecordings::new(&dir)));
+            let svc =
+                b.service().with_recordings(std::sync::Arc::new(shared::adapters::folder::FolderRecordings::new(&dir)));
             let text = std::fs::read_to_string(integration_tests::repo_path("events/recording-link.json")).unwrap();
-            let resp = recording_link::handler::handle(&svc, lambda_http::request::from_str(&text).unwrap()).await.unwrap();
+            let resp =
+                recording_link::handler::handle(&svc, lambda_http::request::from_str(&text).unwrap()).await.unwrap();
             let (status, kind) = (resp.status().as_u16(), resp.headers()["content-type"].to_str().unwrap().to_owned());
-            Some(check(status == 200 && kind == "audio/wav" && resp.body().as_ref() == audio.as_slice(), format!("{status} {kind}")))
+            Some(check(
+                status == 200 && kind == "audio/wav" && resp.body().as_ref() == audio.as_slice(),
+                format!("{status} {kind}"),
+            ))
         }
         _ => None,
     }

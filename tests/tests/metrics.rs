@@ -33,7 +33,14 @@ async fn each_outcome_is_counted_without_personal_data() {
     b.apply(CONFIG).await;
     let lines = Arc::new(Lines::default());
     let svc = b.service().with_metrics(lines.clone());
-    let send = |to: &str| request("POST", "/api/sms/send", &[("x-api-key", "metrics-key-59-00000001")], &json!({"to": to, "message": "secret text"}).to_string());
+    let send = |to: &str| {
+        request(
+            "POST",
+            "/api/sms/send",
+            &[("x-api-key", "metrics-key-59-00000001")],
+            &json!({"to": to, "message": "secret text"}).to_string(),
+        )
+    };
     for to in ["+14165551201", "+442079460123", "+14165551202"] {
         answer(send_sms::handler::handle(&svc, send(to)).await.unwrap());
     }

@@ -66,7 +66,10 @@ async fn receipts_move_messages_to_delivered_or_failed() {
         let event = subscription_event(&group, &[success(&ok)], 1_795_000_000_000);
         // As CloudWatch Logs sends it: the records gzip-compressed, in Base64.
         assert!(event["awslogs"]["data"].as_str().unwrap().starts_with("H4sI"), "{event}");
-        assert_eq!(deliver(&b, event).await.unwrap(), json!({"applied": 1, "unknown": 0, "repeated": 0, "malformed": 0}));
+        assert_eq!(
+            deliver(&b, event).await.unwrap(),
+            json!({"applied": 1, "unknown": 0, "repeated": 0, "malformed": 0})
+        );
         let m = entry(&b, &ok).await;
         assert_eq!(m.status, MessageStatus::Delivered, "{}", b.name);
         assert_eq!(
@@ -84,7 +87,12 @@ async fn receipts_move_messages_to_delivered_or_failed() {
         let failed = subscription_event(&format!("{group}/Failure"), &[failure(&bad)], 1_795_000_000_000);
         assert_eq!(deliver(&b, failed).await.unwrap()["applied"], 1);
         let m = entry(&b, &bad).await;
-        assert_eq!((m.status, m.error.as_deref()), (MessageStatus::Failed, Some("Unknown error attempting to reach phone")), "{}", b.name);
+        assert_eq!(
+            (m.status, m.error.as_deref()),
+            (MessageStatus::Failed, Some("Unknown error attempting to reach phone")),
+            "{}",
+            b.name
+        );
     }
 }
 
@@ -94,7 +102,13 @@ async fn unknown_repeated_and_malformed_receipts_are_logged_and_dropped() {
     for b in backends().await {
         b.apply(CONFIG).await;
         let id = send(&b, "+14165551236").await;
-        let lines = [success(&id), success(&id), success("7b5b3a8e-0000-4000-8000-000000000000"), "not json".to_owned(), failure(&id)];
+        let lines = [
+            success(&id),
+            success(&id),
+            success("7b5b3a8e-0000-4000-8000-000000000000"),
+            "not json".to_owned(),
+            failure(&id),
+        ];
         let (logs, guard) = capture_logs();
         let answer = deliver(&b, subscription_event(&group, &lines, 1_795_000_000_000)).await.unwrap();
         drop(guard);
@@ -102,14 +116,19 @@ async fn unknown_repeated_and_malformed_receipts_are_logged_and_dropped() {
         // too: the first receipt stands), one unknown, one malformed.
         assert_eq!(answer, json!({"applied": 1, "unknown": 1, "repeated": 2, "malformed": 1}), "{}", b.name);
         assert_eq!(entry(&b, &id).await.status, MessageStatus::Delivered);
-        for said in ["delivery receipt for no message we know", "delivery receipt already applied", "delivery receipt dropped"] {
+        for said in
+            ["delivery receipt for no message we know", "delivery receipt already applied", "delivery receipt dropped"]
+        {
             assert!(logs.text().contains(said), "{said}: {}", logs.text());
         }
         // Not an event of ours at all, and CloudWatch's control message:
         // answered, never failed (a failure would be retried).
         assert_eq!(deliver(&b, json!({"hello": "world"})).await.unwrap()["malformed"], 1);
         assert_eq!(deliver(&b, json!({"awslogs": {"data": "not base64 gzip"}})).await.unwrap()["malformed"], 1);
-        assert_eq!(deliver(&b, control_message()).await.unwrap(), json!({"applied": 0, "unknown": 0, "repeated": 0, "malformed": 0}));
+        assert_eq!(
+            deliver(&b, control_message()).await.unwrap(),
+            json!({"applied": 0, "unknown": 0, "repeated": 0, "malformed": 0})
+        );
     }
 }
 

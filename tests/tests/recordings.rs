@@ -40,15 +40,23 @@ impl Recordings for Signed {
 /// The service with links on, the test clock, and recordings from moto's S3
 /// (a bucket holding the object) or the stand-in.
 async fn service(b: &Backend, clock: &Arc<AtomicI64>, bucket: &str) -> Service {
-    let policy = Policy { recording_links: Some(LinkPolicy { base_url: BASE.to_owned(), days: 7 }), ..Policy::default() };
+    let policy =
+        Policy { recording_links: Some(LinkPolicy { base_url: BASE.to_owned(), days: 7 }), ..Policy::default() };
     let clock = clock.clone();
     let svc = Service::new(b.store.clone(), b.gateway.clone(), policy, clock.clone());
     match moto::endpoint().filter(|_| b.outbox.is_none()) {
         Some(endpoint) => {
             let aws = moto::sdk_config(&endpoint).await;
-            let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());
+            let s3 =
+                aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());
             s3.create_bucket().bucket(bucket).send().await.expect("bucket");
-            s3.put_object().bucket(bucket).key("voicemail/59/1001/msg.wav").body(b"RIFF-audio".to_vec().into()).send().await.expect("put");
+            s3.put_object()
+                .bucket(bucket)
+                .key("voicemail/59/1001/msg.wav")
+                .body(b"RIFF-audio".to_vec().into())
+                .send()
+                .await
+                .expect("put");
             svc.with_recordings(Arc::new(S3Voicemails::new(&aws)))
         }
         None => svc.with_recordings(Arc::new(Signed)),
@@ -78,7 +86,9 @@ async fn a_voicemail_sms_carries_a_link_that_lasts_its_days() {
         let svc = service(&b, &clock, &bucket).await;
         assert_eq!(trigger(&svc, voicemail(&bucket, "01")).await.unwrap()["sent"], 1, "{}", b.name);
         let text = b.sent().await[0].text.clone();
-        let token = text.strip_prefix(&format!("New voicemail from unknown: {BASE}")).unwrap_or_else(|| panic!("{}: {text}", b.name));
+        let token = text
+            .strip_prefix(&format!("New voicemail from unknown: {BASE}"))
+            .unwrap_or_else(|| panic!("{}: {text}", b.name));
         assert_eq!(token.len(), 22, "{text}");
 
         // Days later (longer than any Lambda session): a fresh redirect.
@@ -98,11 +108,23 @@ async fn a_voicemail_sms_carries_a_link_that_lasts_its_days() {
         }
         // Past its days: expired. Never known, or no token at all: unknown.
         clock.store(T0 + 7 * 86_400, Ordering::SeqCst);
-        assert_eq!(body_json(click(&svc, "GET", &format!("/r/{token}")).await), (410, json!({"error": "This recording link has expired"})));
+        assert_eq!(
+            body_json(click(&svc, "GET", &format!("/r/{token}")).await),
+            (410, json!({"error": "This recording link has expired"}))
+        );
         let forged = shared::domain::LinkToken::generate();
-        assert_eq!(body_json(click(&svc, "GET", &format!("/r/{}", forged.as_str())).await), (404, json!({"error": "Unknown recording link"})));
-        assert_eq!(body_json(click(&svc, "GET", "/r/not-a-token").await), (404, json!({"error": "Unknown recording link"})));
-        assert_eq!(body_json(click(&svc, "POST", &format!("/r/{token}")).await), (405, json!({"error": "Method not allowed"})));
+        assert_eq!(
+            body_json(click(&svc, "GET", &format!("/r/{}", forged.as_str())).await),
+            (404, json!({"error": "Unknown recording link"}))
+        );
+        assert_eq!(
+            body_json(click(&svc, "GET", "/r/not-a-token").await),
+            (404, json!({"error": "Unknown recording link"}))
+        );
+        assert_eq!(
+            body_json(click(&svc, "POST", &format!("/r/{token}")).await),
+            (405, json!({"error": "Method not allowed"}))
+        );
         assert_eq!(body_json(click(&svc, "GET", "/r/").await), (404, json!({"error": "Not found"})));
         // The store keeps the token's hash, never the token.
         if let Some(path) = &b.store_path {
@@ -134,7 +156,8 @@ async fn the_link_counts_in_the_segments_and_needs_an_object() {
 async fn reqwest_get(url: &str) -> Vec<u8> {
     use http_body_util::{BodyExt, Empty};
     use hyper::body::Bytes;
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    let client =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http::<Empty<Bytes>>();
     let resp = client.get(url.parse().unwrap()).await.unwrap();
     assert_eq!(resp.status(), 200, "{url}");
     resp.into_body().collect().await.unwrap().to_bytes().to_vec()

@@ -3,6 +3,10 @@
 //! rules, claims with owners, a PBX that retries, voicemails' own budget,
 //! final refusals, one identity whichever path announced an object.
 
+// A scenario reads best whole, however long: functions of test code may
+// run past clippy.toml's 50 lines.
+#![allow(clippy::too_many_lines)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -76,15 +80,28 @@ async fn a_pending_claim_is_retried_not_taken_for_a_duplicate() {
         let early = trigger_by(&svc, event.clone(), deadline(&clock)).await;
         assert!(early.unwrap_err().contains("will be retried"), "{}", b.name);
         // In a batch, that record fails alone.
-        let batch = sqs_batch(&[s3_record("voicemail/59/1001/pending.wav", "0A"), s3_record("voicemail/70/1001/other.wav", "0B")]);
-        assert_eq!(trigger_by(&svc, batch, deadline(&clock)).await.unwrap(), json!({"batchItemFailures": [{"itemIdentifier": "m0"}]}), "{}", b.name);
+        let batch = sqs_batch(&[
+            s3_record("voicemail/59/1001/pending.wav", "0A"),
+            s3_record("voicemail/70/1001/other.wav", "0B"),
+        ]);
+        assert_eq!(
+            trigger_by(&svc, batch, deadline(&clock)).await.unwrap(),
+            json!({"batchItemFailures": [{"itemIdentifier": "m0"}]}),
+            "{}",
+            b.name
+        );
         assert_eq!(b.gateway.accepted().len(), 1, "{}: only the other voicemail went", b.name);
         // Once the lease (deadline + margin) is over: sent, exactly once.
         clock.store(T0 + FUNCTION_TIMEOUT_SECS + LEASE_MARGIN_SECS, Ordering::SeqCst);
         assert_eq!(trigger_by(&svc, event.clone(), deadline(&clock)).await.unwrap()["sent"], 1, "{}", b.name);
         assert_eq!(trigger_by(&svc, event, deadline(&clock)).await.unwrap()["duplicates"], 1, "{}", b.name);
         let log = entry(&b, "59", "+14165551234").await;
-        assert_eq!(log.iter().map(|m| (m.status, m.attempts)).collect::<Vec<_>>(), [(MessageStatus::Sent, 2)], "{}", b.name);
+        assert_eq!(
+            log.iter().map(|m| (m.status, m.attempts)).collect::<Vec<_>>(),
+            [(MessageStatus::Sent, 2)],
+            "{}",
+            b.name
+        );
         assert_eq!(b.sent().await.len(), 2, "{}", b.name);
     }
 }
@@ -123,7 +140,12 @@ async fn a_holder_whose_lease_was_taken_over_can_neither_finish_nor_release() {
             }
             // B's finished claim stands: a redelivery is a duplicate, and the
             // log keeps B's outcome.
-            assert_eq!(trigger_by(&svc, event, deadline(&clock)).await.unwrap()["duplicates"], 1, "{}: {variant}", b.name);
+            assert_eq!(
+                trigger_by(&svc, event, deadline(&clock)).await.unwrap()["duplicates"],
+                1,
+                "{}: {variant}",
+                b.name
+            );
         }
         let log = entry(&b, "59", "+14165551234").await;
         assert_eq!(log.len(), 2, "{}", b.name);
@@ -179,7 +201,12 @@ async fn voicemails_have_their_own_budget_and_final_refusals_are_recorded() {
         let vm = |n: u32| direct(&[s3_record(&format!("voicemail/61/1/msg{n}.wav"), &format!("{n:02X}"))]);
         // The API spends its own budget...
         let send = |to: &str| {
-            integration_tests::request("POST", "/api/sms/send", &[("x-api-key", "budget-key-61-000000001")], &json!({"to": to, "message": "hi"}).to_string())
+            integration_tests::request(
+                "POST",
+                "/api/sms/send",
+                &[("x-api-key", "budget-key-61-000000001")],
+                &json!({"to": to, "message": "hi"}).to_string(),
+            )
         };
         let api = |svc: &shared::service::Service, to: &'static str| {
             let svc = svc.clone();
@@ -199,11 +226,27 @@ async fn voicemails_have_their_own_budget_and_final_refusals_are_recorded() {
         // A full day refuses it for good: recorded with the reason, never retried.
         assert_eq!(trigger_by(&svc, vm(4), deadline(&clock)).await.unwrap()["skipped"], 1, "{}", b.name);
         clock.store(T0 + 86_400, Ordering::SeqCst);
-        assert_eq!(trigger_by(&svc, vm(4), deadline(&clock)).await.unwrap()["duplicates"], 1, "{}: not retried the next day", b.name);
-        let refused: Vec<_> = b.admin.messages(Some(&TenantId::parse("61").unwrap()), 100).await.unwrap()
-            .into_iter().filter(|m| m.status == MessageStatus::Refused).collect();
+        assert_eq!(
+            trigger_by(&svc, vm(4), deadline(&clock)).await.unwrap()["duplicates"],
+            1,
+            "{}: not retried the next day",
+            b.name
+        );
+        let refused: Vec<_> = b
+            .admin
+            .messages(Some(&TenantId::parse("61").unwrap()), 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.status == MessageStatus::Refused)
+            .collect();
         assert_eq!(refused.len(), 1, "{}", b.name);
-        assert_eq!(refused[0].error.as_deref(), Some("Rate limit exceeded: at most 3 SMS per day for this tenant"), "{}", b.name);
+        assert_eq!(
+            refused[0].error.as_deref(),
+            Some("Rate limit exceeded: at most 3 SMS per day for this tenant"),
+            "{}",
+            b.name
+        );
 
         // The provider's final refusal and a refused country: final too.
         b.gateway.reject_next(1);
@@ -218,8 +261,12 @@ async fn voicemails_have_their_own_budget_and_final_refusals_are_recorded() {
         assert_eq!(trigger_by(&svc, opted.clone(), deadline(&clock)).await.unwrap()["skipped"], 1, "{}", b.name);
         assert_eq!(trigger_by(&svc, opted, deadline(&clock)).await.unwrap()["duplicates"], 1, "{}", b.name);
         let opted = entry(&b, "59", "+14165551299").await;
-        assert_eq!(opted.iter().map(|m| (m.status, m.error.as_deref())).collect::<Vec<_>>(),
-                   [(MessageStatus::OptedOut, Some("Destination has opted out of SMS"))], "{}", b.name);
+        assert_eq!(
+            opted.iter().map(|m| (m.status, m.error.as_deref())).collect::<Vec<_>>(),
+            [(MessageStatus::OptedOut, Some("Destination has opted out of SMS"))],
+            "{}",
+            b.name
+        );
         // An unavailable provider is not final: retried (the next minute:
         // every attempt counts against the budget), then sent.
         b.gateway.fail_next(1);
@@ -228,13 +275,20 @@ async fn voicemails_have_their_own_budget_and_final_refusals_are_recorded() {
         assert_eq!(trigger_by(&svc, vm(7), deadline(&clock)).await.unwrap()["sent"], 1, "{}", b.name);
 
         let log = b.admin.messages(Some(&TenantId::parse("61").unwrap()), 100).await.unwrap();
-        let mut outcomes: Vec<(String, &str, Option<&str>)> =
-            log.iter().filter(|m| m.kind.as_str() == "voicemail").map(|m| (m.to.clone(), m.status.as_str(), m.error.as_deref())).collect();
+        let mut outcomes: Vec<(String, &str, Option<&str>)> = log
+            .iter()
+            .filter(|m| m.kind.as_str() == "voicemail")
+            .map(|m| (m.to.clone(), m.status.as_str(), m.error.as_deref()))
+            .collect();
         outcomes.sort();
         assert_eq!(
             outcomes,
             [
-                ("+14165556101".to_owned(), "refused", Some("Rate limit exceeded: at most 3 SMS per day for this tenant")),
+                (
+                    "+14165556101".to_owned(),
+                    "refused",
+                    Some("Rate limit exceeded: at most 3 SMS per day for this tenant")
+                ),
                 ("+14165556101".to_owned(), "refused", Some("injected rejection")),
                 ("+14165556101".to_owned(), "sent", None),
                 ("+14165556101".to_owned(), "sent", None),
@@ -275,7 +329,9 @@ async fn a_run_dying_at_any_step_loses_nothing() {
                         let (svc, event) = (svc.clone(), event.clone());
                         async move {
                             match trigger_by(&svc, event, d).await {
-                                Ok(answer) => answer.get("batchItemFailures").is_none_or(|f| f.as_array().is_some_and(Vec::is_empty)),
+                                Ok(answer) => answer
+                                    .get("batchItemFailures")
+                                    .is_none_or(|f| f.as_array().is_some_and(Vec::is_empty)),
                                 Err(_) => false,
                             }
                         }
@@ -295,16 +351,22 @@ async fn a_run_dying_at_any_step_loses_nothing() {
                 Platform::Sqs { .. } => sqs_batch(&[skip]),
                 _ => direct(&[skip]),
             };
-            let delivered = platform.deliver(&clock, &dying.died, |d| {
-                let (svc, event) = (svc.clone(), event.clone());
-                async move { trigger_by(&svc, event, d).await.is_ok() }
-            }).await;
+            let delivered = platform
+                .deliver(&clock, &dying.died, |d| {
+                    let (svc, event) = (svc.clone(), event.clone());
+                    async move { trigger_by(&svc, event, d).await.is_ok() }
+                })
+                .await;
             assert_eq!(delivered.runs.len(), 1, "{}: {platform:?}", b.name);
         }
         let skipped: Vec<_> = entry(&b, "59", "").await;
         assert_eq!(skipped.len(), PLATFORMS.len(), "{}", b.name);
-        assert!(skipped.iter().all(|m| m.status == MessageStatus::Skipped
-            && m.error.as_deref() == Some("SMS notifications are disabled for this extension")), "{}: {skipped:?}", b.name);
+        assert!(
+            skipped.iter().all(|m| m.status == MessageStatus::Skipped
+                && m.error.as_deref() == Some("SMS notifications are disabled for this extension")),
+            "{}: {skipped:?}",
+            b.name
+        );
     }
 }
 
@@ -317,7 +379,8 @@ async fn one_object_is_one_voicemail_whichever_path_announced_it() {
         let stored = "voicemail/59/1001/a b+c%d.wav";
         let encoded = "voicemail/59/1001/a+b%2Bc%25d.wav";
         let eventbridge = |key: &str, version: Option<&str>, sequencer: &str| {
-            let mut object = json!({"key": key, "size": 5, "etag": "b1946ac92492d2347c6235b4d2611184", "sequencer": sequencer});
+            let mut object =
+                json!({"key": key, "size": 5, "etag": "b1946ac92492d2347c6235b4d2611184", "sequencer": sequencer});
             if let Some(v) = version {
                 object["version-id"] = json!(v);
             }
@@ -330,19 +393,30 @@ async fn one_object_is_one_voicemail_whichever_path_announced_it() {
         };
         // Through SQS first, then EventBridge (sequencer in another case and
         // padding): the same voicemail.
-        let first = trigger_by(&svc, sqs_batch(&[s3_record(encoded, "0066F1A2B3C4D5E6F7")]), deadline(&clock)).await.unwrap();
+        let first =
+            trigger_by(&svc, sqs_batch(&[s3_record(encoded, "0066F1A2B3C4D5E6F7")]), deadline(&clock)).await.unwrap();
         assert_eq!(first, json!({"batchItemFailures": []}), "{}", b.name);
         let again = trigger_by(&svc, eventbridge(stored, None, "66f1a2b3c4d5e6f7"), deadline(&clock)).await.unwrap();
         assert_eq!(again["duplicates"], 1, "{}", b.name);
         // EventBridge first this time, then the notification, with a version id.
         let other = "voicemail/59/1001/x+y 100%.wav";
         let other_encoded = "voicemail/59/1001/x%2By+100%25.wav";
-        assert_eq!(trigger_by(&svc, eventbridge(other, Some("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"), "0A"), deadline(&clock)).await.unwrap()["sent"], 1);
+        assert_eq!(
+            trigger_by(&svc, eventbridge(other, Some("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"), "0A"), deadline(&clock))
+                .await
+                .unwrap()["sent"],
+            1
+        );
         let mut record = s3_record(other_encoded, "0A");
         record["s3"]["object"]["versionId"] = json!("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY");
         assert_eq!(trigger_by(&svc, direct(&[record]), deadline(&clock)).await.unwrap()["duplicates"], 1, "{}", b.name);
         // An EventBridge key is taken as stored, never decoded.
-        assert_eq!(trigger_by(&svc, eventbridge(encoded, None, "01"), deadline(&clock)).await.unwrap()["sent"], 1, "{}", b.name);
+        assert_eq!(
+            trigger_by(&svc, eventbridge(encoded, None, "01"), deadline(&clock)).await.unwrap()["sent"],
+            1,
+            "{}",
+            b.name
+        );
         assert_eq!(b.sent().await.len(), 3, "{}", b.name);
     }
 }

@@ -2,6 +2,10 @@
 //! PBXware's `pbxware.sms.reports.list`, the REST message log with its
 //! cursor, and `pbxware.ext.es.smsnotifications.get`/`.set`.
 
+// A scenario reads best whole, however long: functions of test code may
+// run past clippy.toml's 50 lines.
+#![allow(clippy::too_many_lines)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -59,7 +63,9 @@ async fn get(svc: &Service, key: &str, path: &str) -> (u16, Value) {
 /// in the log.
 async fn send(b: &Backend, svc: &Service, key: &str, to: &str) -> String {
     let body = json!({"to": to, "message": "hi"}).to_string();
-    let (status, sent) = answer(send_sms::handler::handle(svc, request("POST", "/api/sms/send", &[("x-api-key", key)], &body)).await.unwrap());
+    let (status, sent) = answer(
+        send_sms::handler::handle(svc, request("POST", "/api/sms/send", &[("x-api-key", key)], &body)).await.unwrap(),
+    );
     assert_eq!(status, 200, "{sent}");
     let log = b.admin.messages(None, 100).await.unwrap();
     log.into_iter().find(|m| m.provider_id.as_deref() == sent["id"].as_str()).unwrap().id
@@ -76,7 +82,9 @@ async fn pbxware_reports_list_a_tenants_messages_in_a_time_range() {
         clock.store(NOV_27 - 3600, Ordering::SeqCst);
         send(&b, &svc, K59, "+14165551204").await;
 
-        let report = |extra: &str| format!("apikey={K59}&action=pbxware.sms.reports.list&start_date=Nov-27-2026&end_date=Nov-27-2026{extra}");
+        let report = |extra: &str| {
+            format!("apikey={K59}&action=pbxware.sms.reports.list&start_date=Nov-27-2026&end_date=Nov-27-2026{extra}")
+        };
         let (status, body) = action(&svc, &report("")).await;
         assert_eq!(status, 200, "{}: {body}", b.name);
         assert_eq!(body.as_object().map(|o| o.len()), Some(2), "{}: tenant 59, that day only: {body}", b.name);
@@ -95,30 +103,57 @@ async fn pbxware_reports_list_a_tenants_messages_in_a_time_range() {
             let q = report(extra);
             async move { action(&svc, &q).await.1 }
         };
-        assert_eq!(only("&to_number=14165551201").await.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()), Some(vec![first.clone()]));
+        assert_eq!(
+            only("&to_number=14165551201").await.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()),
+            Some(vec![first.clone()])
+        );
         assert_eq!(only("&start_time=10:00:30").await.as_object().map(|o| o.len()), Some(1), "{}", b.name);
         assert_eq!(only("&end_time=09:59:59").await, json!([]), "{}: nothing: PBXware answers []", b.name);
         assert_eq!(only("&direction=Inbound").await, json!([]));
         assert_eq!(only("&type=mms").await, json!([]));
-        assert_eq!(only("&direction=outbound&type=SMS&from_number=14165550000").await.as_object().map(|o| o.len()), Some(2));
+        assert_eq!(
+            only("&direction=outbound&type=SMS&from_number=14165550000").await.as_object().map(|o| o.len()),
+            Some(2)
+        );
         // The day before, through the key's only tenant implied.
-        let (_, before) = action(&svc, &format!("apikey={K59}&action=pbxware.sms.reports.list&start_date=nov-26-2026&end_date=Nov-26-2026&server=59")).await;
+        let (_, before) = action(
+            &svc,
+            &format!(
+                "apikey={K59}&action=pbxware.sms.reports.list&start_date=nov-26-2026&end_date=Nov-26-2026&server=59"
+            ),
+        )
+        .await;
         assert_eq!(before.as_object().map(|o| o.len()), Some(1), "{}", b.name);
         // Bad input, in the contract's order and texts.
         for (extra, error) in [
-            ("&start_date=2026-11-27", "Required field 'start_date' contains invalid data (a date as mmm-dd-YYYY, e.g. Nov-27-2026)"),
-            ("&end_date=Nov-26-2026", "Required field 'end_date' contains invalid data (a date and time not before the start)"),
+            (
+                "&start_date=2026-11-27",
+                "Required field 'start_date' contains invalid data (a date as mmm-dd-YYYY, e.g. Nov-27-2026)",
+            ),
+            (
+                "&end_date=Nov-26-2026",
+                "Required field 'end_date' contains invalid data (a date and time not before the start)",
+            ),
             ("&start_time=25:00:00", "Required field 'start_time' contains invalid data (a time as hh:mm:ss)"),
             ("&direction=sideways", "Required field 'direction' contains invalid data (Inbound or Outbound)"),
-            ("&to_number=%2B14165551201", "Required field 'to_number' contains invalid data (1 to 16 digits, without +)"),
+            (
+                "&to_number=%2B14165551201",
+                "Required field 'to_number' contains invalid data (1 to 16 digits, without +)",
+            ),
             ("&server=60", "API key is not allowed for this tenant"),
         ] {
-            let q = format!("apikey={K59}&action=pbxware.sms.reports.list&start_date=Nov-27-2026&end_date=Nov-27-2026{extra}");
-            let q = q.replacen("&start_date=Nov-27-2026", "", usize::from(extra.starts_with("&start_date")))
-                .replacen("&end_date=Nov-27-2026", "", usize::from(extra.starts_with("&end_date")));
+            let q = format!(
+                "apikey={K59}&action=pbxware.sms.reports.list&start_date=Nov-27-2026&end_date=Nov-27-2026{extra}"
+            );
+            let q = q.replacen("&start_date=Nov-27-2026", "", usize::from(extra.starts_with("&start_date"))).replacen(
+                "&end_date=Nov-27-2026",
+                "",
+                usize::from(extra.starts_with("&end_date")),
+            );
             assert_eq!(action(&svc, &q).await, (200, err(error)), "{}: {extra}", b.name);
         }
-        let (_, missing) = action(&svc, &format!("apikey={K59}&action=pbxware.sms.reports.list&end_date=Nov-27-2026")).await;
+        let (_, missing) =
+            action(&svc, &format!("apikey={K59}&action=pbxware.sms.reports.list&end_date=Nov-27-2026")).await;
         assert_eq!(missing, err("Required field 'start_date' is missing"));
         // A key for several tenants names one.
         let (_, several) = action(&svc, "apikey=reports-key-both-0000001&action=pbxware.sms.reports.list&start_date=Nov-27-2026&end_date=Nov-27-2026").await;
@@ -157,25 +192,49 @@ async fn the_rest_message_log_pages_with_a_cursor() {
         assert_eq!(to["messages"][0]["to"], "+14165551302");
         let (_, none) = get(&svc, K59, "/api/sms/messages?status=delivered").await;
         assert_eq!(none["messages"], json!([]), "{}", b.name);
-        let (_, window) = get(&svc, K59, "/api/sms/messages?since=2026-11-27T10:00:02Z&until=2026-11-27T10:00:03Z").await;
+        let (_, window) =
+            get(&svc, K59, "/api/sms/messages?since=2026-11-27T10:00:02Z&until=2026-11-27T10:00:03Z").await;
         assert_eq!(window["messages"].as_array().map(|m| m.len()), Some(2), "{}: {window}", b.name);
         let (status, one) = get(&svc, K59, &format!("/api/sms/messages/{}", ids[0])).await;
-        assert_eq!((status, &one["id"], &one["status"], &one["server"]), (200, &json!(ids[0]), &json!("sent"), &json!("59")));
+        assert_eq!(
+            (status, &one["id"], &one["status"], &one["server"]),
+            (200, &json!(ids[0]), &json!("sent"), &json!("59"))
+        );
         // Another tenant's message is unknown here.
         let (status, theirs) = get(&svc, "reports-key-60-000000001", &format!("/api/sms/messages/{}", ids[0])).await;
         assert_eq!((status, theirs), (404, err(&format!("Unknown message: {}", ids[0]))), "{}", b.name);
         for (path, status, error) in [
-            ("/api/sms/messages?cursor=bm8tc2VwYXJhdG9y", 400, "Required field 'cursor' contains invalid data (a cursor from a previous page)"),
-            ("/api/sms/messages?limit=101", 400, "Required field 'limit' contains invalid data (a whole number from 1 to 100)"),
-            ("/api/sms/messages?since=yesterday", 400, "Required field 'since' contains invalid data (a time in RFC 3339, e.g. 2026-11-27T10:00:00Z)"),
-            ("/api/sms/messages?status=lost", 400, "Required field 'status' contains invalid data (sending, sent, delivered, failed, refused, opted_out or skipped)"),
+            (
+                "/api/sms/messages?cursor=bm8tc2VwYXJhdG9y",
+                400,
+                "Required field 'cursor' contains invalid data (a cursor from a previous page)",
+            ),
+            (
+                "/api/sms/messages?limit=101",
+                400,
+                "Required field 'limit' contains invalid data (a whole number from 1 to 100)",
+            ),
+            (
+                "/api/sms/messages?since=yesterday",
+                400,
+                "Required field 'since' contains invalid data (a time in RFC 3339, e.g. 2026-11-27T10:00:00Z)",
+            ),
+            (
+                "/api/sms/messages?status=lost",
+                400,
+                "Required field 'status' contains invalid data (sending, sent, delivered, failed, refused, opted_out or skipped)",
+            ),
             ("/api/sms/messages?colour=red", 400, "Unknown field 'colour'"),
             ("/api/sms/messages?limit=1&limit=2", 400, "Required field 'limit' contains invalid data (a single value)"),
             ("/api/sms/messages/..%2Fsecrets", 400, "Required field 'id' contains invalid data (a message id)"),
         ] {
             assert_eq!(get(&svc, K59, path).await, (status, err(error)), "{}: {path}", b.name);
         }
-        let (status, _) = answer(send_sms::handler::handle(&svc, request("POST", "/api/sms/messages", &[("x-api-key", K59)], "{}")).await.unwrap());
+        let (status, _) = answer(
+            send_sms::handler::handle(&svc, request("POST", "/api/sms/messages", &[("x-api-key", K59)], "{}"))
+                .await
+                .unwrap(),
+        );
         assert_eq!(status, 405);
         assert_eq!(get(&svc, "wrong-key-000000000000", "/api/sms/messages").await, (401, err("Invalid API key.")));
     }
@@ -209,10 +268,15 @@ async fn empty_rest_query_values_are_refused() {
 #[tokio::test]
 async fn an_extensions_sms_notifications_switch_over_the_action_api() {
     for (b, svc, _) in setup().await {
-        let ext = |key: &str, method: &str, extra: &str| format!("apikey={key}&action=pbxware.ext.es.smsnotifications.{method}&server=59{extra}");
+        let ext = |key: &str, method: &str, extra: &str| {
+            format!("apikey={key}&action=pbxware.ext.es.smsnotifications.{method}&server=59{extra}")
+        };
         assert_eq!(action(&svc, &ext(K59, "get", "&id=1001")).await, (200, json!({"state": "yes"})), "{}", b.name);
         // Setting needs the `extensions` permission beyond `sms`.
-        assert_eq!(action(&svc, &ext(K59, "set", "&id=1001&state=no")).await, (200, err("API key does not allow changing extensions")));
+        assert_eq!(
+            action(&svc, &ext(K59, "set", "&id=1001&state=no")).await,
+            (200, err("API key does not allow changing extensions"))
+        );
         let admin = "reports-admin-59-0000001";
         assert_eq!(
             action(&svc, &ext(admin, "set", "&id=1001&state=no")).await,
@@ -225,12 +289,19 @@ async fn an_extensions_sms_notifications_switch_over_the_action_api() {
         let vm = json!({"Records": [s3_record("voicemail/59/1001/switched.wav", "01")]});
         assert_eq!(trigger(&svc, vm).await.unwrap()["skipped"], 1, "{}", b.name);
         assert_eq!(action(&svc, &ext(admin, "set", "&id=1001&state=yes")).await.1["state"], "yes");
-        assert_eq!(action(&svc, &ext(admin, "set", "&id=1001&state=yes")).await.1["state"], "yes", "setting it again changes nothing");
+        assert_eq!(
+            action(&svc, &ext(admin, "set", "&id=1001&state=yes")).await.1["state"],
+            "yes",
+            "setting it again changes nothing"
+        );
         for (query, error) in [
             (ext(admin, "set", "&id=1001&state=maybe"), "Required field 'state' contains invalid data (yes or no)"),
             (ext(admin, "set", "&id=1001"), "Required field 'state' is missing"),
             (ext(admin, "get", ""), "Required field 'id' is missing"),
-            (ext(admin, "get", "&id=10a"), "Required field 'id' contains invalid data (an extension number of 1 to 15 digits)"),
+            (
+                ext(admin, "get", "&id=10a"),
+                "Required field 'id' contains invalid data (an extension number of 1 to 15 digits)",
+            ),
             (ext(admin, "get", "&id=9999"), "Unknown extension: 9999"),
             (ext(admin, "set", "&id=9999&state=no"), "Unknown extension: 9999"),
             (ext(admin, "get", "&id=1001").replace("server=59", "server=60"), "API key is not allowed for this tenant"),

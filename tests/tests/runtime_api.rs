@@ -1,10 +1,14 @@
 //! Every file in events/ through the BUILT function binaries, the way `sam
 //! local invoke -e` runs them: each binary started against a stand-in of the
-//! Lambda Runtime API (src/runtime_api.rs) with Lambda's environment and the
+//! Lambda Runtime API (src/runtime_api.rs, run by src/binaries.rs) with Lambda's environment and the
 //! embedded store preloaded from events/config.json. Checks the answers
 //! events/README.md lists and the SMS in the local outbox; then warm
 //! invocations, failures reported through `/error`, and cold starts that
 //! fail on a bad setting.
+
+// A scenario reads best whole, however long: functions of test code may
+// run past clippy.toml's 50 lines.
+#![allow(clippy::too_many_lines)]
 
 use std::path::{Path, PathBuf};
 
@@ -14,8 +18,8 @@ use integration_tests::{events_config, repo_path, temp_path};
 use serde_json::json;
 use shared::adapters::outbox::{OutboxEntry, OutboxGateway};
 use shared::adapters::sqlite::SqliteStore;
-use shared::service::config::Config;
 use shared::ports::Admin;
+use shared::service::config::Config;
 
 const SENDER: &str = "+14165550000";
 const DESTINATION: &str = "+14165551234";
@@ -60,17 +64,15 @@ fn preloaded_db() -> PathBuf {
 /// The local outbox, oldest first.
 fn outbox(db: &Path) -> Vec<OutboxEntry> {
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    let mut all = rt.block_on(OutboxGateway::open(db, false, shared::adapters::clock::system()).unwrap().list(usize::MAX)).unwrap();
+    let mut all = rt
+        .block_on(OutboxGateway::open(db, false, shared::adapters::clock::system()).unwrap().list(usize::MAX))
+        .unwrap();
     all.reverse();
     all
 }
 
 fn assert_sms(entry: &OutboxEntry, text: &str, context: &str) {
-    assert_eq!(
-        (entry.from.as_str(), entry.to.as_str(), entry.text.as_str()),
-        (SENDER, DESTINATION, text),
-        "{context}"
-    );
+    assert_eq!((entry.from.as_str(), entry.to.as_str(), entry.text.as_str()), (SENDER, DESTINATION, text), "{context}");
 }
 
 /// `function` column of events/README.md's table, by file.
@@ -117,7 +119,12 @@ fn every_sample_event_answers_through_the_built_binaries() {
             runtime.block_on(integration_tests::seed_sent(&store, integration_tests::SAMPLE_RECEIPT_ID));
             let mut lambda = Lambda::start(function, &db, &[]);
             let answer = lambda.invoke_file(file).response_json();
-            assert_eq!(answer, json!({"applied": 1, "unknown": 0, "repeated": 0, "malformed": 0}), "{file}\n{}", lambda.output());
+            assert_eq!(
+                answer,
+                json!({"applied": 1, "unknown": 0, "repeated": 0, "malformed": 0}),
+                "{file}\n{}",
+                lambda.output()
+            );
             let log = runtime.block_on(shared::ports::Admin::messages(&store, None, 10)).unwrap();
             assert_eq!(log[0].receipt.as_ref().map(|r| r.response.as_str()), Some(text), "{file}");
             continue;
@@ -145,7 +152,12 @@ fn every_sample_event_answers_through_the_built_binaries() {
         if file.starts_with("action-api") {
             assert_eq!(answer.body["success"], "SMS message sent", "{file}");
         } else {
-            for (field, value) in [("from", json!(SENDER)), ("to", json!(DESTINATION)), ("segments", json!(1)), ("encoding", json!("GSM-7"))] {
+            for (field, value) in [
+                ("from", json!(SENDER)),
+                ("to", json!(DESTINATION)),
+                ("segments", json!(1)),
+                ("encoding", json!("GSM-7")),
+            ] {
                 assert_eq!(answer.body[field], value, "{file}: {field} in {}", answer.body);
             }
         }
@@ -165,14 +177,17 @@ fn reads(file: &str, function: &str, db: &Path) {
     if function == "recording-link" {
         let v = outcome.response_json();
         assert_eq!((v["statusCode"].as_u64(), v["isBase64Encoded"].as_bool()), (Some(200), Some(true)), "{file}: {v}");
-        let body = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, v["body"].as_str().unwrap()).unwrap();
+        let body =
+            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, v["body"].as_str().unwrap()).unwrap();
         assert_eq!(body, audio, "{file}: the recording itself");
         return;
     }
     let answer = HttpAnswer::of(&outcome);
     assert_eq!(answer.status, 200, "{file}: {:?}", answer.body);
     match file {
-        "rest-messages.json" => assert_eq!(answer.body["messages"][0]["id"], seeded.as_str(), "{file}: {}", answer.body),
+        "rest-messages.json" => {
+            assert_eq!(answer.body["messages"][0]["id"], seeded.as_str(), "{file}: {}", answer.body);
+        }
         _ => assert_eq!(answer.body[&seeded]["server"], "59", "{file}: {}", answer.body),
     }
 }
@@ -181,10 +196,11 @@ fn reads(file: &str, function: &str, db: &Path) {
 fn a_warm_trigger_sends_one_sms_per_voicemail_however_delivered() {
     let db = preloaded_db();
     let mut lambda = Lambda::start("voicemail-trigger", &db, &[]);
-    let answers: Vec<serde_json::Value> = ["s3-put.json", "sqs-s3.json", "eventbridge-object-created.json", "s3-put.json"]
-        .into_iter()
-        .map(|f| lambda.invoke_file(f).response_json())
-        .collect();
+    let answers: Vec<serde_json::Value> =
+        ["s3-put.json", "sqs-s3.json", "eventbridge-object-created.json", "s3-put.json"]
+            .into_iter()
+            .map(|f| lambda.invoke_file(f).response_json())
+            .collect();
     assert_eq!(answers[0], json!({ "sent": 1, "skipped": 0, "duplicates": 0 }));
     assert_eq!(answers[1], json!({ "batchItemFailures": [] }));
     assert_eq!(answers[2], json!({ "sent": 0, "skipped": 0, "duplicates": 1 }));
@@ -218,7 +234,8 @@ impl ProviderDown {
 
 impl Drop for ProviderDown {
     fn drop(&mut self) {
-        let _ = shared::adapters::sqlite::db::open(&self.0).map(|c| c.execute_batch("DROP TRIGGER IF EXISTS provider_down"));
+        let _ = shared::adapters::sqlite::db::open(&self.0)
+            .map(|c| c.execute_batch("DROP TRIGGER IF EXISTS provider_down"));
     }
 }
 

@@ -3,18 +3,22 @@
 //! fresh table). Each behaviour is a function over `&dyn Store` /
 //! `&dyn Admin`; every test runs it against every store.
 
+// A scenario reads best whole, however long: functions of test code may
+// run past clippy.toml's 50 lines.
+#![allow(clippy::too_many_lines)]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use integration_tests::{moto, temp_path};
 use shared::adapters::sqlite::SqliteStore;
-use shared::ports::Snapshot;
-use shared::service::config::Config;
 use shared::domain::{
-    ApiKey, CountryCode, E164, Extension, ExtensionRecord, KeyHash, MessageKind, MessageRecord, MessageStatus,
-    Owner, Permission, RateLimits, SmsNumber, Tenant, TenantId, TenantScope, Window,
+    ApiKey, CountryCode, E164, Extension, ExtensionRecord, KeyHash, MessageKind, MessageRecord, MessageStatus, Owner,
+    Permission, RateLimits, SmsNumber, Tenant, TenantId, TenantScope, Window,
 };
+use shared::ports::Snapshot;
 use shared::ports::{Admin, Begun, Claim, Closing, End, Held, Lookup, Start, Store};
+use shared::service::config::Config;
 
 struct Under {
     name: &'static str,
@@ -81,11 +85,31 @@ fn snapshot() -> Snapshot {
         ],
         tenants: vec![
             tenant59(),
-            Tenant { id: tenant("100"), active: false, sender_number: None, api_enabled: false, voicemail_notifications: false, voicemail_template: None, allowed_countries: vec![], rate_limits: None, voicemail_rate_limits: None },
+            Tenant {
+                id: tenant("100"),
+                active: false,
+                sender_number: None,
+                api_enabled: false,
+                voicemail_notifications: false,
+                voicemail_template: None,
+                allowed_countries: vec![],
+                rate_limits: None,
+                voicemail_rate_limits: None,
+            },
         ],
         extensions: vec![
-            ExtensionRecord { tenant: tenant("59"), extension: Extension::parse("1001").expect("ext"), sms_notifications: true, sms_number: Some(e164("+14165551234")) },
-            ExtensionRecord { tenant: tenant("100"), extension: Extension::parse("7").expect("ext"), sms_notifications: false, sms_number: None },
+            ExtensionRecord {
+                tenant: tenant("59"),
+                extension: Extension::parse("1001").expect("ext"),
+                sms_notifications: true,
+                sms_number: Some(e164("+14165551234")),
+            },
+            ExtensionRecord {
+                tenant: tenant("100"),
+                extension: Extension::parse("7").expect("ext"),
+                sms_notifications: false,
+                sms_number: None,
+            },
         ],
         keys: vec![key("pbx-integration", "test-key-59-abcdef", 10)],
     }
@@ -107,7 +131,13 @@ async fn lookup_finds_every_kind_and_misses_cleanly(name: &str, store: &dyn Stor
     let (t59, x1001, sender) = (tenant("59"), Extension::parse("1001").expect("ext"), e164("+14165550000"));
 
     let all = store
-        .lookup(Lookup { key: Some(&hash), tenant: Some(&t59), extension: Some(&x1001), number: Some(&sender), send_at: None })
+        .lookup(Lookup {
+            key: Some(&hash),
+            tenant: Some(&t59),
+            extension: Some(&x1001),
+            number: Some(&sender),
+            send_at: None,
+        })
         .await
         .expect("lookup");
     assert_eq!(all.key.as_ref(), Some(&s.keys[0]), "{name}");
@@ -117,32 +147,58 @@ async fn lookup_finds_every_kind_and_misses_cleanly(name: &str, store: &dyn Stor
 
     // One at a time, each kind alone.
     let only_key = store.lookup(Lookup { key: Some(&hash), ..Lookup::default() }).await.expect("lookup");
-    assert!(only_key.key.is_some() && only_key.tenant.is_none() && only_key.extension.is_none() && only_key.number.is_none(), "{name}");
+    assert!(
+        only_key.key.is_some()
+            && only_key.tenant.is_none()
+            && only_key.extension.is_none()
+            && only_key.number.is_none(),
+        "{name}"
+    );
     let system = e164("+14165550001");
     let only_number = store.lookup(Lookup { number: Some(&system), ..Lookup::default() }).await.expect("lookup");
     assert_eq!(only_number.number.as_ref(), Some(&s.numbers[1]), "{name}");
     let t100 = tenant("100");
     let x7 = Extension::parse("7").expect("ext");
-    let other = store.lookup(Lookup { tenant: Some(&t100), extension: Some(&x7), ..Lookup::default() }).await.expect("lookup");
-    assert_eq!((other.tenant.as_ref(), other.extension.as_ref()), (Some(&s.tenants[1]), Some(&s.extensions[1])), "{name}");
+    let other =
+        store.lookup(Lookup { tenant: Some(&t100), extension: Some(&x7), ..Lookup::default() }).await.expect("lookup");
+    assert_eq!(
+        (other.tenant.as_ref(), other.extension.as_ref()),
+        (Some(&s.tenants[1]), Some(&s.extensions[1])),
+        "{name}"
+    );
 
     // Missing things are None, never errors.
-    let (unknown_hash, t61, x9, nobody) = (KeyHash::of("no-such-key-0000000"), tenant("61"), Extension::parse("9").expect("ext"), e164("+14165559876"));
+    let (unknown_hash, t61, x9, nobody) =
+        (KeyHash::of("no-such-key-0000000"), tenant("61"), Extension::parse("9").expect("ext"), e164("+14165559876"));
     let none = store
-        .lookup(Lookup { key: Some(&unknown_hash), tenant: Some(&t61), extension: Some(&x1001), number: Some(&nobody), send_at: None })
+        .lookup(Lookup {
+            key: Some(&unknown_hash),
+            tenant: Some(&t61),
+            extension: Some(&x1001),
+            number: Some(&nobody),
+            send_at: None,
+        })
         .await
         .expect("lookup");
-    assert!(none.key.is_none() && none.tenant.is_none() && none.extension.is_none() && none.number.is_none(), "{name}: {none:?}");
+    assert!(
+        none.key.is_none() && none.tenant.is_none() && none.extension.is_none() && none.number.is_none(),
+        "{name}: {none:?}"
+    );
     // A known tenant, an extension it does not have (nor another tenant's).
-    let partial = store.lookup(Lookup { tenant: Some(&t59), extension: Some(&x9), ..Lookup::default() }).await.expect("lookup");
+    let partial =
+        store.lookup(Lookup { tenant: Some(&t59), extension: Some(&x9), ..Lookup::default() }).await.expect("lookup");
     assert!(partial.tenant.is_some() && partial.extension.is_none(), "{name}");
-    let foreign = store.lookup(Lookup { tenant: Some(&t59), extension: Some(&x7), ..Lookup::default() }).await.expect("lookup");
+    let foreign =
+        store.lookup(Lookup { tenant: Some(&t59), extension: Some(&x7), ..Lookup::default() }).await.expect("lookup");
     assert!(foreign.extension.is_none(), "{name}: tenant 100's extension 7 is not tenant 59's");
     // An extension means nothing without its tenant.
     let orphan = store.lookup(Lookup { extension: Some(&x1001), ..Lookup::default() }).await.expect("lookup");
     assert!(orphan.extension.is_none(), "{name}");
     let empty = store.lookup(Lookup::default()).await.expect("empty lookup");
-    assert!(empty.key.is_none() && empty.tenant.is_none() && empty.extension.is_none() && empty.number.is_none(), "{name}");
+    assert!(
+        empty.key.is_none() && empty.tenant.is_none() && empty.extension.is_none() && empty.number.is_none(),
+        "{name}"
+    );
 }
 
 #[tokio::test]
@@ -158,7 +214,8 @@ async fn a_tenant_brings_its_senders_entry(name: &str, store: &dyn Store, admin:
     let s = snapshot();
     admin.apply(&s, &[]).await.expect("apply");
     let t59 = tenant("59");
-    let sender = || async { store.lookup(Lookup { tenant: Some(&t59), ..Lookup::default() }).await.expect("lookup").sender };
+    let sender =
+        || async { store.lookup(Lookup { tenant: Some(&t59), ..Lookup::default() }).await.expect("lookup").sender };
     assert_eq!(sender().await, Some(s.numbers[0].clone()), "{name}");
     let off = SmsNumber { sms_enabled: false, ..s.numbers[0].clone() };
     admin.apply(&Snapshot { numbers: vec![off.clone()], ..Snapshot::default() }, &[]).await.expect("apply");
@@ -196,7 +253,11 @@ async fn apply_is_idempotent_and_exports_what_it_wrote(name: &str, admin: &dyn A
     admin.apply(&changed, &[]).await.expect("apply change");
     let after = admin.export().await.expect("export");
     assert!(!after.tenants.iter().find(|t| t.id.as_str() == "59").expect("tenant 59").active, "{name}");
-    assert_eq!((after.numbers.len(), after.tenants.len(), after.extensions.len(), after.keys.len()), (2, 2, 2, 1), "{name}");
+    assert_eq!(
+        (after.numbers.len(), after.tenants.len(), after.extensions.len(), after.keys.len()),
+        (2, 2, 2, 1),
+        "{name}"
+    );
     changed.tenants[0].active = true;
     admin.apply(&changed, &[]).await.expect("apply back");
     assert_eq!(admin.export().await.expect("export"), first, "{name}");
@@ -215,9 +276,22 @@ fn large_snapshot() -> Snapshot {
     let mut s = Snapshot::default();
     for i in (0..70u32).rev() {
         let id = tenant(&(i * 7 + 1).to_string());
-        s.tenants.push(Tenant { id: id.clone(), sender_number: Some(e164(&format!("+1416555{:04}", 2000 + i))), ..tenant59() });
-        s.numbers.push(SmsNumber { number: e164(&format!("+1416555{:04}", 2000 + i)), tenant: Owner::Tenant(id.clone()), sms_enabled: true });
-        s.extensions.push(ExtensionRecord { tenant: id, extension: Extension::parse(&format!("{}", 100 + i)).expect("ext"), sms_notifications: true, sms_number: None });
+        s.tenants.push(Tenant {
+            id: id.clone(),
+            sender_number: Some(e164(&format!("+1416555{:04}", 2000 + i))),
+            ..tenant59()
+        });
+        s.numbers.push(SmsNumber {
+            number: e164(&format!("+1416555{:04}", 2000 + i)),
+            tenant: Owner::Tenant(id.clone()),
+            sms_enabled: true,
+        });
+        s.extensions.push(ExtensionRecord {
+            tenant: id,
+            extension: Extension::parse(&format!("{}", 100 + i)).expect("ext"),
+            sms_notifications: true,
+            sms_number: None,
+        });
     }
     s
 }
@@ -229,7 +303,9 @@ async fn a_large_configuration_is_written_whole(name: &str, admin: &dyn Admin) {
     let mut expected = s.clone();
     expected.numbers.sort_by(|a, b| a.number.cmp(&b.number));
     expected.tenants.sort_by_key(|t| t.id.as_str().parse::<u64>().expect("digits"));
-    expected.extensions.sort_by_key(|x| (x.tenant.as_str().parse::<u64>().expect("digits"), x.extension.as_str().to_owned()));
+    expected
+        .extensions
+        .sort_by_key(|x| (x.tenant.as_str().parse::<u64>().expect("digits"), x.extension.as_str().to_owned()));
     assert_eq!(exported, expected, "{name}");
     admin.apply(&s, &[]).await.expect("apply again");
     assert_eq!(admin.export().await.expect("export"), expected, "{name}");
@@ -281,7 +357,9 @@ async fn apply_all_or_nothing() {
 
 async fn keys_rotate_and_rename_through_apply(name: &str, store: &dyn Store, admin: &dyn Admin) {
     let file = |key_name: &str, secret: &str| {
-        format!(r#"{{"api_keys": [{{"name": "{key_name}", "secret": "{secret}", "tenants": ["59"], "permissions": ["sms"]}}]}}"#)
+        format!(
+            r#"{{"api_keys": [{{"name": "{key_name}", "secret": "{secret}", "tenants": ["59"], "permissions": ["sms"]}}]}}"#
+        )
     };
     let (a, b, c) = ("secret-a-0123456789", "secret-b-0123456789", "secret-c-0123456789");
     let found = |secret: &'static str| async move {
@@ -298,7 +376,11 @@ async fn keys_rotate_and_rename_through_apply(name: &str, store: &dyn Store, adm
     // Rotation: the same name with a new secret replaces the old hash.
     apply_file(admin, &file("pbx", b), 300).await;
     let keys = admin.keys().await.expect("keys");
-    assert_eq!(keys.iter().map(|k| (k.name.as_str(), k.hash.clone())).collect::<Vec<_>>(), vec![("pbx", KeyHash::of(b))], "{name}");
+    assert_eq!(
+        keys.iter().map(|k| (k.name.as_str(), k.hash.clone())).collect::<Vec<_>>(),
+        vec![("pbx", KeyHash::of(b))],
+        "{name}"
+    );
     assert!(found(a).await.is_none(), "{name}: the rotated-out secret still opens");
     assert!(found(b).await.is_some(), "{name}");
 
@@ -333,12 +415,18 @@ async fn put_key_keys_and_delete_key(name: &str, store: &dyn Store, admin: &dyn 
     let x2 = ApiKey { enabled: false, ..key("zeta", "secret-zeta-rotated-0123", 3) };
     admin.put_key(&x2).await.expect("put");
     assert_eq!(admin.keys().await.expect("keys"), vec![y.clone(), x2.clone()], "{name}");
-    assert!(store.lookup(Lookup { key: Some(&x.hash), ..Lookup::default() }).await.expect("lookup").key.is_none(), "{name}");
+    assert!(
+        store.lookup(Lookup { key: Some(&x.hash), ..Lookup::default() }).await.expect("lookup").key.is_none(),
+        "{name}"
+    );
 
     admin.delete_key(&x2.hash).await.expect("delete");
     admin.delete_key(&KeyHash::of("never-stored-0123456789")).await.expect("deleting an unknown key is fine");
     assert_eq!(admin.keys().await.expect("keys"), vec![y.clone()], "{name}");
-    assert!(store.lookup(Lookup { key: Some(&x2.hash), ..Lookup::default() }).await.expect("lookup").key.is_none(), "{name}");
+    assert!(
+        store.lookup(Lookup { key: Some(&x2.hash), ..Lookup::default() }).await.expect("lookup").key.is_none(),
+        "{name}"
+    );
     // The deleted key's name is free.
     admin.put_key(&x).await.expect("put");
     assert_eq!(admin.keys().await.expect("keys"), vec![y, x], "{name}");
@@ -384,7 +472,14 @@ fn claim<'a>(id: &'a str, fingerprint: &'a str, token: &'a str, lease_until: i64
 /// Starts `message` under a claim held by `token`, without a budget.
 async fn take(store: &dyn Store, id: &str, fp: &str, token: &str, now: i64, lease_until: i64) -> Begun {
     let rec = sending("m-claimed", now);
-    let start = Start { record: &rec, claim: Some(claim(id, fp, token, lease_until)), budget: None, now, log_keep_secs: KEEP_LOG, link: None };
+    let start = Start {
+        record: &rec,
+        claim: Some(claim(id, fp, token, lease_until)),
+        budget: None,
+        now,
+        log_keep_secs: KEEP_LOG,
+        link: None,
+    };
     store.begin(&start).await.expect("begin")
 }
 
@@ -399,14 +494,26 @@ async fn claims_follow_their_lifecycle(name: &str, store: &dyn Store) {
     let id = "vm#s3://pbx-voicemail/voicemail/59/1001/msg0001.wav#55AED6DCD90281E5";
     let pending = |fp: &str, lease_until| Begun::Held(Held::Pending { fingerprint: fp.to_owned(), lease_until });
     assert_eq!(take(store, id, "fp-1", "t1", NOW, NOW + 120).await, Begun::Started, "{name}: first wins");
-    assert_eq!(take(store, id, "fp-2", "t2", NOW + 1, NOW + 200).await, pending("fp-1", NOW + 120), "{name}: second sees it");
+    assert_eq!(
+        take(store, id, "fp-2", "t2", NOW + 1, NOW + 200).await,
+        pending("fp-1", NOW + 120),
+        "{name}: second sees it"
+    );
     assert_eq!(take(store, id, "fp-2", "t2", NOW + 119, NOW + 200).await, pending("fp-1", NOW + 120), "{name}");
     // The lease ran out: taken over by t3.
-    assert_eq!(take(store, id, "fp-3", "t3", NOW + 120, NOW + 180).await, Begun::Started, "{name}: an expired lease is taken over");
+    assert_eq!(
+        take(store, id, "fp-3", "t3", NOW + 120, NOW + 180).await,
+        Begun::Started,
+        "{name}: an expired lease is taken over"
+    );
     // The old holder can neither finish nor release the new holder's claim.
     assert!(!close(store, id, "t1", Some("late"), NOW + 121).await, "{name}: a former holder finished the claim");
     assert!(!close(store, id, "t1", None, NOW + 121).await, "{name}: a former holder released the claim");
-    assert_eq!(take(store, id, "fp-4", "t4", NOW + 122, NOW + 200).await, pending("fp-3", NOW + 180), "{name}: still t3's");
+    assert_eq!(
+        take(store, id, "fp-4", "t4", NOW + 122, NOW + 200).await,
+        pending("fp-3", NOW + 180),
+        "{name}: still t3's"
+    );
 
     // Finished by its holder: Done with its result until kept no more.
     assert!(close(store, id, "t3", Some("{\"id\":\"m-1\"}"), NOW + 130).await, "{name}");
@@ -416,7 +523,11 @@ async fn claims_follow_their_lifecycle(name: &str, store: &dyn Store) {
     assert!(!close(store, id, "t3", None, NOW + 501).await, "{name}");
     assert!(!close(store, id, "t3", Some("again"), NOW + 501).await, "{name}");
     assert_eq!(take(store, id, "fp-5", "t5", NOW + 1129, NOW + 1200).await, done, "{name}");
-    assert_eq!(take(store, id, "fp-6", "t6", NOW + 1130, NOW + 1200).await, Begun::Started, "{name}: kept 1000 s, then gone");
+    assert_eq!(
+        take(store, id, "fp-6", "t6", NOW + 1130, NOW + 1200).await,
+        Begun::Started,
+        "{name}: kept 1000 s, then gone"
+    );
 
     // Released while pending: claimable again at once.
     let other = "idem#59#abc";
@@ -426,11 +537,26 @@ async fn claims_follow_their_lifecycle(name: &str, store: &dyn Store) {
     // Finishing or releasing what was never claimed does nothing.
     assert!(!close(store, "never", "t", Some("x"), NOW).await, "{name}");
     assert!(!close(store, "never", "t", None, NOW).await, "{name}");
-    assert_eq!(take(store, "never", "n", "tn", NOW, NOW + 10).await, Begun::Started, "{name}: finishing nothing created nothing");
+    assert_eq!(
+        take(store, "never", "n", "tn", NOW, NOW + 10).await,
+        Begun::Started,
+        "{name}: finishing nothing created nothing"
+    );
 
     // A start with a final record finishes the claim at once (a skipped voicemail).
-    let skipped = MessageRecord { status: MessageStatus::Skipped, error: Some("Unknown extension: 9".to_owned()), ..sending("m-skip", NOW) };
-    let start = Start { record: &skipped, claim: Some(claim("vm#skipped", "s", "ts", NOW + 60)), budget: None, now: NOW, log_keep_secs: KEEP_LOG, link: None };
+    let skipped = MessageRecord {
+        status: MessageStatus::Skipped,
+        error: Some("Unknown extension: 9".to_owned()),
+        ..sending("m-skip", NOW)
+    };
+    let start = Start {
+        record: &skipped,
+        claim: Some(claim("vm#skipped", "s", "ts", NOW + 60)),
+        budget: None,
+        now: NOW,
+        log_keep_secs: KEEP_LOG,
+        link: None,
+    };
     assert_eq!(store.begin(&start).await.expect("begin"), Begun::Started, "{name}");
     let held = take(store, "vm#skipped", "s", "tx", NOW + 500, NOW + 560).await;
     assert_eq!(held, Begun::Held(Held::Done { fingerprint: "s".to_owned(), result: "skipped".to_owned() }), "{name}");
@@ -449,7 +575,9 @@ async fn one_of_concurrent_claims_wins(name: &str, store: Arc<dyn Store>) {
         let tasks: Vec<_> = (0..10)
             .map(|i| {
                 let (store, id) = (store.clone(), id.clone());
-                tokio::spawn(async move { take(&*store, &id, &format!("fp-{i}"), &format!("t{i}"), NOW, NOW + 120).await })
+                tokio::spawn(
+                    async move { take(&*store, &id, &format!("fp-{i}"), &format!("t{i}"), NOW, NOW + 120).await },
+                )
             })
             .collect();
         let mut winners = 0;
@@ -476,7 +604,8 @@ async fn concurrent_claims_have_one_winner() {
 /// One API message of tenant `t` against `limits` of `budget`.
 async fn charge(store: &dyn Store, t: &str, budget: MessageKind, limits: RateLimits, now: i64) -> Begun {
     let rec = MessageRecord { tenant: tenant(t), ..sending(&format!("r-{t}-{now}-{}", rand_id()), now) };
-    let start = Start { record: &rec, claim: None, budget: Some((budget, limits)), now, log_keep_secs: KEEP_LOG, link: None };
+    let start =
+        Start { record: &rec, claim: None, budget: Some((budget, limits)), now, log_keep_secs: KEEP_LOG, link: None };
     store.begin(&start).await.expect("begin")
 }
 
@@ -505,26 +634,60 @@ async fn budget_windows_refuse_without_counting(name: &str, store: &dyn Store, a
     // Both full: the minute answers.
     assert_eq!(charge(store, "59", api, small, NOW + 64).await, limited(Window::Minute), "{name}");
     // The voicemails' budget is their own, as is another tenant's.
-    assert_eq!(charge(store, "59", MessageKind::Voicemail, small, NOW + 64).await, Begun::Started, "{name}: voicemails not starved");
+    assert_eq!(
+        charge(store, "59", MessageKind::Voicemail, small, NOW + 64).await,
+        Begun::Started,
+        "{name}: voicemails not starved"
+    );
     assert_eq!(charge(store, "60", api, small, NOW + 65).await, Begun::Started, "{name}");
     assert_eq!(charge(store, "59", api, small, NOW + 86_400).await, Begun::Started, "{name}: the day rolled over");
     // A zero limit refuses at once.
-    assert_eq!(charge(store, "61", api, RateLimits { per_minute: 0, per_day: 10 }, NOW).await, limited(Window::Minute), "{name}");
-    assert_eq!(charge(store, "61", api, RateLimits { per_minute: 10, per_day: 0 }, NOW).await, limited(Window::Day), "{name}");
+    assert_eq!(
+        charge(store, "61", api, RateLimits { per_minute: 0, per_day: 10 }, NOW).await,
+        limited(Window::Minute),
+        "{name}"
+    );
+    assert_eq!(
+        charge(store, "61", api, RateLimits { per_minute: 10, per_day: 0 }, NOW).await,
+        limited(Window::Day),
+        "{name}"
+    );
 
     // A refused start wrote nothing: no claim, no log entry; a start refused
     // by its claim counted nothing.
     let one = RateLimits { per_minute: 1, per_day: 10 };
     let rec = sending("m-limited", NOW);
-    let limited_start = Start { record: &rec, claim: Some(claim("vm#limited", "f", "t", NOW + 60)), budget: Some((api, one)), now: NOW, log_keep_secs: KEEP_LOG, link: None };
+    let limited_start = Start {
+        record: &rec,
+        claim: Some(claim("vm#limited", "f", "t", NOW + 60)),
+        budget: Some((api, one)),
+        now: NOW,
+        log_keep_secs: KEEP_LOG,
+        link: None,
+    };
     assert_eq!(charge(store, "62", api, one, NOW).await, Begun::Started, "{name}");
     let rec62 = MessageRecord { tenant: tenant("62"), ..rec.clone() };
     let limited_start = Start { record: &rec62, ..limited_start };
     assert_eq!(store.begin(&limited_start).await.expect("begin"), limited(Window::Minute), "{name}");
-    assert_eq!(take(store, "vm#limited", "g", "u", NOW, NOW + 60).await, Begun::Started, "{name}: the refused start took no claim");
-    let held_start = Start { record: &rec62, claim: Some(claim("vm#limited", "f", "t", NOW + 60)), budget: Some((api, RateLimits { per_minute: 2, per_day: 10 })), now: NOW, log_keep_secs: KEEP_LOG, link: None };
+    assert_eq!(
+        take(store, "vm#limited", "g", "u", NOW, NOW + 60).await,
+        Begun::Started,
+        "{name}: the refused start took no claim"
+    );
+    let held_start = Start {
+        record: &rec62,
+        claim: Some(claim("vm#limited", "f", "t", NOW + 60)),
+        budget: Some((api, RateLimits { per_minute: 2, per_day: 10 })),
+        now: NOW,
+        log_keep_secs: KEEP_LOG,
+        link: None,
+    };
     assert!(matches!(store.begin(&held_start).await.expect("begin"), Begun::Held(_)), "{name}");
-    assert_eq!(charge(store, "62", api, RateLimits { per_minute: 2, per_day: 10 }, NOW).await, Begun::Started, "{name}: the held start counted nothing");
+    assert_eq!(
+        charge(store, "62", api, RateLimits { per_minute: 2, per_day: 10 }, NOW).await,
+        Begun::Started,
+        "{name}: the held start counted nothing"
+    );
 }
 
 #[tokio::test]
@@ -556,14 +719,23 @@ async fn the_log_is_newest_first_per_tenant(name: &str, store: &dyn Store, admin
     }
     let ids = |v: Vec<MessageRecord>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
     let t59 = tenant("59");
-    assert_eq!(ids(admin.messages(Some(&t59), 10).await.expect("messages")), ["d", "b", "ef", "a"], "{name}: newest first, ties by id");
+    assert_eq!(
+        ids(admin.messages(Some(&t59), 10).await.expect("messages")),
+        ["d", "b", "ef", "a"],
+        "{name}: newest first, ties by id"
+    );
     assert_eq!(ids(admin.messages(Some(&t59), 2).await.expect("messages")), ["d", "b"], "{name}: limited");
-    assert_eq!(ids(admin.messages(Some(&tenant("60")), 10).await.expect("messages")), ["c"], "{name}: tenant 60 is not 600");
+    assert_eq!(
+        ids(admin.messages(Some(&tenant("60")), 10).await.expect("messages")),
+        ["c"],
+        "{name}: tenant 60 is not 600"
+    );
     assert!(admin.messages(Some(&tenant("61")), 10).await.expect("messages").is_empty(), "{name}");
     assert_eq!(ids(admin.messages(None, 4).await.expect("messages")), ["g", "d", "b", "c"], "{name}: every tenant");
     assert!(admin.messages(None, 0).await.expect("messages").is_empty(), "{name}");
     // Records come back whole, failures with their cause.
-    let all: BTreeMap<String, MessageRecord> = admin.messages(None, 100).await.expect("messages").into_iter().map(|r| (r.id.clone(), r)).collect();
+    let all: BTreeMap<String, MessageRecord> =
+        admin.messages(None, 100).await.expect("messages").into_iter().map(|r| (r.id.clone(), r)).collect();
     assert_eq!(all.len(), records.len(), "{name}");
     for r in &records {
         assert_eq!(all.get(&r.id), Some(r), "{name}");
@@ -587,19 +759,31 @@ async fn an_entry_moves_through_its_statuses(name: &str, store: &dyn Store, admi
     let c = claim("vm#moves", "f", "t1", NOW + 60);
     let start = Start { record: &first, claim: Some(c), budget: None, now: NOW, log_keep_secs: KEEP_LOG, link: None };
     assert_eq!(store.begin(&start).await.expect("begin"), Begun::Started);
-    let failed = MessageRecord { error: Some("SNS Publish: timeout".to_owned()), ..entry(MessageStatus::Failed, NOW + 1) };
+    let failed =
+        MessageRecord { error: Some("SNS Publish: timeout".to_owned()), ..entry(MessageStatus::Failed, NOW + 1) };
     let release = Closing { id: "vm#moves", token: "t1", result: None, keep_secs: 1000 };
-    assert!(store.finish(&End { record: &failed, claim: Some(release), now: NOW + 1, log_keep_secs: KEEP_LOG }).await.expect("finish"));
+    assert!(
+        store
+            .finish(&End { record: &failed, claim: Some(release), now: NOW + 1, log_keep_secs: KEEP_LOG })
+            .await
+            .expect("finish")
+    );
     let log = admin.messages(Some(&t70), 10).await.expect("messages");
     assert_eq!((log.len(), log[0].status, log[0].attempts), (1, MessageStatus::Failed, 1), "{name}");
 
     let retry = entry(MessageStatus::Sending, NOW + 120);
     let c = claim("vm#moves", "f", "t2", NOW + 180);
-    let start = Start { record: &retry, claim: Some(c), budget: None, now: NOW + 120, log_keep_secs: KEEP_LOG, link: None };
+    let start =
+        Start { record: &retry, claim: Some(c), budget: None, now: NOW + 120, log_keep_secs: KEEP_LOG, link: None };
     assert_eq!(store.begin(&start).await.expect("begin"), Begun::Started, "{name}: released, so the retry takes it");
     let sent = MessageRecord { provider_id: Some("p-1".to_owned()), ..entry(MessageStatus::Sent, NOW + 121) };
     let finish = Closing { id: "vm#moves", token: "t2", result: Some("p-1"), keep_secs: 1000 };
-    assert!(store.finish(&End { record: &sent, claim: Some(finish), now: NOW + 121, log_keep_secs: KEEP_LOG }).await.expect("finish"));
+    assert!(
+        store
+            .finish(&End { record: &sent, claim: Some(finish), now: NOW + 121, log_keep_secs: KEEP_LOG })
+            .await
+            .expect("finish")
+    );
     let log = admin.messages(Some(&t70), 10).await.expect("messages");
     assert_eq!(log, vec![MessageRecord { attempts: 2, ..sent }], "{name}: one entry, two attempts");
 }

@@ -48,7 +48,9 @@ async fn gateway_at(url: &str) -> Arc<SnsGateway> {
 
 async fn rest_send(svc: &Service) -> (u16, serde_json::Value) {
     let body = json!({"to": "+14165551234", "message": "hi"}).to_string();
-    answer(send_sms::handler::handle(svc, request("POST", "/api/sms/send", &[("x-api-key", KEY)], &body)).await.unwrap())
+    answer(
+        send_sms::handler::handle(svc, request("POST", "/api/sms/send", &[("x-api-key", KEY)], &body)).await.unwrap(),
+    )
 }
 
 async fn embedded_with(gateway: Arc<dyn SmsGateway>, check_opt_out: bool) -> (Backend, Service) {
@@ -125,12 +127,16 @@ async fn publish_is_retried_only_when_sns_throttled_it() {
     let sms = OutgoingSms { tenant: &tenant, kind: MessageKind::Api, from: &from, to: &to, text: &text };
     // Throttled, then taken: the SDK retried, one SMS.
     let patient = AwsTimeouts { operation_ms: 10_000, ..SHORT };
-    let throttled = Endpoint::scripted(vec![sns_error("400 Bad Request", "Throttling", "Rate exceeded"), sns_published("m-1")]).await;
+    let throttled =
+        Endpoint::scripted(vec![sns_error("400 Bad Request", "Throttling", "Rate exceeded"), sns_published("m-1")])
+            .await;
     let gateway = SnsGateway::new(&sdk_config_with(&throttled.url, patient).await, shared::adapters::clock::system());
     assert_eq!(gateway.send(sms).await, Ok("m-1".to_owned()));
     assert_eq!(throttled.received().len(), 2);
     // A 5xx may have been taken: not retried, unavailable.
-    let failing = Endpoint::scripted(vec![sns_error("500 Internal Server Error", "InternalError", "oops"), sns_published("m-2")]).await;
+    let failing =
+        Endpoint::scripted(vec![sns_error("500 Internal Server Error", "InternalError", "oops"), sns_published("m-2")])
+            .await;
     let gateway = SnsGateway::new(&sdk_config_with(&failing.url, patient).await, shared::adapters::clock::system());
     assert!(matches!(gateway.send(sms).await, Err(GatewayError::Unavailable(_))));
     assert_eq!(failing.received().len(), 1);
@@ -161,7 +167,10 @@ async fn voicemail_text(details: S3Voicemails) -> (String, String) {
 async fn unreadable_metadata_never_blocks_the_sms() {
     // Access denied (and what S3 answers for a deleted object when the role
     // lacks s3:ListBucket), then no answer at all.
-    for endpoint in [Endpoint::scripted(vec!["HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".to_owned()]).await, Endpoint::silent().await] {
+    for endpoint in [
+        Endpoint::scripted(vec!["HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".to_owned()]).await,
+        Endpoint::silent().await,
+    ] {
         let details = S3Voicemails::new(&sdk_config_with(&endpoint.url, SHORT).await);
         let started = Instant::now();
         let (text, logs) = voicemail_text(details).await;
@@ -171,7 +180,10 @@ async fn unreadable_metadata_never_blocks_the_sms() {
         // A read: the SDK may retry it within the bound.
         let received = endpoint.received();
         assert!(!received.is_empty(), "{received:?}");
-        assert!(received.iter().all(|r| r.line.starts_with("HEAD /pbx-voicemail/voicemail/59/1001/gone.wav")), "{received:?}");
+        assert!(
+            received.iter().all(|r| r.line.starts_with("HEAD /pbx-voicemail/voicemail/59/1001/gone.wav")),
+            "{received:?}"
+        );
     }
 }
 
@@ -183,8 +195,15 @@ async fn a_deleted_object_on_moto_sends_with_unknown_details() {
     let bucket = moto::unique_table_name();
     s3.create_bucket().bucket(&bucket).send().await.expect("bucket");
     let key = "voicemail/59/1001/gone.wav";
-    s3.put_object().bucket(&bucket).key(key).metadata("caller-id", "+14165559876").metadata("duration", "75")
-        .body(b"RIFF".to_vec().into()).send().await.expect("put");
+    s3.put_object()
+        .bucket(&bucket)
+        .key(key)
+        .metadata("caller-id", "+14165559876")
+        .metadata("duration", "75")
+        .body(b"RIFF".to_vec().into())
+        .send()
+        .await
+        .expect("put");
     let b = embedded();
     b.apply(CONFIG).await;
     let svc = b.service().with_details(Arc::new(S3Voicemails::new(&aws)));

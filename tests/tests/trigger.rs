@@ -48,7 +48,8 @@ async fn url_encoded_keys_are_decoded() {
         let answer = trigger(&svc, direct(&[s3_record("voicemail/59/1001/msg+from+%2B1416.wav", "01")])).await.unwrap();
         assert_eq!(answer, json!({ "sent": 1, "skipped": 0, "duplicates": 0 }));
         // Same object, key encoded differently by another path: same voicemail.
-        let again = trigger(&svc, direct(&[s3_record("voicemail/59/1001/msg%20from%20%2B1416.wav", "01")])).await.unwrap();
+        let again =
+            trigger(&svc, direct(&[s3_record("voicemail/59/1001/msg%20from%20%2B1416.wav", "01")])).await.unwrap();
         assert_eq!(again["duplicates"], 1);
         let encoded_ids = trigger(&svc, direct(&[s3_record("voicemail/%35%39/1001/a.wav", "02")])).await.unwrap();
         assert_eq!(encoded_ids["sent"], 1);
@@ -161,7 +162,8 @@ async fn a_batch_of_ten_with_three_failing_reports_exactly_those() {
         assert_eq!(
             answer,
             json!({ "batchItemFailures": [{"itemIdentifier": "m2"}, {"itemIdentifier": "m5"}, {"itemIdentifier": "m9"}] }),
-            "{}", b.name
+            "{}",
+            b.name
         );
         assert_eq!(b.sent().await.len(), 7);
         // SQS redelivers the whole batch's failures only; here the whole batch again.

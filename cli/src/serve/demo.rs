@@ -3,9 +3,9 @@
 
 use std::net::SocketAddr;
 
-use shared::service::config::Config;
 use shared::domain::KeyHash;
 use shared::ports::Admin;
+use shared::service::config::Config;
 
 use crate::fail::{Fail, Result};
 use crate::output::say;
@@ -13,7 +13,10 @@ use crate::output::say;
 const CONFIG: &str = include_str!("../../demo-config.json");
 
 /// The guide's action API example, with `{key}` for the API key.
-const ACTION_EXAMPLE: &str = "/?apikey={key}&action=pbxware.sms.send_message&server=59&to_number=%2B14165551234&body=WW91IGhhdmUgcmVjZWl2ZWQgYSBuZXcgdm9pY2VtYWlsLg==";
+const ACTION_EXAMPLE: &str = concat!(
+    "/?apikey={key}&action=pbxware.sms.send_message&server=59&to_number=%2B14165551234",
+    "&body=WW91IGhhdmUgcmVjZWl2ZWQgYSBuZXcgdm9pY2VtYWlsLg=="
+);
 
 pub struct Demo {
     pub config: Config,
@@ -22,8 +25,7 @@ pub struct Demo {
 
 impl Demo {
     pub fn load() -> Result<Self> {
-        let config = Config::from_json(CONFIG)
-            .map_err(|e| Fail::new(format!("the demo configuration: {e}")))?;
+        let config = Config::from_json(CONFIG).map_err(|e| Fail::new(format!("the demo configuration: {e}")))?;
         let key = config
             .api_keys
             .iter()
@@ -37,10 +39,7 @@ impl Demo {
     pub fn print(&self, addr: SocketAddr) {
         let base = format!("http://{addr}");
         let key = &self.key;
-        say!(
-            "demo configuration (cli/demo-config.json):\n{}",
-            CONFIG.trim_end()
-        );
+        say!("demo configuration (cli/demo-config.json):\n{}", CONFIG.trim_end());
         say!();
         say!("# The guide's action API example:");
         say!("curl '{base}{}'", ACTION_EXAMPLE.replace("{key}", key));
@@ -51,7 +50,8 @@ impl Demo {
         );
         say!("# Voicemail notification (REST):");
         say!(
-            "curl -X POST {base}/api/sms/notifications/voicemail -H \"X-API-Key: {key}\" -H \"Content-Type: application/json\" \
+            "curl -X POST {base}/api/sms/notifications/voicemail -H \"X-API-Key: {key}\" \
+             -H \"Content-Type: application/json\" \
              -d '{{ \"extension\": \"1001\", \"message\": \"New voicemail received\" }}'"
         );
         say!();

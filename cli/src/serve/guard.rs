@@ -54,7 +54,8 @@ impl Guard {
         let origin = headers.get(header::ORIGIN).map(|o| o.to_str().unwrap_or_default());
         let fetch_site = headers.get("sec-fetch-site").map(|s| s.to_str().unwrap_or_default());
         // `none`: typed into the address bar or a bookmark, the user's own.
-        let cross_site = fetch_site.is_some_and(|s| !s.eq_ignore_ascii_case("same-origin") && !s.eq_ignore_ascii_case("none"));
+        let cross_site =
+            fetch_site.is_some_and(|s| !s.eq_ignore_ascii_case("same-origin") && !s.eq_ignore_ascii_case("none"));
         if origin.is_some_and(|o| !self.origins.iter().any(|own| own.eq_ignore_ascii_case(o))) || cross_site {
             return Some(Refusal {
                 status: StatusCode::FORBIDDEN,
@@ -88,8 +89,10 @@ mod tests {
         assert_eq!(ok("127.0.0.1:3000"), None);
         assert_eq!(ok("localhost:3000"), None);
         assert_eq!(ok("LocalHost:3000"), None);
-        let refused = Some((421, "Misdirected request: the Host header must be 127.0.0.1:3000 or localhost:3000".to_owned()));
-        for host in ["evil.example:3000", "127.0.0.1:3001", "127.0.0.1", "localhost", "127.0.0.1:3000.evil.example", ""] {
+        let refused =
+            Some((421, "Misdirected request: the Host header must be 127.0.0.1:3000 or localhost:3000".to_owned()));
+        for host in ["evil.example:3000", "127.0.0.1:3001", "127.0.0.1", "localhost", "127.0.0.1:3000.evil.example", ""]
+        {
             assert_eq!(ok(host), refused, "{host}");
         }
         assert_eq!(check("127.0.0.1:3000", "/", &[]), refused, "no Host at all");
@@ -119,7 +122,8 @@ mod tests {
         };
         let refused = Some((
             403,
-            "Cross-origin request refused: only http://127.0.0.1:3000 or http://localhost:3000 may call this server".to_owned(),
+            "Cross-origin request refused: only http://127.0.0.1:3000 or http://localhost:3000 may call this server"
+                .to_owned(),
         ));
         assert_eq!(with(&[("origin", "https://evil.example")]), refused);
         assert_eq!(with(&[("origin", "null")]), refused);

@@ -99,20 +99,7 @@ pub async fn serve(
         let Ok(slot) = slot else { break };
         match accepted {
             Ok((stream, _)) => {
-                let context = context.clone();
-                let handler = service_fn(move |req| {
-                    let context = context.clone();
-                    async move {
-                        // Its own task: a client that hangs up does not cut a
-                        // send short between the outbox and the message log.
-                        let response = tokio::spawn(async move { handle(&context, req).await }).await;
-                        Ok::<_, Infallible>(response.unwrap_or_else(|e| {
-                            tracing::error!(error = %e, "handler panicked");
-                            internal_error()
-                        }))
-                    }
-                });
-                let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), handler));
+                let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), handler(context.clone())));
                 let connected = clients.join();
                 tokio::spawn(async move {
                     if let Err(e) = connection.await {
@@ -129,12 +116,33 @@ pub async fn serve(
         }
     }
     drop(listener);
-    if tokio::time::timeout(GRACE, graceful.shutdown())
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(GRACE, graceful.shutdown()).await.is_err() {
         tracing::warn!("requests still open after {GRACE:?}; stopping anyway");
     }
+}
+
+/// A connection's requests, each answered on a task of its own: a client
+/// that hangs up does not cut a send short between the outbox and the
+/// message log.
+fn handler(
+    context: Arc<Context>,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = Response<Full<Bytes>>,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send,
+> + Clone
++ Send {
+    service_fn(move |req| {
+        let context = context.clone();
+        async move {
+            let response = tokio::spawn(async move { handle(&context, req).await }).await;
+            Ok::<_, Infallible>(response.unwrap_or_else(|e| {
+                tracing::error!(error = %e, "handler panicked");
+                internal_error()
+            }))
+        }
+    })
 }
 
 async fn handle(context: &Context, req: Request<Incoming>) -> Response<Full<Bytes>> {

@@ -71,7 +71,8 @@ pub async fn run(target: &Target, args: ServeArgs) -> Result {
         say!("watching {} for voicemails ({}<tenant>/<extension>/<file>)", w.dir().display(), settings.layout.prefix);
         tokio::spawn(w.run(service.clone(), settings.layout.clone(), stopped))
     });
-    let limits = http::Limits { idle: Duration::from_secs(args.idle_timeout), connections: usize::from(args.max_connections) };
+    let limits =
+        http::Limits { idle: Duration::from_secs(args.idle_timeout), connections: usize::from(args.max_connections) };
     let clients = http::Clients::default();
     let receipts = tokio::spawn(pump_receipts(service.clone(), local.outbox, clients.clone(), stop.subscribe()));
     say!("listening on http://{addr} (Ctrl-C stops)");

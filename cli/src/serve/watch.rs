@@ -40,26 +40,16 @@ pub struct Watcher {
 impl Watcher {
     /// Creates the folder if need be, so that it can be filled after start.
     pub fn start(dir: PathBuf) -> Result<Self> {
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Fail::new(format!("--watch {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(&dir).map_err(|e| Fail::new(format!("--watch {}: {e}", dir.display())))?;
         let done = scan(&dir);
-        Ok(Watcher {
-            dir,
-            done,
-            pending: HashMap::new(),
-        })
+        Ok(Watcher { dir, done, pending: HashMap::new() })
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
-    pub async fn run(
-        mut self,
-        service: Arc<Service>,
-        layout: KeyLayout,
-        mut stop: watch::Receiver<bool>,
-    ) {
+    pub async fn run(mut self, service: Arc<Service>, layout: KeyLayout, mut stop: watch::Receiver<bool>) {
         loop {
             tokio::select! {
                 () = tokio::time::sleep(POLL) => {}
@@ -135,16 +125,9 @@ fn scan(dir: &Path) -> HashMap<String, Stamp> {
             match entry.file_type() {
                 Ok(t) if t.is_dir() => folders.push((entry.path(), format!("{key}/"))),
                 Ok(_) => {
-                    if let Some(meta) = std::fs::metadata(entry.path()).ok().filter(|m| m.is_file())
-                    {
+                    if let Some(meta) = std::fs::metadata(entry.path()).ok().filter(|m| m.is_file()) {
                         let modified = meta.modified().unwrap_or(UNIX_EPOCH);
-                        files.insert(
-                            key,
-                            Stamp {
-                                modified,
-                                size: meta.len(),
-                            },
-                        );
+                        files.insert(key, Stamp { modified, size: meta.len() });
                     }
                 }
                 Err(_) => {}
@@ -173,8 +156,8 @@ fn s3_event(key: &str, stamp: Stamp) -> S3Event {
     record.event_version = Some("2.1".to_owned());
     record.event_source = Some("aws:s3".to_owned());
     record.aws_region = Some("local".to_owned());
-    record.event_time = chrono::DateTime::from_timestamp(since_epoch.as_secs() as i64, since_epoch.subsec_nanos())
-        .unwrap_or_default();
+    record.event_time =
+        chrono::DateTime::from_timestamp(since_epoch.as_secs() as i64, since_epoch.subsec_nanos()).unwrap_or_default();
     record.event_name = Some("ObjectCreated:Put".to_owned());
     record.principal_id.principal_id = Some("smsctl".to_owned());
     record.request_parameters.source_ip_address = Some("127.0.0.1".to_owned());
@@ -201,34 +184,26 @@ mod tests {
     #[test]
     fn keys_are_encoded_like_s3_and_decode_back() {
         let key = "voicemail/59/1001/my msg+1 (ü).wav";
-        assert_eq!(
-            encode_key(key),
-            "voicemail/59/1001/my+msg%2B1+%28%C3%BC%29.wav"
-        );
+        assert_eq!(encode_key(key), "voicemail/59/1001/my+msg%2B1+%28%C3%BC%29.wav");
         assert_eq!(decode_key(&encode_key(key)).as_deref(), Ok(key));
     }
 
     #[test]
     fn the_event_is_a_voicemail_for_the_trigger() {
-        let stamp = Stamp {
-            modified: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
-            size: 42,
-        };
+        let stamp = Stamp { modified: UNIX_EPOCH + Duration::from_secs(1_700_000_000), size: 42 };
         let event = serde_json::to_value(s3_event("voicemail/59/1001/my msg.wav", stamp)).unwrap();
         let Invocation::Direct(items) = KeyLayout::default().parse(&event) else {
             panic!("not a direct invocation: {event}");
         };
-        let [Ok(vm)] = &items[..] else {
-            panic!("{items:?}")
-        };
+        let [Ok(vm)] = &items[..] else { panic!("{items:?}") };
         assert_eq!((vm.tenant.as_str(), vm.extension.as_str()), ("59", "1001"));
         let sequencer = format!("{:016X}{:016X}", 1_700_000_000u64 * 1_000_000_000, 42);
-        assert_eq!(
-            vm.identity,
-            format!("s3://local/voicemail/59/1001/my msg.wav#{sequencer}")
-        );
+        assert_eq!(vm.identity, format!("s3://local/voicemail/59/1001/my msg.wav#{sequencer}"));
         // Another upload of the same key is another voicemail.
         let again = s3_event("voicemail/59/1001/my msg.wav", Stamp { size: 43, ..stamp });
-        assert_ne!(event["Records"][0]["s3"]["object"]["sequencer"], again.records[0].s3.object.sequencer.as_deref().unwrap());
+        assert_ne!(
+            event["Records"][0]["s3"]["object"]["sequencer"],
+            again.records[0].s3.object.sequencer.as_deref().unwrap()
+        );
     }
 }

@@ -25,10 +25,7 @@ pub struct Env {
 impl Env {
     pub fn new(name: &str) -> Env {
         static N: AtomicUsize = AtomicUsize::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
         let dir = std::env::temp_dir().join(format!(
             "smsctl-{name}-{}-{nanos}-{}",
             std::process::id(),
@@ -41,13 +38,7 @@ impl Env {
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(BIN);
         cmd.arg("--db").arg(self.dir.join("sms.db"));
-        for var in [
-            "SMS_TABLE_NAME",
-            "SMS_DB_PATH",
-            "SMS_OUTBOX_PATH",
-            "VOICEMAIL_PREFIX",
-            "VOICEMAIL_SUFFIXES",
-        ] {
+        for var in ["SMS_TABLE_NAME", "SMS_DB_PATH", "SMS_OUTBOX_PATH", "VOICEMAIL_PREFIX", "VOICEMAIL_SUFFIXES"] {
             cmd.env_remove(var);
         }
         cmd.env("LOG_LEVEL", "warn");
@@ -61,11 +52,7 @@ impl Env {
     /// Stdout of a command that must succeed.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "smsctl {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "smsctl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -88,11 +75,7 @@ impl Env {
     }
 
     pub fn serve(&self, extra: &[&str]) -> Server {
-        Server::start(
-            self.command()
-                .args(["serve", "--addr", "127.0.0.1:0"])
-                .args(extra),
-        )
+        Server::start(self.command().args(["serve", "--addr", "127.0.0.1:0"]).args(extra))
     }
 }
 
@@ -112,11 +95,7 @@ pub struct Server {
 
 impl Server {
     pub fn start(cmd: &mut Command) -> Server {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let (tx, lines) = channel();
         let stdout = child.stdout.take().unwrap();
         std::thread::spawn(move || {
@@ -134,18 +113,9 @@ impl Server {
             let _ = pipe.read_to_string(&mut text);
             sink.lock().unwrap().push_str(&text);
         });
-        let mut server = Server {
-            child,
-            addr: String::new(),
-            lines,
-            stderr,
-        };
+        let mut server = Server { child, addr: String::new(), lines, stderr };
         let line = server.wait_for(|l| l.starts_with("listening on http://"));
-        server.addr = line["listening on http://".len()..]
-            .split(' ')
-            .next()
-            .unwrap()
-            .to_owned();
+        server.addr = line["listening on http://".len()..].split(' ').next().unwrap().to_owned();
         server
     }
 
@@ -157,10 +127,7 @@ impl Server {
             match self.lines.recv_timeout(left) {
                 Ok(line) if matches(&line) => return line,
                 Ok(_) => {}
-                Err(e) => panic!(
-                    "no such line from serve ({e}); stderr:\n{}",
-                    self.stderr.lock().unwrap()
-                ),
+                Err(e) => panic!("no such line from serve ({e}); stderr:\n{}", self.stderr.lock().unwrap()),
             }
         }
     }
@@ -168,34 +135,21 @@ impl Server {
     /// Sends `request` as it is; the status and the body of the answer.
     pub fn raw(&self, request: &[u8]) -> (u16, String) {
         let mut stream = TcpStream::connect(&self.addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         stream.write_all(request).unwrap();
         let mut answer = Vec::new();
         stream.read_to_end(&mut answer).unwrap();
         let answer = String::from_utf8(answer).unwrap();
-        let status = answer
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let body = answer
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_owned())
-            .unwrap_or_default();
+        let status = answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
         (status, body)
     }
 
     pub fn get(&self, path_and_query: &str) -> (u16, Value) {
         let (status, body) = self.raw(
-            format!("GET {path_and_query} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.addr)
-                .as_bytes(),
+            format!("GET {path_and_query} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.addr).as_bytes(),
         );
-        (
-            status,
-            serde_json::from_str(&body).unwrap_or(Value::String(body)),
-        )
+        (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
     }
 
     pub fn post(&self, path: &str, key: &str, json: &str) -> (u16, Value) {
@@ -206,10 +160,7 @@ impl Server {
             json.len()
         );
         let (status, body) = self.raw(request.as_bytes());
-        (
-            status,
-            serde_json::from_str(&body).unwrap_or(Value::String(body)),
-        )
+        (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
     }
 
     /// A connection of its own, reads bounded so that a test cannot hang.
@@ -243,4 +194,3 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
-

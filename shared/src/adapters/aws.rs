@@ -46,7 +46,10 @@ impl TrustRoots {
 pub fn http_client(roots: &TrustRoots) -> SharedHttpClient {
     let trust = TrustStore::empty().with_pem_certificate(roots.0.clone());
     let tls = TlsContext::builder().with_trust_store(trust).build().expect("a trust store alone always builds");
-    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).tls_context(tls).build_https()
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .tls_context(tls)
+        .build_https()
 }
 
 #[cfg(test)]

@@ -57,10 +57,9 @@ impl CachedStore {
     }
 }
 
-#[async_trait]
-impl Store for CachedStore {
-    async fn lookup(&self, l: Lookup<'_>) -> Result<Found, StoreError> {
-        let now = self.clock.now();
+impl CachedStore {
+    /// What the cache holds of a lookup, and the lookup of the rest.
+    fn split<'a>(&self, l: Lookup<'a>, now: i64) -> (Found, Lookup<'a>) {
         let mut found = Found::default();
         let mut missing = Lookup { number: l.number, ..Lookup::default() };
         if let Some(h) = l.key {
@@ -88,18 +87,20 @@ impl Store for CachedStore {
         if l.send_at.is_some() && (missing.tenant.is_some() || (l.tenant.is_none() && missing.key.is_some())) {
             (missing.key, missing.send_at) = (l.key, l.send_at);
         }
-        if missing.key.is_none() && missing.tenant.is_none() && missing.number.is_none() {
-            return Ok(found);
-        }
-        let read = self.inner.lookup(missing).await?;
+        (found, missing)
+    }
+
+    /// Keeps what the store read for `missing` (of the lookup `l`), and adds
+    /// it to what the cache had.
+    fn merge(&self, l: Lookup<'_>, missing: Lookup<'_>, read: Found, found: &mut Found, now: i64) {
         if let (Some(h), Some(k)) = (missing.key, &read.key) {
             self.keep(Name::Key(h.clone()), Entry::Key(k.clone()), now);
             found.key = read.key.clone();
         }
         // A tenant asked for, or one the store found from the key alone
         // (DynamoDB's key directory) for a lookup that named none.
-        let tenant = missing.tenant.cloned().or_else(|| l.tenant.is_none().then(|| read.tenant.as_ref().map(|t| t.id.clone())).flatten());
-        if let Some(t) = tenant {
+        let from_key = || l.tenant.is_none().then(|| read.tenant.as_ref().map(|t| t.id.clone())).flatten();
+        if let Some(t) = missing.tenant.cloned().or_else(from_key) {
             self.keep(Name::Tenant(t.clone()), Entry::Tenant(read.tenant.clone(), read.sender.clone()), now);
             (found.tenant, found.sender) = (read.tenant, read.sender);
             if let Some(x) = missing.extension {
@@ -108,6 +109,19 @@ impl Store for CachedStore {
             }
         }
         found.number = read.number;
+    }
+}
+
+#[async_trait]
+impl Store for CachedStore {
+    async fn lookup(&self, l: Lookup<'_>) -> Result<Found, StoreError> {
+        let now = self.clock.now();
+        let (mut found, missing) = self.split(l, now);
+        if missing.key.is_none() && missing.tenant.is_none() && missing.number.is_none() {
+            return Ok(found);
+        }
+        let read = self.inner.lookup(missing).await?;
+        self.merge(l, missing, read, &mut found, now);
         Ok(found)
     }
 

@@ -75,11 +75,19 @@ fn layout<'a>(event: &'a Event<'_>) -> Layout<'a> {
     match event {
         Event::Sent { kind, tenant, latency_ms } => Layout {
             latency_ms: Some(*latency_ms),
-            ..counted(vec![("Kind", kind.as_str()), ("Tenant", tenant.as_str())], vec![vec!["Kind"], vec!["Kind", "Tenant"]], "Sent")
+            ..counted(
+                vec![("Kind", kind.as_str()), ("Tenant", tenant.as_str())],
+                vec![vec!["Kind"], vec!["Kind", "Tenant"]],
+                "Sent",
+            )
         },
         Event::Failed { kind, reason } | Event::Refused { kind, reason } => {
             let metric = if matches!(event, Event::Failed { .. }) { "Failed" } else { "Refused" };
-            counted(vec![("Kind", kind.as_str()), ("Reason", reason)], vec![vec!["Kind"], vec!["Kind", "Reason"]], metric)
+            counted(
+                vec![("Kind", kind.as_str()), ("Reason", reason)],
+                vec![vec!["Kind"], vec!["Kind", "Reason"]],
+                metric,
+            )
         }
         Event::RateLimited { kind, window } => counted(
             vec![("Kind", kind.as_str()), ("Window", window.as_str())],
@@ -108,7 +116,8 @@ impl Emf {
         let mut dimensions = vec![Vec::new(), vec!["Function"]];
         dimensions.extend(layout.sets.into_iter().map(|set| [vec!["Function"], set].concat()));
         let mut metrics = vec![Definition { name: layout.metric, unit: "Count" }];
-        let mut members = BTreeMap::from([("Function", Member::Dimension(&self.function)), (layout.metric, Member::Value(1))]);
+        let mut members =
+            BTreeMap::from([("Function", Member::Dimension(&self.function)), (layout.metric, Member::Value(1))]);
         members.extend(layout.dimensions.into_iter().map(|(name, value)| (name, Member::Dimension(value))));
         if let Some(ms) = layout.latency_ms {
             metrics.push(Definition { name: "ProviderLatency", unit: "Milliseconds" });
@@ -153,7 +162,8 @@ mod tests {
     #[test]
     fn a_sent_sms_is_an_emf_line_with_bounded_dimensions() {
         let tenant = TenantId::parse("59").unwrap();
-        let line = emf().line(&Event::Sent { kind: MessageKind::Api, tenant: &tenant, latency_ms: 42 }, 1_795_000_000_000);
+        let line =
+            emf().line(&Event::Sent { kind: MessageKind::Api, tenant: &tenant, latency_ms: 42 }, 1_795_000_000_000);
         let v: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(
             v,
@@ -190,7 +200,13 @@ mod tests {
                 assert!(v[m["Name"].as_str().unwrap()].is_number(), "{event:?}: {m}");
             }
         }
-        assert_eq!(serde_json::from_str::<Value>(&emf().line(&Event::RateLimited { kind: MessageKind::Api, window: Window::Day }, 1)).unwrap()["Window"], "day");
+        assert_eq!(
+            serde_json::from_str::<Value>(
+                &emf().line(&Event::RateLimited { kind: MessageKind::Api, window: Window::Day }, 1)
+            )
+            .unwrap()["Window"],
+            "day"
+        );
     }
 
     #[test]

@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEX
     tenant TEXT NOT NULL, kind TEXT NOT NULL, sender TEXT NOT NULL, recipient TEXT NOT NULL,
     text TEXT NOT NULL, encoding TEXT NOT NULL, segments INTEGER NOT NULL, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS opted_out (number TEXT PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS receipts (seq INTEGER PRIMARY KEY AUTOINCREMENT, delivered INTEGER NOT NULL, line TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS receipts (seq INTEGER PRIMARY KEY AUTOINCREMENT, delivered INTEGER NOT NULL,
+    line TEXT NOT NULL);
 ";
 
 /// Receipts to hand out; acknowledged up to `up_to` once applied.
@@ -131,8 +132,11 @@ fn list(conn: &Connection, limit: i64) -> Result<Vec<OutboxEntry>, StoreError> {
 }
 
 fn receipts(conn: &Connection, limit: i64) -> Result<PendingReceipts, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT seq, delivered, line FROM receipts ORDER BY seq LIMIT ?1").map_err(err)?;
-    let rows = stmt.query_map([limit], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?, r.get::<_, String>(2)?))).map_err(err)?;
+    let mut stmt =
+        conn.prepare_cached("SELECT seq, delivered, line FROM receipts ORDER BY seq LIMIT ?1").map_err(err)?;
+    let rows = stmt
+        .query_map([limit], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?, r.get::<_, String>(2)?)))
+        .map_err(err)?;
     let mut pending = PendingReceipts::default();
     for row in rows {
         let (seq, delivered, line) = row.map_err(err)?;
@@ -233,7 +237,10 @@ impl SmsGateway for OutboxGateway {
             id,
         };
         let (id, at) = (row.id.clone(), row.at.clone());
-        self.db.call(move |conn| insert(conn, &row)).await.map_err(|e| GatewayError::Unavailable(format!("outbox: {}", e.0)))?;
+        self.db
+            .call(move |conn| insert(conn, &row))
+            .await
+            .map_err(|e| GatewayError::Unavailable(format!("outbox: {}", e.0)))?;
         if self.echo {
             // A closed stdout must not fail (or panic) a send.
             let _ = writeln!(std::io::stdout().lock(), "{}", echo_line(&at, &sms));
@@ -243,7 +250,10 @@ impl SmsGateway for OutboxGateway {
 
     async fn opted_out(&self, to: &E164) -> Result<bool, GatewayError> {
         let to = to.as_str().to_owned();
-        self.db.call(move |conn| opted_out(conn, &to)).await.map_err(|e| GatewayError::Unavailable(format!("outbox: {}", e.0)))
+        self.db
+            .call(move |conn| opted_out(conn, &to))
+            .await
+            .map_err(|e| GatewayError::Unavailable(format!("outbox: {}", e.0)))
     }
 }
 
@@ -254,12 +264,21 @@ mod tests {
 
     #[test]
     fn an_echoed_sms_stays_on_its_line() {
-        let (tenant, from, to) = (TenantId::parse("59").unwrap(), E164::parse("+14165550000").unwrap(), E164::parse("+14165551234").unwrap());
-        let text = MessageText::new("hi\n[outbox] 2026 +1 -> +2 (tenant 70): forged\u{2028}\u{202e}evil\u{1b}]0;title\u{7}").unwrap();
+        let (tenant, from, to) = (
+            TenantId::parse("59").unwrap(),
+            E164::parse("+14165550000").unwrap(),
+            E164::parse("+14165551234").unwrap(),
+        );
+        let text =
+            MessageText::new("hi\n[outbox] 2026 +1 -> +2 (tenant 70): forged\u{2028}\u{202e}evil\u{1b}]0;title\u{7}")
+                .unwrap();
         let sms = OutgoingSms { tenant: &tenant, kind: MessageKind::Api, from: &from, to: &to, text: &text };
         let line = echo_line("2026-11-27T10:00:00Z", &sms);
         assert_eq!(line.lines().count(), 1, "{line}");
         assert!(!line.chars().any(crate::domain::text::is_invisible), "{line:?}");
-        assert!(line.ends_with(r"hi\n[outbox] 2026 +1 -> +2 (tenant 70): forged\u{2028}\u{202e}evil]0;title"), "{line}");
+        assert!(
+            line.ends_with(r"hi\n[outbox] 2026 +1 -> +2 (tenant 70): forged\u{2028}\u{202e}evil]0;title"),
+            "{line}"
+        );
     }
 }

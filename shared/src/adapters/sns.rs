@@ -227,9 +227,7 @@ mod tests {
             service(generic("ServiceUnavailable", "try later"), 503),
             service(generic("Unknown", "gateway timeout"), 504),
             service(
-                PublishError::InternalErrorException(
-                    InternalErrorException::builder().message("internal").build(),
-                ),
+                PublishError::InternalErrorException(InternalErrorException::builder().message("internal").build()),
                 500,
             ),
         ];
@@ -249,7 +247,10 @@ mod tests {
         );
         assert_eq!(kind(classify("Publish", &service(invalid, 400))), "rejected");
         // Not allowed yet: an operator's fix and a retry cure it.
-        assert_eq!(kind(classify("Publish", &service(generic("AuthorizationError", "not allowed"), 403))), "unavailable");
+        assert_eq!(
+            kind(classify("Publish", &service(generic("AuthorizationError", "not allowed"), 403))),
+            "unavailable"
+        );
         assert_eq!(kind(classify("Publish", &service(generic("InvalidParameterValue", "bad"), 400))), "rejected");
         assert_eq!(
             kind(classify("Publish", &service(generic("InvalidParameter", "Phone number is opted out"), 400))),
@@ -279,7 +280,13 @@ mod tests {
         let text = crate::domain::MessageText::new("hello").expect("valid");
         let tenant = crate::domain::TenantId::parse("59").expect("valid");
         let sent = gateway
-            .send(OutgoingSms { tenant: &tenant, kind: crate::domain::MessageKind::Api, from: &from, to: &to, text: &text })
+            .send(OutgoingSms {
+                tenant: &tenant,
+                kind: crate::domain::MessageKind::Api,
+                from: &from,
+                to: &to,
+                text: &text,
+            })
             .await;
         assert!(matches!(sent, Err(GatewayError::Unavailable(_))), "{sent:?}");
         assert!(matches!(gateway.opted_out(&to).await, Err(GatewayError::Unavailable(_))));

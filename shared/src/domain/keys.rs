@@ -19,22 +19,16 @@ pub const MAX_PRESENTED_KEY_LEN: usize = 256;
 pub struct ApiKeySecret(String);
 
 impl ApiKeySecret {
-    pub const EXPECTED: &'static str =
-        "a secret of 16 to 256 printable ASCII characters without spaces";
+    pub const EXPECTED: &'static str = "a secret of 16 to 256 printable ASCII characters without spaces";
 
     pub fn parse(s: &str) -> Option<Self> {
-        ((16..=MAX_PRESENTED_KEY_LEN).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_graphic()))
-        .then(|| ApiKeySecret(s.to_owned()))
+        ((16..=MAX_PRESENTED_KEY_LEN).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic()))
+            .then(|| ApiKeySecret(s.to_owned()))
     }
 
     /// 32 random alphanumeric characters (about 190 bits) from the OS RNG.
     pub fn generate() -> Self {
-        let body: String = rand::rng()
-            .sample_iter(rand::distr::Alphanumeric)
-            .take(32)
-            .map(char::from)
-            .collect();
+        let body: String = rand::rng().sample_iter(rand::distr::Alphanumeric).take(32).map(char::from).collect();
         ApiKeySecret(format!("sk_{body}"))
     }
 
@@ -84,8 +78,7 @@ impl KeyHash {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        (s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
-            .then(|| KeyHash(s.to_owned()))
+        (s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))).then(|| KeyHash(s.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -177,9 +170,8 @@ impl Serialize for TenantScope {
 impl<'de> Deserialize<'de> for TenantScope {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let items = Vec::<String>::deserialize(d)?;
-        TenantScope::from_strings(&items).ok_or_else(|| {
-            serde::de::Error::custom("expected [\"*\"] or a list of tenant ids of 1 to 10 digits")
-        })
+        TenantScope::from_strings(&items)
+            .ok_or_else(|| serde::de::Error::custom("expected [\"*\"] or a list of tenant ids of 1 to 10 digits"))
     }
 }
 

@@ -26,7 +26,8 @@ impl LinkToken {
 
     /// A token as it came back in a URL, if it could be one of ours.
     pub fn parse(raw: &str) -> Option<LinkToken> {
-        (raw.len() == Self::LEN && URL_SAFE_NO_PAD.decode(raw).is_ok_and(|b| b.len() == 16)).then(|| LinkToken(raw.to_owned()))
+        (raw.len() == Self::LEN && URL_SAFE_NO_PAD.decode(raw).is_ok_and(|b| b.len() == 16))
+            .then(|| LinkToken(raw.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {

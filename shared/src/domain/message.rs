@@ -2,8 +2,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::text::{is_blank, without_controls};
 use super::DomainError;
+use super::text::{is_blank, without_controls};
 
 /// The longest message accepted, in SMS segments. SNS refuses SMS over 1,600
 /// bytes; ten segments (1,530 GSM-7 characters, 670 UCS-2) stay below it and
@@ -81,23 +81,13 @@ impl MessageText {
         let gsm: Option<Vec<usize>> = text.chars().map(gsm7_units).collect();
         let (encoding, units) = match gsm {
             Some(units) => (Encoding::Gsm7, units),
-            None => (
-                Encoding::Ucs2,
-                text.chars().map(char::len_utf16).collect(),
-            ),
+            None => (Encoding::Ucs2, text.chars().map(char::len_utf16).collect()),
         };
         let segments = count_segments(encoding, &units);
         if segments > MAX_SEGMENTS {
-            return Err(DomainError::MessageTooLong {
-                segments,
-                max: MAX_SEGMENTS,
-            });
+            return Err(DomainError::MessageTooLong { segments, max: MAX_SEGMENTS });
         }
-        Ok(MessageText {
-            text,
-            encoding,
-            segments,
-        })
+        Ok(MessageText { text, encoding, segments })
     }
 
     pub fn as_str(&self) -> &str {

@@ -18,13 +18,13 @@ pub mod ttl_map;
 pub use cursor::Cursor;
 pub use error::DomainError;
 pub use ids::{Extension, TenantId};
-pub use link::{LinkToken, RecordingLink};
 pub use keys::{ApiKeySecret, KeyHash, MAX_PRESENTED_KEY_LEN, Permission, TenantScope, sha256_hex};
-pub use message::{Encoding, MessageText, MAX_SEGMENTS};
+pub use link::{LinkToken, RecordingLink};
+pub use message::{Encoding, MAX_SEGMENTS, MessageText};
 pub use model::{
-    ApiKey, DeliveryReceipt, ExtensionRecord, MessageKind, MessageRecord, MessageStatus, Owner,
-    RateLimits, SmsNumber, Tenant, Window,
+    ApiKey, DeliveryReceipt, ExtensionRecord, MessageKind, MessageRecord, MessageStatus, Owner, RateLimits, SmsNumber,
+    Tenant, Window,
 };
-pub use receipt::{Receipt, status_log_line};
 pub use phone::{CountryCode, E164, warm_up};
-pub use template::{Template, VoicemailDetails, DEFAULT_VOICEMAIL_TEXT};
+pub use receipt::{Receipt, status_log_line};
+pub use template::{DEFAULT_VOICEMAIL_TEXT, Template, VoicemailDetails};

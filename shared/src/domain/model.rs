@@ -16,11 +16,7 @@ pub enum Owner {
 
 impl Owner {
     pub fn parse(s: &str) -> Option<Self> {
-        if s == "*" {
-            Some(Owner::System)
-        } else {
-            TenantId::parse(s).map(Owner::Tenant)
-        }
+        if s == "*" { Some(Owner::System) } else { TenantId::parse(s).map(Owner::Tenant) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -47,8 +43,7 @@ impl Serialize for Owner {
 impl<'de> Deserialize<'de> for Owner {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Owner::parse(&s)
-            .ok_or_else(|| serde::de::Error::custom("expected \"*\" or a tenant id of 1 to 10 digits"))
+        Owner::parse(&s).ok_or_else(|| serde::de::Error::custom("expected \"*\" or a tenant id of 1 to 10 digits"))
     }
 }
 

@@ -60,7 +60,10 @@ impl Receipt {
         };
         let id = r.notification.message_id;
         if id.is_empty() || id.len() > MAX_ID || !id.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(format!("messageId {:?} is not 1 to {MAX_ID} visible ASCII characters", super::text::escape(&id)));
+            return Err(format!(
+                "messageId {:?} is not 1 to {MAX_ID} visible ASCII characters",
+                super::text::escape(&id)
+            ));
         }
         let at = parse_timestamp(&r.notification.timestamp)?;
         let response = r
@@ -175,10 +178,19 @@ mod tests {
     fn malformed_records_say_why() {
         for (line, why) in [
             ("{", "not an SMS delivery status record"),
-            (r#"{"notification":{"messageId":"x","timestamp":"2016-06-28 00:40:34"},"status":"MAYBE"}"#, "unknown delivery status"),
-            (r#"{"notification":{"messageId":"a b","timestamp":"2016-06-28 00:40:34"},"status":"SUCCESS"}"#, "messageId"),
+            (
+                r#"{"notification":{"messageId":"x","timestamp":"2016-06-28 00:40:34"},"status":"MAYBE"}"#,
+                "unknown delivery status",
+            ),
+            (
+                r#"{"notification":{"messageId":"a b","timestamp":"2016-06-28 00:40:34"},"status":"SUCCESS"}"#,
+                "messageId",
+            ),
             (r#"{"notification":{"messageId":"x","timestamp":"yesterday"},"status":"SUCCESS"}"#, "timestamp"),
-            (r#"{"notification":{"messageId":"x","timestamp":"2016-06-28 00:40:34."},"status":"SUCCESS"}"#, "timestamp"),
+            (
+                r#"{"notification":{"messageId":"x","timestamp":"2016-06-28 00:40:34."},"status":"SUCCESS"}"#,
+                "timestamp",
+            ),
         ] {
             let e = Receipt::parse(line).unwrap_err();
             assert!(e.contains(why), "{line}: {e}");

@@ -55,14 +55,12 @@ impl Template {
                     if !closed {
                         return Err("unclosed '{' (write '{{' for a brace)".to_owned());
                     }
-                    let field = PLACEHOLDERS
-                        .iter()
-                        .find(|p| **p == name)
-                        .ok_or_else(|| {
-                            format!(
-                                "unknown placeholder {{{name}}}; known: {{extension}}, {{caller_id}}, {{duration}}, {{received_at}}, {{recording_url}}"
-                            )
-                        })?;
+                    let field = PLACEHOLDERS.iter().find(|p| **p == name).ok_or_else(|| {
+                        format!(
+                            "unknown placeholder {{{name}}}; known: {{extension}}, {{caller_id}}, {{duration}}, \
+                                 {{received_at}}, {{recording_url}}"
+                        )
+                    })?;
                     if !text.is_empty() {
                         parts.push(Part::Text(std::mem::take(&mut text)));
                     }
@@ -78,17 +76,12 @@ impl Template {
         if parts.is_empty() {
             return Err("the template is empty".to_owned());
         }
-        Ok(Template {
-            source: source.to_owned(),
-            parts,
-        })
+        Ok(Template { source: source.to_owned(), parts })
     }
 
     /// Uses what the object's metadata holds (caller, duration, time).
     pub fn needs_details(&self) -> bool {
-        self.parts
-            .iter()
-            .any(|p| matches!(p, Part::Field(f) if !matches!(*f, "extension" | "recording_url")))
+        self.parts.iter().any(|p| matches!(p, Part::Field(f) if !matches!(*f, "extension" | "recording_url")))
     }
 
     /// Uses a link to the recording.
@@ -212,14 +205,8 @@ mod tests {
         assert!(t.needs_details());
         let only_ext = Template::parse("New voicemail on {extension}").unwrap();
         assert!(!only_ext.needs_details());
-        assert_eq!(
-            only_ext.render(&VoicemailDetails::new(&Extension::parse("7").unwrap())),
-            "New voicemail on 7"
-        );
-        assert_eq!(
-            Template::parse("{caller_id}").unwrap().render(&VoicemailDetails::default()),
-            "unknown"
-        );
+        assert_eq!(only_ext.render(&VoicemailDetails::new(&Extension::parse("7").unwrap())), "New voicemail on 7");
+        assert_eq!(Template::parse("{caller_id}").unwrap().render(&VoicemailDetails::default()), "unknown");
     }
 
     #[test]

@@ -10,12 +10,15 @@
 //!   stage) and the parts the API code reads, with the invocation's
 //!   deadline.
 
+use std::borrow::Cow;
 use std::fmt::Debug;
 use std::task::{Context, Poll};
 
 use lambda_http::lambda_runtime::Diagnostic;
 use lambda_http::request::{LambdaRequest, RequestContext};
 use lambda_http::{Adapter, IntoResponse, LambdaEvent, Request, RequestExt, Service};
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::api::HttpRequest;
 
@@ -84,28 +87,35 @@ impl<A: Service<LambdaEvent<LambdaRequest>>> Service<LambdaEvent<LambdaRequest>>
 pub fn repair(request: &mut LambdaRequest) {
     if let LambdaRequest::ApiGatewayV2(r) = request
         && let Some(q) = r.raw_query_string.as_mut()
-            && q.bytes().any(|b| !query_byte(b)) {
-                *q = encode_query(q);
-            }
-}
-
-/// RFC 3986 query characters, `%` (escapes are kept as sent) and the few that
-/// `http::Uri` takes beyond them.
-fn query_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b)
-}
-
-fn encode_query(q: &str) -> String {
-    let mut out = String::with_capacity(q.len() * 3);
-    for b in q.bytes() {
-        if query_byte(b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
+        && let Cow::Owned(encoded) = Cow::from(utf8_percent_encode(q, QUERY_ENCODED))
+    {
+        *q = encoded;
     }
-    out
 }
+
+/// Every byte but RFC 3986's query characters, `%` (escapes are kept as
+/// sent) and the few that `http::Uri` takes beyond them.
+const QUERY_ENCODED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@')
+    .remove(b'/')
+    .remove(b'?')
+    .remove(b'%');
 
 #[cfg(test)]
 mod tests {

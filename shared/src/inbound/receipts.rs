@@ -54,7 +54,8 @@ pub async fn process(service: &Service, event: &Value) -> Result<Report, Error> 
         };
         match service.receipt(&receipt).await? {
             Received::Applied(m) => {
-                tracing::info!(message_id = %m.id, tenant = %m.tenant, status = m.status.as_str(), "delivery receipt applied");
+                let (message_id, tenant, status) = (&m.id, &m.tenant, m.status.as_str());
+                tracing::info!(%message_id, %tenant, status, "delivery receipt applied");
                 report.applied += 1;
             }
             Received::Unknown => {

@@ -59,7 +59,12 @@ impl<'a> Route<'a> {
 
 /// The answer to a request on `path`, if `serving` (one function; `None`:
 /// every one, as the local server) serves its route; 404 otherwise.
-pub async fn respond(service: &Service, serving: Option<Function>, path: &str, req: &HttpRequest<'_>) -> Response<Vec<u8>> {
+pub async fn respond(
+    service: &Service,
+    serving: Option<Function>,
+    path: &str,
+    req: &HttpRequest<'_>,
+) -> Response<Vec<u8>> {
     let route = Route::of(path).filter(|r| serving.is_none_or(|f| r.function() == f));
     let answer = match route {
         None => not_found(),

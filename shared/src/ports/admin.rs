@@ -25,7 +25,5 @@ pub trait Admin: Send + Sync {
     async fn keys(&self) -> Result<Vec<ApiKey>, StoreError>;
     async fn delete_key(&self, hash: &KeyHash) -> Result<(), StoreError>;
     /// The message log, newest first.
-    async fn messages(&self, tenant: Option<&TenantId>, limit: usize)
-        -> Result<Vec<MessageRecord>, StoreError>;
+    async fn messages(&self, tenant: Option<&TenantId>, limit: usize) -> Result<Vec<MessageRecord>, StoreError>;
 }
-

@@ -49,4 +49,3 @@ pub trait Recordings: Send + Sync {
     /// `None`: the recording is no longer there.
     async fn open(&self, link: &RecordingLink) -> Result<Option<Recording>, StoreError>;
 }
-

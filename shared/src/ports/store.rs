@@ -198,4 +198,3 @@ pub enum Received {
     /// The message has its receipt already.
     Repeated,
 }
-

@@ -31,7 +31,9 @@ impl Service {
                 // 5. Voicemail only.
                 let to = check_voicemail(&checked.tenant, &x, extension.as_ref())?;
                 let text = text.unwrap_or_else(|| voicemail_text(&checked.tenant, &VoicemailDetails::new(&x)));
-                Ok(Answer::Sent(self.api_send(&checked, to, text, MessageKind::Voicemail, idempotency, deadline).await?))
+                Ok(Answer::Sent(
+                    self.api_send(&checked, to, text, MessageKind::Voicemail, idempotency, deadline).await?,
+                ))
             }
             ApiAction::Reports(q) => self.reports(tenant, q).await,
             ApiAction::Messages(q) => self.messages(tenant, q).await,
@@ -62,7 +64,8 @@ impl Service {
         authorize(&key, &tenant_id, &request.action)?;
         // 4. The tenant, read now if the request did not name it (and the
         // store did not find it from the key).
-        let named = call.names.tenant.as_ref() == Some(&tenant_id) && call.names.extension.as_ref() == request.action.extension();
+        let named = call.names.tenant.as_ref() == Some(&tenant_id)
+            && call.names.extension.as_ref() == request.action.extension();
         let from_key = found.tenant.as_ref().is_some_and(|t| t.id == tenant_id) && request.action.extension().is_none();
         let read_already = named || from_key;
         let sending = matches!(request.action, ApiAction::Send { .. }) && call.idempotency.is_none();
@@ -78,7 +81,13 @@ impl Service {
             return Err(Error::ApiDisabled);
         }
         let checked = self.check_sender(tenant, found.sender)?;
-        Ok(Admitted { request, checked, extension: found.extension, idempotency: call.idempotency, deadline: call.deadline })
+        Ok(Admitted {
+            request,
+            checked,
+            extension: found.extension,
+            idempotency: call.idempotency,
+            deadline: call.deadline,
+        })
     }
 
     /// Check 6 for both send endpoints: once per Idempotency-Key, against
@@ -99,7 +108,9 @@ impl Service {
         let mut work = Work::api(self, checked, &to, &text, kind, idempotency.as_ref(), deadline);
         match work.begin(MessageKind::Api).await? {
             Begun::Started => {}
-            Begun::Held(held) if Some(held.fingerprint()) != work.fingerprint() => return Err(Error::IdempotencyMismatch),
+            Begun::Held(held) if Some(held.fingerprint()) != work.fingerprint() => {
+                return Err(Error::IdempotencyMismatch);
+            }
             Begun::Held(Held::Done { result, .. }) => {
                 self.metrics.record(&Event::Duplicate { kind });
                 return serde_json::from_str(&result).map_err(|e| Error::Internal(e.to_string()));
@@ -113,7 +124,12 @@ impl Service {
     }
 
     /// The per-extension enhanced service: its state, or set to `set`.
-    async fn extension_service(&self, x: &Extension, record: Option<ExtensionRecord>, set: Option<bool>) -> Result<Answer> {
+    async fn extension_service(
+        &self,
+        x: &Extension,
+        record: Option<ExtensionRecord>,
+        set: Option<bool>,
+    ) -> Result<Answer> {
         // 5. The extension.
         let record = record.ok_or_else(|| Error::UnknownExtension(x.to_string()))?;
         let on = set.unwrap_or(record.sms_notifications);

@@ -74,17 +74,11 @@ impl Config {
     }
 
     fn check_duplicates(&self) -> Result<(), ConfigError> {
-        fn first_dup<T: Eq + std::hash::Hash>(
-            items: impl Iterator<Item = T>,
-            what: &str,
-        ) -> Result<(), ConfigError> {
+        fn first_dup<T: Eq + std::hash::Hash>(items: impl Iterator<Item = T>, what: &str) -> Result<(), ConfigError> {
             let mut seen = HashSet::new();
             for (i, item) in items.enumerate() {
                 if !seen.insert(item) {
-                    return Err(ConfigError {
-                        path: format!("$.{what}[{i}]"),
-                        message: "listed twice".to_owned(),
-                    });
+                    return Err(ConfigError { path: format!("$.{what}[{i}]"), message: "listed twice".to_owned() });
                 }
             }
             Ok(())
@@ -115,22 +109,15 @@ impl Config {
                 out.push(format!("$.tenants[{i}]: tenant {} has no sender number yet", t.id));
                 continue;
             };
-            let entry = self
-                .numbers
-                .iter()
-                .find(|n| &n.number == sender)
-                .or_else(|| stored.get(sender));
+            let entry = self.numbers.iter().find(|n| &n.number == sender).or_else(|| stored.get(sender));
             match entry {
-                None => out.push(format!(
-                    "$.tenants[{i}].sender_number: {sender} is not in the number registry"
-                )),
-                Some(n) if !n.sms_enabled => out.push(format!(
-                    "$.tenants[{i}].sender_number: {sender} is not SMS-enabled"
-                )),
-                Some(n) if !n.tenant.allows(&t.id) => out.push(format!(
-                    "$.tenants[{i}].sender_number: {sender} belongs to tenant {}",
-                    n.tenant.as_str()
-                )),
+                None => out.push(format!("$.tenants[{i}].sender_number: {sender} is not in the number registry")),
+                Some(n) if !n.sms_enabled => {
+                    out.push(format!("$.tenants[{i}].sender_number: {sender} is not SMS-enabled"));
+                }
+                Some(n) if !n.tenant.allows(&t.id) => {
+                    out.push(format!("$.tenants[{i}].sender_number: {sender} belongs to tenant {}", n.tenant.as_str()));
+                }
                 Some(_) => {}
             }
         }
@@ -147,9 +134,10 @@ impl Config {
         }
         for (i, n) in self.numbers.iter().enumerate() {
             if let Owner::Tenant(t) = &n.tenant
-                && !known.contains(t) {
-                    out.push(format!("$.numbers[{i}]: tenant {t} is not in this file"));
-                }
+                && !known.contains(t)
+            {
+                out.push(format!("$.numbers[{i}]: tenant {t} is not in this file"));
+            }
         }
         out
     }
@@ -180,9 +168,10 @@ impl Config {
                 }
             };
             if let Some(e) = existing
-                && e.hash != hash {
-                    plan.delete_keys.push(e.hash.clone());
-                }
+                && e.hash != hash
+            {
+                plan.delete_keys.push(e.hash.clone());
+            }
             plan.snapshot.keys.push(ApiKey {
                 name: k.name.clone(),
                 hash,
@@ -255,10 +244,7 @@ mod tests {
     #[test]
     fn malformed_values_name_their_path() {
         let bad_number = EXAMPLE.replace("\"+14165551234\"", "\"4165551234\"");
-        assert_eq!(
-            err(&bad_number),
-            "$.extensions[0].sms_number: expected a phone number in +E.164 format"
-        );
+        assert_eq!(err(&bad_number), "$.extensions[0].sms_number: expected a phone number in +E.164 format");
         let bad_tenant = EXAMPLE.replace("\"id\": \"59\"", "\"id\": \"5x\"");
         assert_eq!(err(&bad_tenant), "$.tenants[0].id: expected a tenant id of 1 to 10 digits");
         let unknown = EXAMPLE.replace("\"active\": true", "\"active\": true, \"colour\": 1");
@@ -274,20 +260,41 @@ mod tests {
             r#""tenants": [{"id": "59", "active": false, "api_enabled": false, "voicemail_notifications": false}, {"#,
         );
         assert_eq!(err(&dup), "$.tenants[1]: listed twice");
-        let bad_country = EXAMPLE.replace("\"active\": true", "\"active\": true, \"allowed_countries\": [\"CA\", \"usa\"]");
-        assert_eq!(err(&bad_country), "$.tenants[0].allowed_countries[1]: expected an ISO 3166 country code such as \"CA\"");
-        let bad_limits = EXAMPLE.replace("\"active\": true", "\"active\": true, \"rate_limits\": {\"per_minute\": -1, \"per_day\": 5}");
-        assert!(err(&bad_limits).starts_with("$.tenants[0].rate_limits.per_minute: invalid value"), "{}", err(&bad_limits));
+        let bad_country =
+            EXAMPLE.replace("\"active\": true", "\"active\": true, \"allowed_countries\": [\"CA\", \"usa\"]");
+        assert_eq!(
+            err(&bad_country),
+            "$.tenants[0].allowed_countries[1]: expected an ISO 3166 country code such as \"CA\""
+        );
+        let bad_limits = EXAMPLE
+            .replace("\"active\": true", "\"active\": true, \"rate_limits\": {\"per_minute\": -1, \"per_day\": 5}");
+        assert!(
+            err(&bad_limits).starts_with("$.tenants[0].rate_limits.per_minute: invalid value"),
+            "{}",
+            err(&bad_limits)
+        );
         assert!(err("[").starts_with("$: "));
     }
 
     #[test]
     fn well_formed_references_that_do_not_qualify_warn() {
-        let c = Config::from_json(&EXAMPLE.replace("\"tenant\": \"59\", \"sms_enabled\": true", "\"tenant\": \"60\", \"sms_enabled\": false")).unwrap();
+        let c = Config::from_json(
+            &EXAMPLE.replace("\"tenant\": \"59\", \"sms_enabled\": true", "\"tenant\": \"60\", \"sms_enabled\": false"),
+        )
+        .unwrap();
         let w = c.warnings(&BTreeMap::new());
         assert!(w.contains(&"$.tenants[0].sender_number: +14165550000 is not SMS-enabled".to_owned()), "{w:?}");
-        let c = Config::from_json(&EXAMPLE.replace("\"sms_enabled\": true", "\"sms_enabled\": true, \"x\": 1").replace(", \"x\": 1", "").replace("\"tenant\": \"59\",", "\"tenant\": \"60\",")).unwrap();
-        assert!(c.warnings(&BTreeMap::new()).contains(&"$.tenants[0].sender_number: +14165550000 belongs to tenant 60".to_owned()));
+        let c = Config::from_json(
+            &EXAMPLE
+                .replace("\"sms_enabled\": true", "\"sms_enabled\": true, \"x\": 1")
+                .replace(", \"x\": 1", "")
+                .replace("\"tenant\": \"59\",", "\"tenant\": \"60\","),
+        )
+        .unwrap();
+        assert!(
+            c.warnings(&BTreeMap::new())
+                .contains(&"$.tenants[0].sender_number: +14165550000 belongs to tenant 60".to_owned())
+        );
     }
 
     #[test]

@@ -23,10 +23,7 @@ pub enum Error {
     #[error("Required field '{0}' is missing")]
     MissingField(&'static str),
     #[error("Required field '{field}' contains invalid data ({expected})")]
-    InvalidField {
-        field: &'static str,
-        expected: &'static str,
-    },
+    InvalidField { field: &'static str, expected: &'static str },
     #[error("Unknown field '{0}'")]
     UnknownField(String),
     #[error("Request body is not valid JSON: {0}")]
@@ -91,20 +88,16 @@ impl Error {
     /// The cause kept for the log; never shown to a caller.
     pub fn cause(&self) -> Option<&str> {
         match self {
-            Error::ProviderRejected(c)
-            | Error::ProviderUnavailable(c)
-            | Error::Storage(c)
-            | Error::Internal(c) => Some(c),
+            Error::ProviderRejected(c) | Error::ProviderUnavailable(c) | Error::Storage(c) | Error::Internal(c) => {
+                Some(c)
+            }
             _ => None,
         }
     }
 
     /// Infrastructure failures: answered with 5xx and worth retrying later.
     pub fn is_infrastructure(&self) -> bool {
-        matches!(
-            self,
-            Error::ProviderUnavailable(_) | Error::Storage(_) | Error::Internal(_)
-        )
+        matches!(self, Error::ProviderUnavailable(_) | Error::Storage(_) | Error::Internal(_))
     }
 
     /// A failure that a redelivery could cure (the trigger reports it so the

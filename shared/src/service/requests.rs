@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Cursor, E164, Encoding, Extension, MessageRecord, MessageStatus, MessageText, TenantId};
 use super::Result;
+use crate::domain::{Cursor, E164, Encoding, Extension, MessageRecord, MessageStatus, MessageText, TenantId};
 use crate::ports::MessagePage;
 
 /// Which API a request came through: they differ in one text and in how a
@@ -19,8 +19,14 @@ pub enum ApiStyle {
 /// What an API request asks for, once its shape was checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiAction {
-    Send { to: E164, text: MessageText },
-    VoicemailNotify { extension: Extension, text: Option<MessageText> },
+    Send {
+        to: E164,
+        text: MessageText,
+    },
+    VoicemailNotify {
+        extension: Extension,
+        text: Option<MessageText>,
+    },
     /// PBXware's `pbxware.sms.reports.list`.
     Reports(ReportQuery),
     /// `GET /api/sms/messages`: a page of the message log.
@@ -29,14 +35,19 @@ pub enum ApiAction {
     Message(String),
     /// PBXware's `pbxware.ext.es.smsnotifications.get` (`set: None`) and
     /// `.set`: the per-extension enhanced service.
-    ExtensionService { extension: Extension, set: Option<bool> },
+    ExtensionService {
+        extension: Extension,
+        set: Option<bool>,
+    },
 }
 
 impl ApiAction {
     /// The extension the request names, read with the tenant.
     pub fn extension(&self) -> Option<&Extension> {
         match self {
-            ApiAction::VoicemailNotify { extension, .. } | ApiAction::ExtensionService { extension, .. } => Some(extension),
+            ApiAction::VoicemailNotify { extension, .. } | ApiAction::ExtensionService { extension, .. } => {
+                Some(extension)
+            }
             _ => None,
         }
     }
@@ -140,10 +151,17 @@ pub enum Answer {
     Sent(Sent),
     /// Reports: the messages of the range, newest first, with the
     /// provider that carried them.
-    Reports { messages: Vec<MessageRecord>, provider: &'static str },
+    Reports {
+        messages: Vec<MessageRecord>,
+        provider: &'static str,
+    },
     Page(MessagePage),
     Message(MessageRecord),
     /// An extension's enhanced service, on or off: as read, or as set.
-    ExtensionState { on: bool },
-    ExtensionSet { on: bool },
+    ExtensionState {
+        on: bool,
+    },
+    ExtensionSet {
+        on: bool,
+    },
 }

@@ -3,8 +3,8 @@
 
 use super::{ApiAction, Error, Result};
 use crate::domain::{
-    ApiKey, DEFAULT_VOICEMAIL_TEXT, E164, Extension, ExtensionRecord, MessageStatus, MessageText,
-    Permission, Tenant, TenantId, VoicemailDetails, sha256_hex,
+    ApiKey, DEFAULT_VOICEMAIL_TEXT, E164, Extension, ExtensionRecord, MessageStatus, MessageText, Permission, Tenant,
+    TenantId, VoicemailDetails, sha256_hex,
 };
 
 /// A tenant that passed check 4, with its sender number.

@@ -30,7 +30,12 @@ impl Service {
     /// A tenant (and an extension of it). With `sending`, the key of a send
     /// that named no tenant, once it passed: the store may take the send's
     /// rate slot with the read, as in [`Self::read_for_api`].
-    pub(super) async fn read_tenant(&self, tenant: &TenantId, extension: Option<&Extension>, sending: Option<&KeyHash>) -> Result<Found> {
+    pub(super) async fn read_tenant(
+        &self,
+        tenant: &TenantId,
+        extension: Option<&Extension>,
+        sending: Option<&KeyHash>,
+    ) -> Result<Found> {
         let send_at = sending.map(|_| self.now());
         Ok(self.store.lookup(Lookup { key: sending, tenant: Some(tenant), extension, number: None, send_at }).await?)
     }
@@ -263,8 +268,16 @@ impl<'a> Work<'a> {
         let id = gateway.send(sms).await?;
         let latency_ms = u64::try_from(service.clock.now_ms() - started).unwrap_or(0);
         service.metrics.record(&Event::Sent { kind: self.record.kind, tenant: &self.record.tenant, latency_ms });
-        tracing::info!(tenant = %self.record.tenant, kind = self.record.kind.as_str(), message_id = %self.record.id, id = %id, segments = text.segments(), "SMS sent");
-        Ok(Sent { id, from: from.to_string(), to: to.to_string(), segments: text.segments(), encoding: text.encoding() })
+        let (tenant, kind, message_id, segments) =
+            (&self.record.tenant, self.record.kind.as_str(), &self.record.id, text.segments());
+        tracing::info!(%tenant, kind, %message_id, %id, segments, "SMS sent");
+        Ok(Sent {
+            id,
+            from: from.to_string(),
+            to: to.to_string(),
+            segments: text.segments(),
+            encoding: text.encoding(),
+        })
     }
 
     /// Logs how the send went and closes the claim. Failures here are
@@ -300,14 +313,24 @@ impl<'a> Work<'a> {
             result: result.as_deref(),
             keep_secs: self.service.policy.dedup_keep_secs,
         });
-        let end = End { record: &self.record, claim: closing, now: self.record.at, log_keep_secs: self.service.log_keep_secs() };
+        let end = End {
+            record: &self.record,
+            claim: closing,
+            now: self.record.at,
+            log_keep_secs: self.service.log_keep_secs(),
+        };
         match self.service.store.finish(&end).await {
             Ok(true) => {}
             // Our lease ran out and another delivery took the claim over.
-            Ok(false) => tracing::warn!(message_id = %self.record.id, "claim taken over by another delivery; this outcome was not recorded"),
+            Ok(false) => {
+                let why = "claim taken over by another delivery; this outcome was not recorded";
+                tracing::warn!(message_id = %self.record.id, "{why}");
+            }
             // The lease runs out and a redelivery may send again: the one
             // window for a duplicate, logged so an operator can see it.
-            Err(e) => tracing::error!(error = %e, message_id = %self.record.id, "could not record the outcome of a send"),
+            Err(e) => {
+                tracing::error!(error = %e, message_id = %self.record.id, "could not record the outcome of a send");
+            }
         }
     }
 }

@@ -1,11 +1,11 @@
 //! The trigger's use case: a voicemail that qualifies gets exactly one SMS;
 //! one that does not is recorded as skipped, with its reason.
 
-use super::rules::{check_voicemail, default_voicemail_text, voicemail_text};
+use super::rules::{Checked, check_voicemail, default_voicemail_text, voicemail_text};
 use super::steps::Work;
 use super::{Error, Result, Sent, Service};
-use crate::domain::{MessageKind, MessageStatus};
-use crate::ports::{Begun, Event, Held, Voicemail};
+use crate::domain::{E164, MessageKind, MessageStatus};
+use crate::ports::{Begun, Event, Found, Held, Voicemail};
 
 /// What the trigger did with one voicemail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +19,9 @@ pub enum Outcome {
     /// Another delivery holds it until its lease ends (epoch seconds): its
     /// run may still be under way, or may have died. Reported as a failure
     /// so that the platform delivers it again later.
-    InFlight { lease_until: i64 },
+    InFlight {
+        lease_until: i64,
+    },
 }
 
 impl Service {
@@ -28,16 +30,7 @@ impl Service {
     pub async fn voicemail(&self, mut voicemail: Voicemail, deadline: Option<u64>) -> Result<Outcome> {
         let found = self.read_tenant(&voicemail.tenant, Some(&voicemail.extension), None).await?;
         let mut work = Work::voicemail(self, &voicemail, deadline);
-        let qualified = || {
-            let tenant = found.tenant.ok_or_else(|| Error::UnknownTenant(voicemail.tenant.to_string()))?;
-            if !tenant.active {
-                return Err(Error::TenantInactive);
-            }
-            let checked = self.check_sender(tenant, found.sender)?;
-            let to = check_voicemail(&checked.tenant, &voicemail.extension, found.extension.as_ref())?;
-            Ok((checked, to))
-        };
-        let (checked, to) = match qualified() {
+        let (checked, to) = match self.qualify(found, &voicemail) {
             Ok(ok) => ok,
             Err(e) if e.is_infrastructure() => return Err(e),
             Err(e) => return work.conclude(MessageStatus::Skipped, &e).await,
@@ -46,28 +39,21 @@ impl Service {
         if let Err(e) = checked.allows(&to) {
             return work.conclude(MessageStatus::Refused, &e).await;
         }
-        if checked.tenant.voicemail_template.as_ref().is_some_and(|t| t.needs_recording())
-            && let Some(url) = work.link_recording(&voicemail) {
-                voicemail.details.set_recording_url(url);
-            }
-        match work.begin(MessageKind::Voicemail).await? {
-            Begun::Started => {}
-            Begun::Held(Held::Done { .. }) => {
-                self.metrics.record(&Event::Duplicate { kind: MessageKind::Voicemail });
-                return Ok(Outcome::Duplicate);
-            }
-            Begun::Held(Held::Pending { lease_until, .. }) => return Ok(Outcome::InFlight { lease_until }),
-            Begun::Limited(window) => {
-                let e = work.rate_limited(window);
-                // A full minute delays the voicemail; a full day refuses it.
-                return if e.is_retryable() { Err(e) } else { work.conclude(MessageStatus::Refused, &e).await };
-            }
+        let template = checked.tenant.voicemail_template.as_ref();
+        if template.is_some_and(|t| t.needs_recording())
+            && let Some(url) = work.link_recording(&voicemail)
+        {
+            voicemail.details.set_recording_url(url);
         }
-        if checked.tenant.voicemail_template.as_ref().is_some_and(|t| t.needs_details())
-            && let Some(source) = &self.details {
-                source.complete(&mut voicemail).await;
-            }
-        let text = match &checked.tenant.voicemail_template {
+        if let Some(done) = self.start(&mut work).await? {
+            return Ok(done);
+        }
+        if template.is_some_and(|t| t.needs_details())
+            && let Some(source) = &self.details
+        {
+            source.complete(&mut voicemail).await;
+        }
+        let text = match template {
             Some(_) => voicemail_text(&checked.tenant, &voicemail.details),
             None => default_voicemail_text(),
         };
@@ -77,6 +63,36 @@ impl Service {
             Ok(sent) => Ok(Outcome::Sent(sent)),
             Err(e) if e.is_retryable() => Err(e),
             Err(e) => Ok(Outcome::Skipped(e.to_string())),
+        }
+    }
+
+    /// Checks 4 and 5 for a voicemail: the tenant active with a valid
+    /// sender, the extension's destination.
+    fn qualify(&self, found: Found, voicemail: &Voicemail) -> Result<(Checked, E164)> {
+        let tenant = found.tenant.ok_or_else(|| Error::UnknownTenant(voicemail.tenant.to_string()))?;
+        if !tenant.active {
+            return Err(Error::TenantInactive);
+        }
+        let checked = self.check_sender(tenant, found.sender)?;
+        let to = check_voicemail(&checked.tenant, &voicemail.extension, found.extension.as_ref())?;
+        Ok((checked, to))
+    }
+
+    /// Takes the voicemail's claim and a slot of its budget; what it ends
+    /// in when that is not to send now.
+    async fn start(&self, work: &mut Work<'_>) -> Result<Option<Outcome>> {
+        match work.begin(MessageKind::Voicemail).await? {
+            Begun::Started => Ok(None),
+            Begun::Held(Held::Done { .. }) => {
+                self.metrics.record(&Event::Duplicate { kind: MessageKind::Voicemail });
+                Ok(Some(Outcome::Duplicate))
+            }
+            Begun::Held(Held::Pending { lease_until, .. }) => Ok(Some(Outcome::InFlight { lease_until })),
+            Begun::Limited(window) => {
+                let e = work.rate_limited(window);
+                // A full minute delays the voicemail; a full day refuses it.
+                if e.is_retryable() { Err(e) } else { work.conclude(MessageStatus::Refused, &e).await.map(Some) }
+            }
         }
     }
 }

@@ -155,12 +155,17 @@ impl Settings {
     pub async fn admin(&self, create_table: bool) -> Result<Arc<dyn Admin>, StartupError> {
         match &self.backend {
             #[cfg(feature = "embedded")]
-            Backend::Embedded { db, .. } if !create_table => Ok(Arc::new(crate::adapters::sqlite::SqliteStore::open(db)?)),
+            Backend::Embedded { db, .. } if !create_table => {
+                Ok(Arc::new(crate::adapters::sqlite::SqliteStore::open(db)?))
+            }
             #[cfg(feature = "aws")]
             Backend::Aws { table } => {
                 let store = crate::adapters::dynamodb::DynamoStore::new(&self.aws().await?, table);
                 if create_table {
-                    store.create_table().await.map_err(|e| StartupError::Table { table: table.clone(), reason: e.0 })?;
+                    store
+                        .create_table()
+                        .await
+                        .map_err(|e| StartupError::Table { table: table.clone(), reason: e.0 })?;
                 }
                 Ok(Arc::new(store))
             }

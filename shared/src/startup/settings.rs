@@ -79,21 +79,13 @@ impl Default for AwsTimeouts {
 #[derive(thiserror::Error)]
 pub enum StartupError {
     #[error("invalid setting {name}={value:?}: expected {expected}")]
-    Invalid {
-        name: &'static str,
-        value: String,
-        expected: &'static str,
-    },
+    Invalid { name: &'static str, value: String, expected: &'static str },
     #[error("cannot open the store: {0}")]
     Store(#[from] StoreError),
     #[error("cannot create table {table}: {reason}")]
     Table { table: String, reason: String },
     #[error("cannot use {name} {path:?}: {reason}")]
-    File {
-        name: &'static str,
-        path: PathBuf,
-        reason: String,
-    },
+    File { name: &'static str, path: PathBuf, reason: String },
 }
 
 /// `main` returns this as its error, and Rust prints errors from `main` with
@@ -113,54 +105,10 @@ impl Settings {
     /// environment.
     pub fn from_lookup(env: impl Fn(&str) -> Option<String>) -> Result<Self, StartupError> {
         let get = |name: &str| env(name).filter(|v| !v.is_empty());
-        let backend = match get("SMS_TABLE_NAME") {
-            Some(table) => {
-                if !(3..=255).contains(&table.len())
-                    || !table.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
-                {
-                    return Err(StartupError::Invalid {
-                        name: "SMS_TABLE_NAME",
-                        value: table,
-                        expected: "a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ - .)",
-                    });
-                }
-                Backend::Aws { table }
-            }
-            None => {
-                // Lambda's only writable place is /tmp.
-                let default = if get("AWS_LAMBDA_FUNCTION_NAME").is_some() { "/tmp/sms.db" } else { "sms.db" };
-                let db = PathBuf::from(get("SMS_DB_PATH").unwrap_or_else(|| default.to_owned()));
-                let outbox = get("SMS_OUTBOX_PATH").map_or_else(|| db.clone(), PathBuf::from);
-                let recordings = PathBuf::from(get("SMS_RECORDINGS_DIR").unwrap_or_else(|| ".".to_owned()));
-                Backend::Embedded { db, outbox, recordings }
-            }
-        };
-        let defaults = Policy::default();
+        let backend = backend(&get)?;
         let timeouts = timeouts(&get)?;
-        let policy = Policy {
-            message_log_days: number(&get, "MESSAGE_LOG_DAYS", 1, 3650, defaults.message_log_days.into())? as u32,
-            claim_lease_secs: number(&get, "CLAIM_LEASE_SECONDS", 10, 43_200, defaults.claim_lease_secs as u64)? as i64,
-            dedup_keep_secs: number(&get, "DEDUP_DAYS", 1, 365, (defaults.dedup_keep_secs / 86_400) as u64)? as i64 * 86_400,
-            check_opt_out: flag(&get, "SMS_CHECK_OPT_OUT", true)?,
-            recording_links: recording_links(&get)?,
-        };
-        let prefix = get("VOICEMAIL_PREFIX").unwrap_or_else(|| "voicemail/".to_owned());
-        if !prefix.ends_with('/') || prefix.starts_with('/') {
-            return Err(StartupError::Invalid {
-                name: "VOICEMAIL_PREFIX",
-                value: prefix,
-                expected: "a key prefix ending in '/', not starting with one (voicemail/)",
-            });
-        }
-        let raw_suffixes = get("VOICEMAIL_SUFFIXES").unwrap_or_else(|| DEFAULT_SUFFIXES.to_owned());
-        let suffixes: Vec<String> = raw_suffixes.split(',').map(|s| s.trim().to_ascii_lowercase()).collect();
-        if suffixes.iter().any(|s| s.len() < 2 || !s.starts_with('.') || s[1..].contains(['.', '/'])) {
-            return Err(StartupError::Invalid {
-                name: "VOICEMAIL_SUFFIXES",
-                value: raw_suffixes,
-                expected: "a comma-separated list of file suffixes such as .wav,.mp3",
-            });
-        }
+        let policy = policy(&get)?;
+        let layout = layout(&get)?;
         check_function_timeout(&get, &policy, &timeouts)?;
         let tuning = AwsTuning {
             config_cache_secs: number(&get, "CONFIG_CACHE_SECONDS", 0, 3600, 30)? as i64,
@@ -168,8 +116,64 @@ impl Settings {
             prewarm: flag(&get, "AWS_PREWARM", true)?,
             ca_bundle: get("AWS_CA_BUNDLE").map(PathBuf::from),
         };
-        Ok(Settings { backend, policy, layout: KeyLayout { prefix, suffixes }, timeouts, tuning })
+        Ok(Settings { backend, policy, layout, timeouts, tuning })
     }
+}
+
+/// `SMS_TABLE_NAME` (DynamoDB), else the embedded files: `SMS_DB_PATH`,
+/// `SMS_OUTBOX_PATH`, `SMS_RECORDINGS_DIR`.
+fn backend(get: &impl Fn(&str) -> Option<String>) -> Result<Backend, StartupError> {
+    if let Some(table) = get("SMS_TABLE_NAME") {
+        if !(3..=255).contains(&table.len()) || !table.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+        {
+            return Err(StartupError::Invalid {
+                name: "SMS_TABLE_NAME",
+                value: table,
+                expected: "a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ - .)",
+            });
+        }
+        return Ok(Backend::Aws { table });
+    }
+    // Lambda's only writable place is /tmp.
+    let default = if get("AWS_LAMBDA_FUNCTION_NAME").is_some() { "/tmp/sms.db" } else { "sms.db" };
+    let db = PathBuf::from(get("SMS_DB_PATH").unwrap_or_else(|| default.to_owned()));
+    let outbox = get("SMS_OUTBOX_PATH").map_or_else(|| db.clone(), PathBuf::from);
+    let recordings = PathBuf::from(get("SMS_RECORDINGS_DIR").unwrap_or_else(|| ".".to_owned()));
+    Ok(Backend::Embedded { db, outbox, recordings })
+}
+
+fn policy(get: &impl Fn(&str) -> Option<String>) -> Result<Policy, StartupError> {
+    let defaults = Policy::default();
+    Ok(Policy {
+        message_log_days: number(get, "MESSAGE_LOG_DAYS", 1, 3650, defaults.message_log_days.into())? as u32,
+        claim_lease_secs: number(get, "CLAIM_LEASE_SECONDS", 10, 43_200, defaults.claim_lease_secs as u64)? as i64,
+        dedup_keep_secs: number(get, "DEDUP_DAYS", 1, 365, (defaults.dedup_keep_secs / 86_400) as u64)? as i64 * 86_400,
+        check_opt_out: flag(get, "SMS_CHECK_OPT_OUT", true)?,
+        recording_links: recording_links(get)?,
+    })
+}
+
+/// `VOICEMAIL_PREFIX` and `VOICEMAIL_SUFFIXES`: where voicemails are in the
+/// bucket, and which files are audio.
+fn layout(get: &impl Fn(&str) -> Option<String>) -> Result<KeyLayout, StartupError> {
+    let prefix = get("VOICEMAIL_PREFIX").unwrap_or_else(|| "voicemail/".to_owned());
+    if !prefix.ends_with('/') || prefix.starts_with('/') {
+        return Err(StartupError::Invalid {
+            name: "VOICEMAIL_PREFIX",
+            value: prefix,
+            expected: "a key prefix ending in '/', not starting with one (voicemail/)",
+        });
+    }
+    let raw_suffixes = get("VOICEMAIL_SUFFIXES").unwrap_or_else(|| DEFAULT_SUFFIXES.to_owned());
+    let suffixes: Vec<String> = raw_suffixes.split(',').map(|s| s.trim().to_ascii_lowercase()).collect();
+    if suffixes.iter().any(|s| s.len() < 2 || !s.starts_with('.') || s[1..].contains(['.', '/'])) {
+        return Err(StartupError::Invalid {
+            name: "VOICEMAIL_SUFFIXES",
+            value: raw_suffixes,
+            expected: "a comma-separated list of file suffixes such as .wav,.mp3",
+        });
+    }
+    Ok(KeyLayout { prefix, suffixes })
 }
 
 fn timeouts(get: &impl Fn(&str) -> Option<String>) -> Result<AwsTimeouts, StartupError> {
@@ -231,7 +235,8 @@ fn check_function_timeout(
         return Err(StartupError::Invalid {
             name: "AWS_OPERATION_TIMEOUT_MS",
             value: timeouts.operation_ms.to_string(),
-            expected: "at most a third of the function's timeout (FUNCTION_TIMEOUT_SECONDS), to leave time to release a claim",
+            expected: "at most a third of the function's timeout (FUNCTION_TIMEOUT_SECONDS), \
+                       to leave time to release a claim",
         });
     }
     Ok(())
@@ -256,11 +261,11 @@ fn number(
     const EXPECTED: &str = "a whole number in the documented range";
     match get(name) {
         None => Ok(default),
-        Some(v) => v
-            .parse::<u64>()
-            .ok()
-            .filter(|n| (min..=max).contains(n))
-            .ok_or(StartupError::Invalid { name, value: v, expected: EXPECTED }),
+        Some(v) => v.parse::<u64>().ok().filter(|n| (min..=max).contains(n)).ok_or(StartupError::Invalid {
+            name,
+            value: v,
+            expected: EXPECTED,
+        }),
     }
 }
 
@@ -297,11 +302,15 @@ mod tests {
     #[test]
     fn a_lease_shorter_than_the_function_is_refused() {
         let e = with(&[("FUNCTION_TIMEOUT_SECONDS", "300"), ("CLAIM_LEASE_SECONDS", "120")]).unwrap_err().to_string();
-        assert!(e.starts_with("invalid setting CLAIM_LEASE_SECONDS=\"120\": expected at least the function's timeout"), "{e}");
+        assert!(
+            e.starts_with("invalid setting CLAIM_LEASE_SECONDS=\"120\": expected at least the function's timeout"),
+            "{e}"
+        );
         assert!(with(&[("FUNCTION_TIMEOUT_SECONDS", "30"), ("CLAIM_LEASE_SECONDS", "30")]).is_ok());
         let e = with(&[("FUNCTION_TIMEOUT_SECONDS", "5")]).unwrap_err().to_string();
         assert!(e.starts_with("invalid setting AWS_OPERATION_TIMEOUT_MS=\"3000\""), "{e}");
-        let e = with(&[("AWS_ATTEMPT_TIMEOUT_MS", "5000"), ("AWS_OPERATION_TIMEOUT_MS", "1000")]).unwrap_err().to_string();
+        let e =
+            with(&[("AWS_ATTEMPT_TIMEOUT_MS", "5000"), ("AWS_OPERATION_TIMEOUT_MS", "1000")]).unwrap_err().to_string();
         assert!(e.starts_with("invalid setting AWS_OPERATION_TIMEOUT_MS="), "{e}");
     }
 
@@ -312,9 +321,15 @@ mod tests {
     #[test]
     fn defaults_are_embedded() {
         let s = with(&[]).unwrap();
-        assert_eq!(s.backend, Backend::Embedded { db: "sms.db".into(), outbox: "sms.db".into(), recordings: ".".into() });
+        assert_eq!(
+            s.backend,
+            Backend::Embedded { db: "sms.db".into(), outbox: "sms.db".into(), recordings: ".".into() }
+        );
         assert_eq!(s.layout, KeyLayout::default());
-        assert_eq!(with(&[("SMS_TABLE_NAME", "sms-table")]).unwrap().backend, Backend::Aws { table: "sms-table".into() });
+        assert_eq!(
+            with(&[("SMS_TABLE_NAME", "sms-table")]).unwrap().backend,
+            Backend::Aws { table: "sms-table".into() }
+        );
     }
 
     #[test]
@@ -346,7 +361,10 @@ mod tests {
         assert!(per_target.would_enable("aws_smithy_runtime", &Level::WARN));
         for fallback in [None, Some(""), Some("  "), Some("not=a=filter")] {
             let info = f(fallback);
-            assert!(info.would_enable("shared", &Level::INFO) && !info.would_enable("shared", &Level::DEBUG), "{fallback:?}");
+            assert!(
+                info.would_enable("shared", &Level::INFO) && !info.would_enable("shared", &Level::DEBUG),
+                "{fallback:?}"
+            );
         }
     }
 }

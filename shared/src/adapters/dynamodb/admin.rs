@@ -6,10 +6,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
-use super::keys::{API_PER_DAY, API_PER_MINUTE, BY_TENANT_TIME, DATA, Key, LOG_PK, PK, SEND_KEYS, SENDER_ENTRY, SK, log_partition};
+use super::keys::{
+    API_PER_DAY, API_PER_MINUTE, BY_TENANT_TIME, DATA, Key, LOG_PK, PK, SEND_KEYS, SENDER_ENTRY, SK, log_partition,
+};
 use super::marshal::{Item, data, json, message, n, s, string};
 use super::{DynamoStore, MAX_BATCH, build, directory, failed};
-use crate::domain::{ApiKey, E164, ExtensionRecord, KeyHash, MessageKind, MessageRecord, Permission, SmsNumber, Tenant, TenantId};
+use crate::domain::{
+    ApiKey, E164, ExtensionRecord, KeyHash, MessageKind, MessageRecord, Permission, SmsNumber, Tenant, TenantId,
+};
 use crate::ports::{Admin, Snapshot, StoreError};
 
 /// The writes an `apply` makes, one per item (DynamoDB refuses a
@@ -23,7 +27,10 @@ enum Write {
     Delete,
     /// These attributes set in place (a tenant's item keeps its rate
     /// counters); `existing`: only on an item that exists.
-    Set { attrs: Vec<(&'static str, AttributeValue)>, existing: bool },
+    Set {
+        attrs: Vec<(&'static str, AttributeValue)>,
+        existing: bool,
+    },
 }
 
 impl Writes {
@@ -105,9 +112,17 @@ impl DynamoStore {
                         .put(Put::builder().table_name(&self.table).set_item(Some(item)).build().map_err(build)?)
                         .build(),
                     Write::Delete => TransactWriteItem::builder()
-                        .delete(Delete::builder().table_name(&self.table).set_key(Some(key.item())).build().map_err(build)?)
+                        .delete(
+                            Delete::builder()
+                                .table_name(&self.table)
+                                .set_key(Some(key.item()))
+                                .build()
+                                .map_err(build)?,
+                        )
                         .build(),
-                    Write::Set { attrs, existing } => TransactWriteItem::builder().update(self.set(key, attrs, existing)?).build(),
+                    Write::Set { attrs, existing } => {
+                        TransactWriteItem::builder().update(self.set(key, attrs, existing)?).build()
+                    }
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -124,9 +139,14 @@ impl DynamoStore {
 
     fn set(&self, key: Key, attrs: Vec<(&'static str, AttributeValue)>, existing: bool) -> Result<Update, StoreError> {
         let sets: Vec<String> = (0..attrs.len()).map(|i| format!("#a{i} = :a{i}")).collect();
-        let mut update = Update::builder().table_name(&self.table).set_key(Some(key.item())).update_expression(format!("SET {}", sets.join(", ")));
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key.item()))
+            .update_expression(format!("SET {}", sets.join(", ")));
         for (i, (name, value)) in attrs.into_iter().enumerate() {
-            update = update.expression_attribute_names(format!("#a{i}"), name).expression_attribute_values(format!(":a{i}"), value);
+            update = update
+                .expression_attribute_names(format!("#a{i}"), name)
+                .expression_attribute_values(format!(":a{i}"), value);
         }
         if existing {
             update = update.condition_expression("attribute_exists(#pk)").expression_attribute_names("#pk", PK);
@@ -137,8 +157,12 @@ impl DynamoStore {
     /// Every API key as this apply leaves them: the stored ones (a scan:
     /// admin only) with the apply's key writes over them.
     async fn keys_after(&self, writes: &Writes) -> Result<BTreeMap<String, ApiKey>, StoreError> {
-        let mut keys: BTreeMap<String, ApiKey> =
-            self.scan("#key = :key", SK, &[(":key", "KEY")]).await?.iter().map(|i| data::<ApiKey>(i).map(|k| (k.hash.as_str().to_owned(), k))).collect::<Result<_, _>>()?;
+        let mut keys: BTreeMap<String, ApiKey> = self
+            .scan("#key = :key", SK, &[(":key", "KEY")])
+            .await?
+            .iter()
+            .map(|i| data::<ApiKey>(i).map(|k| (k.hash.as_str().to_owned(), k)))
+            .collect::<Result<_, _>>()?;
         for (key, write) in &writes.0 {
             let Some(hash) = key.pk.strip_prefix("KEY#") else { continue };
             match write {
@@ -154,7 +178,12 @@ impl DynamoStore {
     /// whose sender is a number the file changes, likewise; and, when keys
     /// change, the sending keys of every other tenant they change, and the
     /// key directory.
-    async fn write_tenants(&self, snapshot: &Snapshot, keys_changed: bool, writes: &mut Writes) -> Result<(), StoreError> {
+    async fn write_tenants(
+        &self,
+        snapshot: &Snapshot,
+        keys_changed: bool,
+        writes: &mut Writes,
+    ) -> Result<(), StoreError> {
         let items = match keys_changed || !snapshot.numbers.is_empty() {
             true => self.scan("#key = :tenant", SK, &[(":tenant", "TENANT")]).await?,
             false => Vec::new(),
@@ -198,8 +227,13 @@ impl DynamoStore {
 
     /// The registry entries of these tenants' senders: from the file, or
     /// stored.
-    async fn sender_entries(&self, snapshot: &Snapshot, tenants: &[Tenant]) -> Result<BTreeMap<E164, SmsNumber>, StoreError> {
-        let mut entries: BTreeMap<E164, SmsNumber> = snapshot.numbers.iter().map(|n| (n.number.clone(), n.clone())).collect();
+    async fn sender_entries(
+        &self,
+        snapshot: &Snapshot,
+        tenants: &[Tenant],
+    ) -> Result<BTreeMap<E164, SmsNumber>, StoreError> {
+        let mut entries: BTreeMap<E164, SmsNumber> =
+            snapshot.numbers.iter().map(|n| (n.number.clone(), n.clone())).collect();
         // A set: tenants may share a sender, and DynamoDB refuses a batch
         // that names a key twice.
         let missing: BTreeSet<Key> = tenants

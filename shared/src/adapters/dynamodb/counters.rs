@@ -11,6 +11,7 @@
 
 use std::collections::BTreeSet;
 
+use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, Update};
 
 use super::build;
@@ -73,7 +74,14 @@ impl Seen {
 /// buckets removed. It fails on a full window, a missing tenant item, and
 /// for [`Take::OneFor`] a key that may not send; the item as it was comes
 /// with the failure.
-pub fn update(table: &str, tenant: &TenantId, budget: MessageKind, now: i64, take: Take<'_>, past: &[String]) -> Result<Update, StoreError> {
+pub fn update(
+    table: &str,
+    tenant: &TenantId,
+    budget: MessageKind,
+    now: i64,
+    take: Take<'_>,
+    past: &[String],
+) -> Result<Update, StoreError> {
     let mut update = Update::builder()
         .table_name(table)
         .set_key(Some(Key::tenant(tenant).item()))
@@ -83,26 +91,18 @@ pub fn update(table: &str, tenant: &TenantId, budget: MessageKind, now: i64, tak
     let mut condition = vec!["attribute_exists(#pk)".to_owned()];
     let mut sets = Vec::new();
     for (w, window) in ["m", "d"].into_iter().zip([Window::Minute, Window::Day]) {
-        update = update.expression_attribute_names(format!("#{w}"), rate_counter(budget, window, now / window.seconds()));
+        update =
+            update.expression_attribute_names(format!("#{w}"), rate_counter(budget, window, now / window.seconds()));
         sets.push(format!("#{w} = if_not_exists(#{w}, :zero) + :n"));
-        condition.push(match take {
-            Take::Slots(slots, limits) => {
-                let room = i64::from(limits.of(window)) - i64::from(slots);
-                update = update.expression_attribute_values(format!(":room_{w}"), n(room));
-                // A missing counter is zero: it fits unless the slots alone exceed the limit.
-                if room < 0 { format!("#{w} <= :room_{w}") } else { format!("(attribute_not_exists(#{w}) OR #{w} <= :room_{w})") }
-            }
-            Take::OneFor(_) => {
-                let limit = if window == Window::Minute { API_PER_MINUTE } else { API_PER_DAY };
-                update = update.expression_attribute_names(format!("#limit_{w}"), limit);
-                format!("((attribute_not_exists(#{w}) AND #limit_{w} > :zero) OR #{w} < #limit_{w})")
-            }
-        });
+        let fits;
+        (update, fits) = room_in(update, w, window, take);
+        condition.push(fits);
     }
     let slots = match take {
         Take::Slots(slots, _) => slots,
         Take::OneFor(hash) => {
-            update = update.expression_attribute_names("#keys", SEND_KEYS).expression_attribute_names("#key", hash.as_str());
+            update =
+                update.expression_attribute_names("#keys", SEND_KEYS).expression_attribute_names("#key", hash.as_str());
             condition.push("attribute_exists(#keys.#key)".to_owned());
             1
         }
@@ -119,6 +119,28 @@ pub fn update(table: &str, tenant: &TenantId, budget: MessageKind, now: i64, tak
         .expression_attribute_values(":n", n(i64::from(slots)))
         .build()
         .map_err(build)
+}
+
+/// The condition that the counter `#{w}` of `window` has room for what
+/// `take` takes, with the values it names.
+fn room_in(update: UpdateBuilder, w: &str, window: Window, take: Take<'_>) -> (UpdateBuilder, String) {
+    match take {
+        Take::Slots(slots, limits) => {
+            let room = i64::from(limits.of(window)) - i64::from(slots);
+            let update = update.expression_attribute_values(format!(":room_{w}"), n(room));
+            // A missing counter is zero: it fits unless the slots alone exceed the limit.
+            let fits = match room < 0 {
+                true => format!("#{w} <= :room_{w}"),
+                false => format!("(attribute_not_exists(#{w}) OR #{w} <= :room_{w})"),
+            };
+            (update, fits)
+        }
+        Take::OneFor(_) => {
+            let limit = if window == Window::Minute { API_PER_MINUTE } else { API_PER_DAY };
+            let update = update.expression_attribute_names(format!("#limit_{w}"), limit);
+            (update, format!("((attribute_not_exists(#{w}) AND #limit_{w} > :zero) OR #{w} < #limit_{w})"))
+        }
+    }
 }
 
 /// Which window refused `slots` more, from the item as it was: the minute
@@ -155,7 +177,10 @@ mod tests {
         seen.learn(&t, &item);
         let mut past = seen.take_past(&t, now);
         past.sort();
-        let expected = [rate_counter(MessageKind::Api, Window::Minute, now / 60 - 2), rate_counter(MessageKind::Voicemail, Window::Day, 98)];
+        let expected = [
+            rate_counter(MessageKind::Api, Window::Minute, now / 60 - 2),
+            rate_counter(MessageKind::Voicemail, Window::Day, 98),
+        ];
         assert_eq!(past, expected);
         assert!(seen.take_past(&t, now).is_empty(), "taken once");
     }
@@ -165,7 +190,11 @@ mod tests {
         let now = 86_400 * 3 + 30;
         let limits = RateLimits { per_minute: 5, per_day: 10 };
         let item = |m: i64, d: i64| -> Item {
-            [(rate_counter(MessageKind::Api, Window::Minute, now / 60), n(m)), (rate_counter(MessageKind::Api, Window::Day, 3), n(d))].into()
+            [
+                (rate_counter(MessageKind::Api, Window::Minute, now / 60), n(m)),
+                (rate_counter(MessageKind::Api, Window::Day, 3), n(d)),
+            ]
+            .into()
         };
         assert_eq!(full_window(&item(5, 10), MessageKind::Api, now, 1, limits), Window::Minute);
         assert_eq!(full_window(&item(2, 10), MessageKind::Api, now, 1, limits), Window::Day);

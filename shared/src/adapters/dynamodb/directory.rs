@@ -51,7 +51,10 @@ mod tests {
 
     fn key(secret: &str, tenants: TenantScope, permissions: Vec<Permission>, enabled: bool) -> (String, ApiKey) {
         let hash = KeyHash::of(secret);
-        (hash.as_str().to_owned(), ApiKey { name: secret.to_owned(), hash, tenants, permissions, enabled, created_at: 1 })
+        (
+            hash.as_str().to_owned(),
+            ApiKey { name: secret.to_owned(), hash, tenants, permissions, enabled, created_at: 1 },
+        )
     }
 
     #[test]

@@ -130,8 +130,14 @@ mod tests {
         let name = rate_counter(MessageKind::Voicemail, Window::Day, 7);
         assert_eq!(name, "rate_voicemail_day_7");
         assert_eq!(rate_bucket(&name), Some((Window::Day, 7)));
-        assert_eq!(rate_bucket(&rate_counter(MessageKind::Api, Window::Minute, 29_916_667)), Some((Window::Minute, 29_916_667)));
-        assert_eq!([rate_bucket("rate_api_week_1"), rate_bucket("sender_entry"), rate_bucket("rate_api_minute_x")], [None, None, None]);
+        assert_eq!(
+            rate_bucket(&rate_counter(MessageKind::Api, Window::Minute, 29_916_667)),
+            Some((Window::Minute, 29_916_667))
+        );
+        assert_eq!(
+            [rate_bucket("rate_api_week_1"), rate_bucket("sender_entry"), rate_bucket("rate_api_minute_x")],
+            [None, None, None]
+        );
     }
 
     #[test]

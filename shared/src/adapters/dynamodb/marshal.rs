@@ -47,8 +47,7 @@ pub fn json<T: Serialize>(value: &T) -> Result<String, StoreError> {
 }
 
 fn attr<'a>(item: &'a Item, name: &str) -> Result<&'a AttributeValue, StoreError> {
-    item.get(name)
-        .ok_or_else(|| StoreError(format!("corrupt item: no attribute {name}")))
+    item.get(name).ok_or_else(|| StoreError(format!("corrupt item: no attribute {name}")))
 }
 
 pub fn string<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
@@ -67,10 +66,7 @@ pub fn number(item: &Item, name: &str) -> Result<i64, StoreError> {
 }
 
 fn boolean(item: &Item, name: &str) -> Result<bool, StoreError> {
-    attr(item, name)?
-        .as_bool()
-        .copied()
-        .map_err(|_| StoreError(format!("corrupt item: {name} is not a boolean")))
+    attr(item, name)?.as_bool().copied().map_err(|_| StoreError(format!("corrupt item: {name} is not a boolean")))
 }
 
 pub fn data<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
@@ -81,10 +77,7 @@ pub fn data<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
 pub fn held(item: &Item) -> Result<Held, StoreError> {
     let fingerprint = string(item, "fingerprint")?.to_owned();
     Ok(if boolean(item, "done")? {
-        Held::Done {
-            fingerprint,
-            result: item.get("result").and_then(|r| r.as_s().ok()).cloned().unwrap_or_default(),
-        }
+        Held::Done { fingerprint, result: item.get("result").and_then(|r| r.as_s().ok()).cloned().unwrap_or_default() }
     } else {
         Held::Pending { fingerprint, lease_until: number(item, "lease_until")? }
     })

@@ -29,10 +29,9 @@ use aws_sdk_dynamodb::error::{BuildError, DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, CancellationReason, CreateGlobalSecondaryIndexAction,
-    GlobalSecondaryIndex, GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, KeysAndAttributes,
-    Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
-    TransactWriteItem,
+    AttributeDefinition, BillingMode, CancellationReason, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
+    GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem,
 };
 
 use keys::{BY_PROVIDER_ID, BY_TENANT_TIME, EXPIRES_AT, Key, LOG_PK, LOG_SK, PK, PROVIDER_ID, SK};
@@ -58,7 +57,8 @@ pub struct DynamoStore {
     hints: std::sync::RwLock<directory::Hints>,
     /// Started on a held slot, their log entry not written yet: its id,
     /// with the budget that will reserve the next block.
-    unlogged: std::sync::Mutex<std::collections::HashMap<String, (crate::domain::MessageKind, crate::domain::RateLimits)>>,
+    unlogged:
+        std::sync::Mutex<std::collections::HashMap<String, (crate::domain::MessageKind, crate::domain::RateLimits)>>,
 }
 
 fn failed<E, R>(op: &str, e: SdkError<E, R>) -> StoreError
@@ -96,15 +96,22 @@ impl Cancelled {
 
     /// Reasons that say nothing about the data: another writer or throttling.
     fn worth_retrying(&self) -> bool {
-        self.codes().iter().all(|c| {
-            matches!(*c, "None" | "TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded")
-        })
+        self.codes()
+            .iter()
+            .all(|c| matches!(*c, "None" | "TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded"))
     }
 }
 
 impl DynamoStore {
     pub fn new(aws: &aws_config::SdkConfig, table: &str) -> Self {
-        DynamoStore { client: Client::new(aws), table: table.to_owned(), slots: Default::default(), seen: Default::default(), hints: Default::default(), unlogged: Default::default() }
+        DynamoStore {
+            client: Client::new(aws),
+            table: table.to_owned(),
+            slots: Default::default(),
+            seen: Default::default(),
+            hints: Default::default(),
+            unlogged: Default::default(),
+        }
     }
 
     /// Opens the connection in the init phase, so the first request needs
@@ -151,7 +158,13 @@ impl DynamoStore {
     /// A table made by an earlier version gets the indexes one at a time,
     /// as DynamoDB allows.
     async fn add_missing_indexes(&self) -> Result<(), StoreError> {
-        let described = self.client.describe_table().table_name(&self.table).send().await.map_err(|e| failed("DescribeTable", e))?;
+        let described = self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(|e| failed("DescribeTable", e))?;
         let existing: Vec<String> = described
             .table()
             .map(|t| t.global_secondary_indexes().iter().filter_map(|i| i.index_name().map(str::to_owned)).collect())
@@ -182,19 +195,20 @@ impl DynamoStore {
 
     async fn wait_active(&self) -> Result<(), StoreError> {
         let deadline = tokio::time::Instant::now() + TABLE_WAIT;
-        self.client
-            .wait_until_table_exists()
-            .table_name(&self.table)
-            .wait(TABLE_WAIT)
-            .await
-            .map_err(|e| StoreError(format!("DynamoDB table {} not active: {}", self.table, DisplayErrorContext(&e))))?;
+        self.client.wait_until_table_exists().table_name(&self.table).wait(TABLE_WAIT).await.map_err(|e| {
+            StoreError(format!("DynamoDB table {} not active: {}", self.table, DisplayErrorContext(&e)))
+        })?;
         // The waiter looks at the table only; new indexes build afterwards.
         loop {
-            let out = self.client.describe_table().table_name(&self.table).send().await.map_err(|e| failed("DescribeTable", e))?;
+            let out = self
+                .client
+                .describe_table()
+                .table_name(&self.table)
+                .send()
+                .await
+                .map_err(|e| failed("DescribeTable", e))?;
             let building = out.table().is_some_and(|t| {
-                t.global_secondary_indexes()
-                    .iter()
-                    .any(|i| i.index_status().is_some_and(|s| s.as_str() != "ACTIVE"))
+                t.global_secondary_indexes().iter().any(|i| i.index_status().is_some_and(|s| s.as_str() != "ACTIVE"))
             });
             if !building {
                 return Ok(());
@@ -219,7 +233,8 @@ impl DynamoStore {
                 && matches!(d.time_to_live_status(), Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling))
         });
         if !on {
-            let spec = TimeToLiveSpecification::builder().enabled(true).attribute_name(EXPIRES_AT).build().map_err(build)?;
+            let spec =
+                TimeToLiveSpecification::builder().enabled(true).attribute_name(EXPIRES_AT).build().map_err(build)?;
             self.client
                 .update_time_to_live()
                 .table_name(&self.table)
@@ -254,7 +269,8 @@ impl DynamoStore {
                     .await
                     .map_err(|e| failed("BatchGetItem", e))?;
                 items.extend(out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default());
-                batch = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).map(|k| k.keys).unwrap_or_default();
+                batch =
+                    out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).map(|k| k.keys).unwrap_or_default();
                 if batch.is_empty() {
                     break;
                 }
@@ -278,10 +294,7 @@ impl DynamoStore {
         let mut attempt = 0;
         loop {
             let result = self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
-            let e = match result {
-                Ok(_) => return Ok(Ok(())),
-                Err(e) => e,
-            };
+            let Err(e) = result else { return Ok(Ok(())) };
             let cancelled = match e.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
                     Cancelled(c.cancellation_reasons().to_vec())

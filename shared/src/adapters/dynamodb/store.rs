@@ -6,20 +6,18 @@
 //! the provider-id index and one conditional `UpdateItem`.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{
-    Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 
+use super::counters::{self, Take};
 use super::keys::{
     ATTEMPTS, BY_PROVIDER_ID, BY_TENANT_TIME, DATA, EXPIRES_AT, Key, LOG_PK, LOG_SK, PK, PROVIDER_ID, RECIPIENT,
     SEND_KEYS, SENDER, SENDER_ENTRY, SK, STATUS, log_partition, log_sort,
 };
-use super::counters::{self, Take};
 use super::marshal::{Item, b, data, held, json, log_keys, message, n, s, string};
 use super::{DynamoStore, build, failed, slots};
-use aws_sdk_dynamodb::types::ReturnValue;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::ReturnValue;
 
 use crate::domain::{
     Cursor, ExtensionRecord, KeyHash, MessageKind, MessageRecord, MessageStatus, RateLimits, Receipt, RecordingLink,
@@ -40,9 +38,10 @@ impl Store for DynamoStore {
         };
         let tenant = l.tenant.or(hinted.as_ref());
         if let (Some(now), Some(hash), Some(tenant), None, None) = (l.send_at, l.key, tenant, l.extension, l.number)
-            && self.slots.spent(tenant, MessageKind::Api, now) {
-                return self.read_taking_slot(hash, tenant, now).await;
-            }
+            && self.slots.spent(tenant, MessageKind::Api, now)
+        {
+            return self.read_taking_slot(hash, tenant, now).await;
+        }
         let mut keys = Vec::with_capacity(4);
         if let Some(h) = l.key {
             keys.push(Key::api_key(h.as_str()));
@@ -83,10 +82,11 @@ impl Store for DynamoStore {
         let record = start.record;
         let plain = start.claim.is_none() && start.link.is_none() && record.status == MessageStatus::Sending;
         if let (true, Some((kind, limits))) = (plain, start.budget)
-            && self.slots.take(&record.tenant, kind, start.now) {
-                self.unlogged.lock().unwrap_or_else(|p| p.into_inner()).insert(record.id.clone(), (kind, limits));
-                return Ok(Begun::Started);
-            }
+            && self.slots.take(&record.tenant, kind, start.now)
+        {
+            self.unlogged.lock().unwrap_or_else(|p| p.into_inner()).insert(record.id.clone(), (kind, limits));
+            return Ok(Begun::Started);
+        }
         let Some((kind, limits)) = start.budget else {
             return self.start(start, 1).await;
         };
@@ -182,17 +182,22 @@ impl Store for DynamoStore {
             .expression_attribute_values(":hi", s(log_sort(q.until, "~")))
             .scan_index_forward(false)
             .limit(i32::try_from(q.limit).unwrap_or(i32::MAX));
-        for (name, attribute, value) in [("status", STATUS, q.status.map(MessageStatus::as_str)), ("from", SENDER, q.from), ("to", RECIPIENT, q.to)] {
+        for (name, attribute, value) in
+            [("status", STATUS, q.status.map(MessageStatus::as_str)), ("from", SENDER, q.from), ("to", RECIPIENT, q.to)]
+        {
             if let Some(v) = value {
                 filters.push(format!("#{name} = :{name}"));
-                request = request.expression_attribute_names(format!("#{name}"), attribute).expression_attribute_values(format!(":{name}"), s(v));
+                request = request
+                    .expression_attribute_names(format!("#{name}"), attribute)
+                    .expression_attribute_values(format!(":{name}"), s(v));
             }
         }
         if !filters.is_empty() {
             request = request.filter_expression(filters.join(" AND "));
         }
         if let Some(c) = q.after {
-            let start = Key::message(&c.id).with([(LOG_PK, s(log_partition(q.tenant))), (LOG_SK, s(log_sort(c.at, &c.id)))]);
+            let start =
+                Key::message(&c.id).with([(LOG_PK, s(log_partition(q.tenant))), (LOG_SK, s(log_sort(c.at, &c.id)))]);
             request = request.set_exclusive_start_key(Some(start));
         }
         let out = request.send().await.map_err(|e| failed("Query", e))?;
@@ -242,7 +247,9 @@ impl Store for DynamoStore {
             .await;
         match put {
             Ok(_) => Ok(true),
-            Err(e) if matches!(e.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => Ok(false),
+            Err(e) if matches!(e.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => {
+                Ok(false)
+            }
             Err(e) => Err(failed("PutItem", e)),
         }
     }
@@ -270,7 +277,11 @@ impl DynamoStore {
         let attempt = i64::from(record.status == MessageStatus::Sending);
         items.push(TransactWriteItem::builder().update(self.log_update(record, start.log_keep_secs, attempt)?).build());
         if let Some(link) = start.link {
-            let item = Key::link(link.hash.as_str()).with_data(link)?.into_iter().chain([(EXPIRES_AT.to_owned(), n(link.expires_at))]).collect();
+            let item = Key::link(link.hash.as_str())
+                .with_data(link)?
+                .into_iter()
+                .chain([(EXPIRES_AT.to_owned(), n(link.expires_at))])
+                .collect();
             let put = Put::builder().table_name(&self.table).set_item(Some(item)).build().map_err(build)?;
             items.push(TransactWriteItem::builder().put(put).build());
         }
@@ -280,18 +291,21 @@ impl DynamoStore {
         };
         // The claim is the first item when there is one, the two windows follow.
         if start.claim.is_some()
-            && let Some(reason) = cancelled.condition_failed(0) {
-                let item = reason
-                    .item()
-                    .ok_or_else(|| StoreError("DynamoDB: claim refused without the holder's item".to_owned()))?;
-                return Ok(Begun::Held(held(item)?));
-            }
+            && let Some(reason) = cancelled.condition_failed(0)
+        {
+            let item = reason
+                .item()
+                .ok_or_else(|| StoreError("DynamoDB: claim refused without the holder's item".to_owned()))?;
+            return Ok(Begun::Held(held(item)?));
+        }
         if let Some((budget, limits)) = start.budget
-            && let Some(reason) = cancelled.condition_failed(usize::from(start.claim.is_some())) {
-                let item = reason.item().ok_or_else(|| StoreError(format!("DynamoDB: tenant {} has no item", record.tenant)))?;
-                self.seen.learn(&record.tenant, item);
-                return Ok(Begun::Limited(counters::full_window(item, budget, start.now, block, limits)));
-            }
+            && let Some(reason) = cancelled.condition_failed(usize::from(start.claim.is_some()))
+        {
+            let item =
+                reason.item().ok_or_else(|| StoreError(format!("DynamoDB: tenant {} has no item", record.tenant)))?;
+            self.seen.learn(&record.tenant, item);
+            return Ok(Begun::Limited(counters::full_window(item, budget, start.now, block, limits)));
+        }
         Err(StoreError(format!("DynamoDB TransactWriteItems cancelled: {:?}", cancelled.codes())))
     }
 
@@ -372,9 +386,17 @@ impl DynamoStore {
 
     /// The counter write of `budget` on the tenant's item, with the past
     /// buckets this instance saw there.
-    fn count(&self, tenant: &TenantId, budget: MessageKind, now: i64, take: Take<'_>) -> Result<TransactWriteItem, StoreError> {
+    fn count(
+        &self,
+        tenant: &TenantId,
+        budget: MessageKind,
+        now: i64,
+        take: Take<'_>,
+    ) -> Result<TransactWriteItem, StoreError> {
         let past = self.seen.take_past(tenant, now);
-        Ok(TransactWriteItem::builder().update(counters::update(&self.table, tenant, budget, now, take, &past)?).build())
+        Ok(TransactWriteItem::builder()
+            .update(counters::update(&self.table, tenant, budget, now, take, &past)?)
+            .build())
     }
 
     /// The cold send's first request: one `UpdateItem` of the tenant's
@@ -384,7 +406,14 @@ impl DynamoStore {
     /// read on its own unless the item holds it, and `begin` counts as
     /// usual (and answers a full window).
     async fn read_taking_slot(&self, hash: &KeyHash, tenant: &TenantId, now: i64) -> Result<Found, StoreError> {
-        let update = counters::update(&self.table, tenant, MessageKind::Api, now, Take::OneFor(hash), &self.seen.take_past(tenant, now))?;
+        let update = counters::update(
+            &self.table,
+            tenant,
+            MessageKind::Api,
+            now,
+            Take::OneFor(hash),
+            &self.seen.take_past(tenant, now),
+        )?;
         let out = update.into_update_item(&self.client).return_values(ReturnValue::AllNew).send().await;
         let (item, taken) = match out {
             Ok(out) => (out.attributes, true),
@@ -397,7 +426,8 @@ impl DynamoStore {
         if let Some(item) = item {
             if let Some(key) = item.get(SEND_KEYS).and_then(|m| m.as_m().ok()).and_then(|m| m.get(hash.as_str())) {
                 let json = key.as_s().map_err(|_| StoreError("corrupt sending key".to_owned()))?;
-                found.key = Some(serde_json::from_str(json).map_err(|e| StoreError(format!("corrupt sending key: {e}")))?);
+                found.key =
+                    Some(serde_json::from_str(json).map_err(|e| StoreError(format!("corrupt sending key: {e}")))?);
             }
             self.tenant_of(&item, &mut found).await?;
         }
@@ -405,7 +435,8 @@ impl DynamoStore {
             self.slots.keep(tenant, MessageKind::Api, now, 1);
         }
         if found.key.is_none() {
-            found.key = self.batch_get(vec![Key::api_key(hash.as_str())], false).await?.first().map(data).transpose()?;
+            found.key =
+                self.batch_get(vec![Key::api_key(hash.as_str())], false).await?.first().map(data).transpose()?;
         }
         Ok(found)
     }
@@ -418,11 +449,13 @@ impl DynamoStore {
         match item.get(SENDER_ENTRY) {
             Some(entry) => {
                 let entry = entry.as_s().map_err(|_| StoreError("corrupt sender entry".into()))?;
-                found.sender = serde_json::from_str(entry).map_err(|e| StoreError(format!("corrupt sender entry: {e}")))?;
+                found.sender =
+                    serde_json::from_str(entry).map_err(|e| StoreError(format!("corrupt sender entry: {e}")))?;
             }
             None => {
                 if let Some(sender) = &tenant.sender_number {
-                    found.sender = self.batch_get(vec![Key::number(sender)], false).await?.first().map(data).transpose()?;
+                    found.sender =
+                        self.batch_get(vec![Key::number(sender)], false).await?.first().map(data).transpose()?;
                 }
             }
         }
@@ -433,11 +466,20 @@ impl DynamoStore {
     /// The log entry of a send on a held slot; when the slots are used up,
     /// the next block is reserved in the same write (and, when it does not
     /// fit, the entry is written alone: the next start reserves).
-    async fn log_and_reserve(&self, end: &End<'_>, log: Update, kind: MessageKind, limits: RateLimits) -> Result<bool, StoreError> {
+    async fn log_and_reserve(
+        &self,
+        end: &End<'_>,
+        log: Update,
+        kind: MessageKind,
+        limits: RateLimits,
+    ) -> Result<bool, StoreError> {
         let tenant = &end.record.tenant;
         if self.slots.spent(tenant, kind, end.now) {
             let block = slots::block(limits);
-            let items = vec![TransactWriteItem::builder().update(log.clone()).build(), self.count(tenant, kind, end.now, Take::Slots(block, limits))?];
+            let items = vec![
+                TransactWriteItem::builder().update(log.clone()).build(),
+                self.count(tenant, kind, end.now, Take::Slots(block, limits))?,
+            ];
             match self.transact(items).await? {
                 Ok(()) => {
                     self.slots.keep(tenant, kind, end.now, block);
@@ -454,9 +496,11 @@ impl DynamoStore {
     /// The log entry, written whole, its attempts counted by the store.
     fn log_update(&self, record: &MessageRecord, keep_secs: i64, attempt: i64) -> Result<Update, StoreError> {
         let (log_pk, log_sk) = log_keys(record);
-        let mut expression =
-            "SET #data = :data, #log_pk = :log_pk, #log_sk = :log_sk, #exp = :exp, #status = :status, #sender = :sender, #recipient = :recipient"
-                .to_owned();
+        let mut expression = concat!(
+            "SET #data = :data, #log_pk = :log_pk, #log_sk = :log_sk, #exp = :exp, ",
+            "#status = :status, #sender = :sender, #recipient = :recipient"
+        )
+        .to_owned();
         let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(Key::message(&record.id).item()))

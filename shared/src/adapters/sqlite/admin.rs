@@ -54,7 +54,9 @@ impl Admin for SqliteStore {
                     "SELECT data, attempts FROM messages WHERE tenant = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
                     params![t, limit],
                 ),
-                None => messages(conn, "SELECT data, attempts FROM messages ORDER BY at DESC, id DESC LIMIT ?1", [limit]),
+                None => {
+                    messages(conn, "SELECT data, attempts FROM messages ORDER BY at DESC, id DESC LIMIT ?1", [limit])
+                }
             })
             .await
     }
@@ -63,7 +65,11 @@ impl Admin for SqliteStore {
 /// A whole configuration, in the call's savepoint: all of it or nothing.
 fn apply(conn: &Connection, snapshot: &Snapshot, delete_keys: &[KeyHash]) -> Result<(), StoreError> {
     for n in &snapshot.numbers {
-        exec(conn, "INSERT OR REPLACE INTO numbers (number, data) VALUES (?1, ?2)", params![n.number.as_str(), to_json(n)?])?;
+        exec(
+            conn,
+            "INSERT OR REPLACE INTO numbers (number, data) VALUES (?1, ?2)",
+            params![n.number.as_str(), to_json(n)?],
+        )?;
     }
     for t in &snapshot.tenants {
         exec(conn, "INSERT OR REPLACE INTO tenants (id, data) VALUES (?1, ?2)", params![t.id.as_str(), to_json(t)?])?;

@@ -130,9 +130,7 @@ impl Db {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Box::new(Call { work: Some(work), result: None, reply }))
-            .map_err(|_| stopped())?;
+        self.jobs.send(Box::new(Call { work: Some(work), result: None, reply })).map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 }
@@ -355,7 +353,10 @@ mod tests {
             largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        assert_eq!(db.call(|c| c.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0)).map_err(err)).await, Ok(12_800));
+        assert_eq!(
+            db.call(|c| c.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0)).map_err(err)).await,
+            Ok(12_800)
+        );
         // 64 pages, what came in while they were copied, and the writer's
         // share: about a megabyte, a few when other tests load the machine.
         assert!(largest < 12 << 20, "the WAL reached {largest} bytes for 26 MB written");
@@ -363,7 +364,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_call_undoes_its_own_writes_only() {
-        let db = Db::open(&temp("undo"), |c| c.execute_batch("CREATE TABLE t (v INTEGER UNIQUE)").map_err(err)).unwrap();
+        let db =
+            Db::open(&temp("undo"), |c| c.execute_batch("CREATE TABLE t (v INTEGER UNIQUE)").map_err(err)).unwrap();
         let insert = |v: i64| {
             let db = db.clone();
             async move { db.call(move |c| c.execute("INSERT INTO t VALUES (?1)", [v]).map_err(err)).await }

@@ -82,4 +82,3 @@ fn messages(conn: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<Ve
     })
     .collect()
 }
-

@@ -37,7 +37,13 @@ impl ClaimRow {
     }
 
     fn as_claim(&self) -> Claim<'_> {
-        Claim { id: &self.id, fingerprint: &self.fingerprint, token: &self.token, lease_until: self.lease_until, keep_secs: self.keep_secs }
+        Claim {
+            id: &self.id,
+            fingerprint: &self.fingerprint,
+            token: &self.token,
+            lease_until: self.lease_until,
+            keep_secs: self.keep_secs,
+        }
     }
 }
 
@@ -51,7 +57,12 @@ struct ClosingRow {
 
 impl ClosingRow {
     fn of(c: &Closing<'_>) -> Self {
-        ClosingRow { id: c.id.to_owned(), token: c.token.to_owned(), result: c.result.map(str::to_owned), keep_secs: c.keep_secs }
+        ClosingRow {
+            id: c.id.to_owned(),
+            token: c.token.to_owned(),
+            result: c.result.map(str::to_owned),
+            keep_secs: c.keep_secs,
+        }
     }
 
     fn as_closing(&self) -> Closing<'_> {
@@ -62,11 +73,18 @@ impl ClosingRow {
 #[async_trait]
 impl Store for SqliteStore {
     async fn lookup(&self, l: Lookup<'_>) -> Result<Found, StoreError> {
-        let (key, tenant, extension, number) = (l.key.cloned(), l.tenant.cloned(), l.extension.cloned(), l.number.cloned());
+        let (key, tenant, extension, number) =
+            (l.key.cloned(), l.tenant.cloned(), l.extension.cloned(), l.number.cloned());
         self.db
             .call(move |conn| {
                 // One transaction counts a send: no slot is taken with the read.
-                let l = Lookup { key: key.as_ref(), tenant: tenant.as_ref(), extension: extension.as_ref(), number: number.as_ref(), send_at: None };
+                let l = Lookup {
+                    key: key.as_ref(),
+                    tenant: tenant.as_ref(),
+                    extension: extension.as_ref(),
+                    number: number.as_ref(),
+                    send_at: None,
+                };
                 lookup(conn, l)
             })
             .await
@@ -134,15 +152,15 @@ impl Store for SqliteStore {
                 )
             })
             .await?;
-        let next = (messages.len() == limit)
-            .then(|| messages.last().map(|m| Cursor { at: m.at, id: m.id.clone() }))
-            .flatten();
+        let next =
+            (messages.len() == limit).then(|| messages.last().map(|m| Cursor { at: m.at, id: m.id.clone() })).flatten();
         Ok(MessagePage { messages, next })
     }
 
     async fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError> {
         let id = id.to_owned();
-        let found = self.db.call(move |conn| messages(conn, "SELECT data, attempts FROM messages WHERE id = ?1", [id])).await?;
+        let found =
+            self.db.call(move |conn| messages(conn, "SELECT data, attempts FROM messages WHERE id = ?1", [id])).await?;
         Ok(found.into_iter().next())
     }
 
@@ -169,8 +187,11 @@ fn lookup(conn: &Connection, l: Lookup<'_>) -> Result<Found, StoreError> {
             found.sender = one(conn, "SELECT data FROM numbers WHERE number = ?1", [sender.as_str()])?;
         }
         if let Some(x) = l.extension {
-            found.extension =
-                one(conn, "SELECT data FROM extensions WHERE tenant = ?1 AND extension = ?2", [t.as_str(), x.as_str()])?;
+            found.extension = one(
+                conn,
+                "SELECT data FROM extensions WHERE tenant = ?1 AND extension = ?2",
+                [t.as_str(), x.as_str()],
+            )?;
         }
     }
     if let Some(n) = l.number {
@@ -267,7 +288,11 @@ fn receive(conn: &Connection, receipt: &Receipt) -> Result<Received, StoreError>
         return Ok(Received::Repeated);
     };
     // Only over what was read: a receipt that raced in first wins.
-    let changed = exec(conn, "UPDATE messages SET data = ?2 WHERE id = ?1 AND data = ?3", params![record.id, to_json(&next)?, data])?;
+    let changed = exec(
+        conn,
+        "UPDATE messages SET data = ?2 WHERE id = ?1 AND data = ?3",
+        params![record.id, to_json(&next)?, data],
+    )?;
     Ok(if changed == 1 { Received::Applied(next) } else { Received::Repeated })
 }
 
@@ -283,7 +308,9 @@ fn held(conn: &Connection, id: &str, now: i64) -> Result<Option<Held>, StoreErro
         .map_err(err)?;
     Ok(match row {
         Some((fingerprint, true, _, result)) => Some(Held::Done { fingerprint, result: result.unwrap_or_default() }),
-        Some((fingerprint, false, lease_until, _)) if lease_until > now => Some(Held::Pending { fingerprint, lease_until }),
+        Some((fingerprint, false, lease_until, _)) if lease_until > now => {
+            Some(Held::Pending { fingerprint, lease_until })
+        }
         _ => None,
     })
 }
@@ -302,9 +329,10 @@ fn take_rate(
         let count: i64 = conn
             .prepare_cached("SELECT count FROM rates WHERE tenant = ?1 AND budget = ?2 AND window = ?3 AND bucket = ?4")
             .and_then(|mut stmt| {
-                stmt.query_row(params![tenant.as_str(), budget.as_str(), window.to_string(), now / window.seconds()], |r| {
-                    r.get(0)
-                })
+                stmt.query_row(
+                    params![tenant.as_str(), budget.as_str(), window.to_string(), now / window.seconds()],
+                    |r| r.get(0),
+                )
             })
             .optional()
             .map_err(err)?
@@ -329,11 +357,19 @@ fn take_rate(
 fn put_message(conn: &Connection, record: &MessageRecord, keep_secs: i64, attempt: u32) -> Result<(), StoreError> {
     exec(
         conn,
-        "INSERT INTO messages (id, tenant, at, data, expires_at, provider_id, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+        "INSERT INTO messages (id, tenant, at, data, expires_at, provider_id, attempts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (id) DO UPDATE SET tenant = ?2, at = ?3, data = ?4, expires_at = ?5, provider_id = ?6,
                                          attempts = attempts + ?7",
-        params![record.id, record.tenant.as_str(), record.at, to_json(record)?, record.at + keep_secs, record.provider_id, attempt],
+        params![
+            record.id,
+            record.tenant.as_str(),
+            record.at,
+            to_json(record)?,
+            record.at + keep_secs,
+            record.provider_id,
+            attempt
+        ],
     )
     .map(drop)
 }
-

@@ -20,8 +20,7 @@ pub const EXTENSION_GET: &str = "pbxware.ext.es.smsnotifications.get";
 pub const EXTENSION_SET: &str = "pbxware.ext.es.smsnotifications.set";
 
 /// The guide's text for a tenant whose `active` is No.
-pub const TENANT_INACTIVE_TEXT: &str =
-    "Action sms_message returned with error: ERR: SMS not enabled for this tenant: ";
+pub const TENANT_INACTIVE_TEXT: &str = "Action sms_message returned with error: ERR: SMS not enabled for this tenant: ";
 
 /// Standard alphabet; padding optional, since some clients strip it.
 const BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -88,9 +87,7 @@ pub fn parse(req: &HttpRequest<'_>) -> Result<ApiCall<'static>> {
     if req.too_large() {
         return Err(Error::BodyTooLarge(super::MAX_REQUEST_BYTES));
     }
-    let form = req
-        .header("content-type")
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    let form = req.header("content-type").is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
     let params = Params::parse(req.query, (req.method == Method::POST && form).then_some(req.body));
     let key = match (params.get("apikey"), header_key(req)) {
         (Ok(None), header) => header,
@@ -185,7 +182,13 @@ pub fn reports(params: &Params) -> Result<ReportQuery> {
         Some("mms") => false,
         Some(_) => return Err(Error::invalid("type", "SMS or MMS")),
     };
-    Ok(ReportQuery { since, until, matches_kind: direction && sms, from: number("from_number")?, to: number("to_number")? })
+    Ok(ReportQuery {
+        since,
+        until,
+        matches_kind: direction && sms,
+        from: number("from_number")?,
+        to: number("to_number")?,
+    })
 }
 
 /// A `+` sent unencoded in a query string arrives as a space; a leading
@@ -208,9 +211,7 @@ fn parse_to_number(raw: &str) -> Result<E164> {
 pub fn decode_body(raw: &str) -> Result<MessageText> {
     const EXPECTED: &str = "Base64-encoded UTF-8 text";
     let restored = raw.replace(' ', "+");
-    let bytes = BASE64
-        .decode(restored.as_bytes())
-        .map_err(|_| Error::invalid("body", EXPECTED))?;
+    let bytes = BASE64.decode(restored.as_bytes()).map_err(|_| Error::invalid("body", EXPECTED))?;
     let text = String::from_utf8(bytes).map_err(|_| Error::invalid("body", EXPECTED))?;
     Ok(MessageText::new(text)?)
 }

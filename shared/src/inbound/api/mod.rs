@@ -10,9 +10,9 @@ mod views;
 use http::{HeaderMap, Method, Response, StatusCode, header};
 use serde::Serialize;
 
-use crate::service::Error;
 #[cfg(doc)]
 use crate::service::ApiCall;
+use crate::service::Error;
 
 /// Request bodies and query strings over this size are refused before any
 /// parsing. The longest message (10 UCS-2 segments, 670 characters of up to 4

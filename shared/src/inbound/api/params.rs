@@ -15,7 +15,8 @@ pub struct Params {
 impl Params {
     /// The action API's: query string, then a form body; empty is absent.
     pub fn parse(query: Option<&str>, form: Option<&[u8]>) -> Params {
-        let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned().collect();
+        let mut pairs: Vec<(String, String)> =
+            form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned().collect();
         if let Some(body) = form {
             pairs.extend(form_urlencoded::parse(body).into_owned());
         }
@@ -49,9 +50,7 @@ impl Params {
     }
 
     pub fn tenant(&self) -> Result<Option<TenantId>> {
-        self.get("server")?
-            .map(|s| TenantId::parse(s).ok_or(Error::invalid("server", TenantId::EXPECTED)))
-            .transpose()
+        self.get("server")?.map(|s| TenantId::parse(s).ok_or(Error::invalid("server", TenantId::EXPECTED))).transpose()
     }
 
     pub fn e164(&self, name: &'static str) -> Result<Option<E164>> {

@@ -68,9 +68,10 @@ pub fn status(e: &Error) -> StatusCode {
         | Error::TenantInactive
         | Error::VoicemailDisabled
         | Error::ExtensionDisabled => StatusCode::FORBIDDEN,
-        Error::UnknownTenant(_) | Error::UnknownExtension(_) | Error::UnknownMessage(_) | Error::UnknownRecordingLink => {
-            StatusCode::NOT_FOUND
-        }
+        Error::UnknownTenant(_)
+        | Error::UnknownExtension(_)
+        | Error::UnknownMessage(_)
+        | Error::UnknownRecordingLink => StatusCode::NOT_FOUND,
         Error::RecordingLinkExpired | Error::RecordingGone => StatusCode::GONE,
         Error::UnknownAction(_)
         | Error::MissingField(_)
@@ -131,7 +132,14 @@ pub fn parse<'a>(endpoint: Endpoint<'a>, req: &HttpRequest<'_>) -> Result<ApiCal
     if req.too_large() {
         return Err(Error::BodyTooLarge(super::MAX_REQUEST_BYTES));
     }
-    let call = |names, shape, idempotency| ApiCall { style: ApiStyle::Rest, key: header_key(req), names, shape, idempotency, deadline: req.deadline };
+    let call = |names, shape, idempotency| ApiCall {
+        style: ApiStyle::Rest,
+        key: header_key(req),
+        names,
+        shape,
+        idempotency,
+        deadline: req.deadline,
+    };
     if endpoint.method() == Method::GET {
         let params = Params::parse_strict(req.query);
         let names = Names { tenant: params.tenant().ok().flatten(), ..Names::default() };
@@ -188,7 +196,11 @@ fn page_query(params: &Params) -> Result<PageQuery> {
     };
     let limit = match params.get("limit")? {
         None => 50,
-        Some(l) => l.parse().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or(Error::invalid("limit", "a whole number from 1 to 100"))?,
+        Some(l) => l
+            .parse()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or(Error::invalid("limit", "a whole number from 1 to 100"))?,
     };
     Ok(PageQuery {
         since: time("since")?,
@@ -213,8 +225,8 @@ fn request(endpoint: Endpoint<'_>, members: Members) -> Result<ApiRequest> {
     }
     let action = match endpoint {
         Endpoint::Send => {
-            let to = E164::parse(required_str(&body, "to", E164::EXPECTED)?)
-                .ok_or(Error::invalid("to", E164::EXPECTED))?;
+            let to =
+                E164::parse(required_str(&body, "to", E164::EXPECTED)?).ok_or(Error::invalid("to", E164::EXPECTED))?;
             let text = MessageText::new(required_str(&body, "message", "a text")?)?;
             ApiAction::Send { to, text }
         }
@@ -228,7 +240,9 @@ fn request(endpoint: Endpoint<'_>, members: Members) -> Result<ApiRequest> {
             };
             ApiAction::VoicemailNotify { extension, text }
         }
-        Endpoint::Messages | Endpoint::Message(_) => return Err(Error::Internal("a read endpoint has no body".to_owned())),
+        Endpoint::Messages | Endpoint::Message(_) => {
+            return Err(Error::Internal("a read endpoint has no body".to_owned()));
+        }
     };
     Ok(ApiRequest { tenant: body.get("server").map(server).transpose()?.flatten(), action })
 }

@@ -113,7 +113,8 @@ impl KeyLayout {
         if !self.suffixes.iter().any(|s| lower.ends_with(s.as_str()) && lower.len() > s.len()) {
             return Err(format!("key {key:?} is not an audio file ({})", self.suffixes.join(", ")));
         }
-        let tenant = TenantId::parse(tenant).ok_or_else(|| format!("key {key:?}: tenant is not {}", TenantId::EXPECTED))?;
+        let tenant =
+            TenantId::parse(tenant).ok_or_else(|| format!("key {key:?}: tenant is not {}", TenantId::EXPECTED))?;
         let extension = Extension::parse(extension)
             .ok_or_else(|| format!("key {key:?}: extension is not {}", Extension::EXPECTED))?;
         Ok((tenant, extension))
@@ -234,16 +235,18 @@ pub fn decode_key(raw: &str) -> Result<String, String> {
 /// the message id (else the event id) names the voicemail, within its
 /// tenant.
 fn new_voicemail(event_id: Option<&str>, detail: &Value, event_time: Option<&str>) -> Item {
-    let d = NewVoicemail::deserialize(detail).map_err(|e| format!("New Voicemail event with a malformed detail: {e}"))?;
+    let d =
+        NewVoicemail::deserialize(detail).map_err(|e| format!("New Voicemail event with a malformed detail: {e}"))?;
     let tenant = TenantId::parse(&d.tenant.text())
         .ok_or_else(|| format!("New Voicemail detail.tenant is not {}", TenantId::EXPECTED))?;
     let extension = Extension::parse(&d.extension.text())
         .ok_or_else(|| format!("New Voicemail detail.extension is not {}", Extension::EXPECTED))?;
     let identity = match &d.message_id {
         Some(m) => {
-            let id = clean_field(&m.text(), MAX_MESSAGE_ID)
-                .filter(|id| id.chars().count() < MAX_MESSAGE_ID)
-                .ok_or_else(|| format!("New Voicemail detail.message_id is not 1 to {} visible characters", MAX_MESSAGE_ID - 1))?;
+            let id =
+                clean_field(&m.text(), MAX_MESSAGE_ID).filter(|id| id.chars().count() < MAX_MESSAGE_ID).ok_or_else(
+                    || format!("New Voicemail detail.message_id is not 1 to {} visible characters", MAX_MESSAGE_ID - 1),
+                )?;
             format!("nv:{tenant}:msg:{id}")
         }
         None => {
@@ -286,9 +289,15 @@ mod tests {
 
     #[test]
     fn sequencers_compare_whatever_their_case_and_padding() {
-        assert_eq!(object_identity("b", "k", Some("0055AED6DCD90281E5")), object_identity("b", "k", Some("55aed6dcd90281e5")));
+        assert_eq!(
+            object_identity("b", "k", Some("0055AED6DCD90281E5")),
+            object_identity("b", "k", Some("55aed6dcd90281e5"))
+        );
         assert_ne!(object_identity("b", "k", Some("0A")), object_identity("b", "k", Some("0B")));
-        assert_eq!(object_identity("b", "k", Some("IYV3p45BT0ac8hjHg1houSdS1a.Mro8e")), "s3://b/k#IYV3p45BT0ac8hjHg1houSdS1a.Mro8e");
+        assert_eq!(
+            object_identity("b", "k", Some("IYV3p45BT0ac8hjHg1houSdS1a.Mro8e")),
+            "s3://b/k#IYV3p45BT0ac8hjHg1houSdS1a.Mro8e"
+        );
     }
 
     #[test]

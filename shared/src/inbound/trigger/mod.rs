@@ -78,9 +78,8 @@ pub async fn process(service: &Service, layout: &KeyLayout, event: &Value, deadl
         }
         Invocation::Sqs(messages) => {
             report.sqs = true;
-            let runs = messages
-                .into_iter()
-                .map(|(id, items)| async move { (id, run_items(service, items, deadline).await) });
+            let runs =
+                messages.into_iter().map(|(id, items)| async move { (id, run_items(service, items, deadline).await) });
             for (id, outcomes) in futures_util::future::join_all(runs).await {
                 let failed_before = report.failed;
                 for outcome in outcomes {
@@ -119,10 +118,19 @@ async fn run_items(service: &Service, items: Vec<Item>, deadline: Option<u64>) -
                 let outcome = service.voicemail(vm, deadline).await;
                 match &outcome {
                     Ok(Outcome::Sent(s)) => tracing::info!(voicemail = %identity, id = %s.id, "voicemail SMS sent"),
-                    Ok(Outcome::Skipped(reason)) => tracing::info!(voicemail = %identity, reason = %escape(reason), "voicemail skipped"),
+                    Ok(Outcome::Skipped(reason)) => {
+                        tracing::info!(voicemail = %identity, reason = %escape(reason), "voicemail skipped");
+                    }
                     Ok(Outcome::Duplicate) => tracing::info!(voicemail = %identity, "voicemail already handled"),
-                    Ok(Outcome::InFlight { lease_until }) => tracing::warn!(voicemail = %identity, lease_until, "voicemail held by another delivery; will be retried"),
-                    Err(e) => tracing::error!(voicemail = %identity, error = %e, cause = e.cause().unwrap_or(""), "voicemail SMS failed; will be retried"),
+                    Ok(Outcome::InFlight { lease_until }) => {
+                        let why = "voicemail held by another delivery; will be retried";
+                        tracing::warn!(voicemail = %identity, lease_until, "{why}");
+                    }
+                    Err(e) => {
+                        let cause = e.cause().unwrap_or("");
+                        let why = "voicemail SMS failed; will be retried";
+                        tracing::error!(voicemail = %identity, error = %e, cause, "{why}");
+                    }
                 }
                 outcome
             }
@@ -131,4 +139,3 @@ async fn run_items(service: &Service, items: Vec<Item>, deadline: Option<u64>) -
     }
     out
 }
-
