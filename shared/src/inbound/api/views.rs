@@ -2,13 +2,14 @@
 //! as a type.
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
+use time::OffsetDateTime;
 
 use crate::domain::{DeliveryReceipt, MessageRecord, times};
 use crate::service::Sent;
 
-/// RFC 3339, UTC (empty for a time out of range, which no entry has).
-fn rfc3339<S: Serializer>(at: &i64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&times::rfc3339(*at).unwrap_or_default())
+/// A stored time (epoch seconds; the clock's, so always in range).
+fn at(epoch_secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(epoch_secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 /// A message of the log, as the REST API shows it.
@@ -22,8 +23,8 @@ pub struct Message<'a> {
     status: &'a str,
     segments: usize,
     attempts: u32,
-    #[serde(serialize_with = "rfc3339")]
-    at: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    at: OffsetDateTime,
     #[serde(skip_serializing_if = "Option::is_none")]
     extension: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -39,8 +40,8 @@ struct Receipt<'a> {
     delivered: bool,
     response: &'a str,
     price_usd: Option<&'a str>,
-    #[serde(serialize_with = "rfc3339")]
-    at: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    at: OffsetDateTime,
 }
 
 impl<'a> Message<'a> {
@@ -54,7 +55,7 @@ impl<'a> Message<'a> {
             status: m.status.as_str(),
             segments: m.segments,
             attempts: m.attempts,
-            at: m.at,
+            at: at(m.at),
             extension: m.extension.as_ref().map(|x| x.as_str()),
             error: m.error.as_deref(),
             provider_id: m.provider_id.as_deref(),
@@ -69,7 +70,7 @@ impl<'a> Message<'a> {
 
 impl<'a> Receipt<'a> {
     fn of(r: &'a DeliveryReceipt) -> Self {
-        Receipt { delivered: r.delivered, response: &r.response, price_usd: r.price_usd.as_deref(), at: r.at }
+        Receipt { delivered: r.delivered, response: &r.response, price_usd: r.price_usd.as_deref(), at: at(r.at) }
     }
 }
 
