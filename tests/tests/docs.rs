@@ -21,10 +21,12 @@ fn every_error() -> Vec<(String, Vec<&'static str>)> {
         (Error::UnknownRecordingLink, vec![]),
         (Error::RecordingLinkExpired, vec![]),
         (Error::RecordingGone, vec![]),
+        (Error::RecordingTooLarge { limit: shared::service::MAX_RECORDING_BYTES }, vec![]),
         (Error::UnknownAction("X1".into()), vec!["X1"]),
         (Error::MissingField("X1"), vec!["X1"]),
         (Error::InvalidField { field: "X1", expected: "X2" }, vec!["X1", "X2"]),
         (Error::UnknownField("X1".into()), vec!["X1"]),
+        (Error::QueryNotAccepted, vec![]),
         (Error::MalformedJson("X1".into()), vec!["X1"]),
         (Error::BodyTooLarge(shared::inbound::api::MAX_REQUEST_BYTES), vec![]),
         (Error::EmptyMessage, vec![]),
@@ -58,10 +60,12 @@ fn every_error() -> Vec<(String, Vec<&'static str>)> {
             | Error::UnknownRecordingLink
             | Error::RecordingLinkExpired
             | Error::RecordingGone
+            | Error::RecordingTooLarge { .. }
             | Error::UnknownAction(_)
             | Error::MissingField(_)
             | Error::InvalidField { .. }
             | Error::UnknownField(_)
+            | Error::QueryNotAccepted
             | Error::MalformedJson(_)
             | Error::BodyTooLarge(_)
             | Error::EmptyMessage

@@ -9,20 +9,25 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
 use hyper::body::{Body as _, Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use shared::inbound::api::{HttpRequest, MAX_REQUEST_BYTES, error_response};
+use shared::inbound::api::{HttpRequest, MAX_REQUEST_BYTES, Payload, error_response};
 use shared::inbound::routes::{self, Route};
 use shared::service::Service;
 use tokio::net::TcpListener;
+use tokio_io_timeout::TimeoutStream;
 use tokio::sync::Semaphore;
 
+use super::audio::AudioBody;
 use super::guard::Guard;
+
+/// An answer's body: JSON (or nothing), or a recording streamed.
+pub type AnswerBody = Either<Full<Bytes>, AudioBody>;
 
 /// How long requests under way may take to finish once asked to stop.
 const GRACE: Duration = Duration::from_secs(10);
@@ -99,7 +104,13 @@ pub async fn serve(
         let Ok(slot) = slot else { break };
         match accepted {
             Ok((stream, _)) => {
-                let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), handler(context.clone())));
+                // A write that makes no progress for the idle time (a client
+                // that stopped reading) ends the connection, and frees what
+                // its answer held.
+                let mut stream = TimeoutStream::new(stream);
+                stream.set_write_timeout(Some(limits.idle));
+                let io = TokioIo::new(Box::pin(stream));
+                let connection = graceful.watch(http.serve_connection(io, handler(context.clone())));
                 let connected = clients.join();
                 tokio::spawn(async move {
                     if let Err(e) = connection.await {
@@ -128,9 +139,9 @@ fn handler(
     context: Arc<Context>,
 ) -> impl hyper::service::Service<
     Request<Incoming>,
-    Response = Response<Full<Bytes>>,
+    Response = Response<AnswerBody>,
     Error = Infallible,
-    Future = impl Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send,
+    Future = impl Future<Output = Result<Response<AnswerBody>, Infallible>> + Send,
 > + Clone
 + Send {
     service_fn(move |req| {
@@ -145,7 +156,7 @@ fn handler(
     })
 }
 
-async fn handle(context: &Context, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(context: &Context, req: Request<Incoming>) -> Response<AnswerBody> {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let response = match context.guard.check(req.uri(), req.headers()) {
@@ -158,7 +169,7 @@ async fn handle(context: &Context, req: Request<Incoming>) -> Response<Full<Byte
     response
 }
 
-async fn respond(context: &Context, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn respond(context: &Context, req: Request<Incoming>) -> Response<AnswerBody> {
     if Route::of(req.uri().path()).is_none() {
         return full(shared::inbound::api::not_found());
     }
@@ -183,18 +194,21 @@ async fn respond(context: &Context, req: Request<Incoming>) -> Response<Full<Byt
     };
     let request = Request::from_parts(parts, body);
     let http = HttpRequest::of(&request);
-    routes::respond(&context.service, None, request.uri().path(), &http).await.map(|body| Full::new(Bytes::from(body)))
+    routes::respond(&context.service, None, request.uri().path(), &http).await.map(|payload| match payload {
+        Payload::Text(text) => Either::Left(Full::new(Bytes::from(text))),
+        Payload::Audio { file, len } => Either::Right(AudioBody::new(file, len)),
+    })
 }
 
-fn internal_error() -> Response<Full<Bytes>> {
+fn internal_error() -> Response<AnswerBody> {
     full(error_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal error"))
 }
 
-fn too_large() -> Response<Full<Bytes>> {
+fn too_large() -> Response<AnswerBody> {
     let text = shared::Error::BodyTooLarge(MAX_REQUEST_BYTES).to_string();
     full(error_response(StatusCode::PAYLOAD_TOO_LARGE, &text))
 }
 
-fn full(response: Response<String>) -> Response<Full<Bytes>> {
-    response.map(|body| Full::new(Bytes::from(body)))
+fn full(response: Response<String>) -> Response<AnswerBody> {
+    response.map(|body| Either::Left(Full::new(Bytes::from(body))))
 }

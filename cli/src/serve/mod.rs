@@ -3,6 +3,7 @@
 //! that prints each SMS; optionally a folder that stands in for the
 //! voicemail bucket.
 
+mod audio;
 mod demo;
 mod guard;
 mod http;

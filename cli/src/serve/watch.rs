@@ -102,8 +102,9 @@ async fn announce(service: &Service, layout: &KeyLayout, key: &str, stamp: Stamp
     }
 }
 
-/// Every regular file under `dir`, by object key. Unreadable folders and
-/// names that are not UTF-8 (S3 keys are) are left out.
+/// Every regular file under `dir`, by object key. Links, FIFOs, devices,
+/// unreadable folders and names that are not UTF-8 (S3 keys are) are left
+/// out.
 fn scan(dir: &Path) -> HashMap<String, Stamp> {
     let mut files = HashMap::new();
     let mut folders = vec![(dir.to_path_buf(), String::new())];
@@ -121,15 +122,16 @@ fn scan(dir: &Path) -> HashMap<String, Stamp> {
                 continue;
             };
             let key = format!("{prefix}{name}");
-            // Folders are not followed through links: a link loop must not hang us.
-            match entry.file_type() {
-                Ok(t) if t.is_dir() => folders.push((entry.path(), format!("{key}/"))),
-                Ok(_) => {
-                    if let Some(meta) = std::fs::metadata(entry.path()).ok().filter(|m| m.is_file()) {
-                        let modified = meta.modified().unwrap_or(UNIX_EPOCH);
-                        files.insert(key, Stamp { modified, size: meta.len() });
-                    }
+            // Regular files only, and folders, neither through a link: a
+            // link could point out of the folder, and a FIFO or a device is
+            // no recording (`entry.metadata` does not follow links).
+            match entry.metadata() {
+                Ok(meta) if meta.is_dir() => folders.push((entry.path(), format!("{key}/"))),
+                Ok(meta) if meta.is_file() => {
+                    let modified = meta.modified().unwrap_or(UNIX_EPOCH);
+                    files.insert(key, Stamp { modified, size: meta.len() });
                 }
+                Ok(_) => tracing::debug!(path = %entry.path().display(), "skipped: not a regular file"),
                 Err(_) => {}
             }
         }
@@ -180,6 +182,21 @@ fn encode_key(key: &str) -> String {
 mod tests {
     use super::*;
     use shared::inbound::trigger::{Invocation, decode_key};
+
+    #[cfg(unix)]
+    #[test]
+    fn only_regular_files_are_announced() {
+        let dir = std::env::temp_dir().join(format!("sms-watch-scan-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let folder = dir.join("voicemail/59/1001");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("a.wav"), b"RIFF").unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", folder.join("link.wav")).unwrap();
+        std::os::unix::fs::symlink(&folder, dir.join("voicemail/60")).unwrap();
+        assert!(std::process::Command::new("mkfifo").arg(folder.join("fifo.wav")).status().unwrap().success());
+        let keys: Vec<String> = scan(&dir).into_keys().collect();
+        assert_eq!(keys, ["voicemail/59/1001/a.wav"]);
+    }
 
     #[test]
     fn keys_are_encoded_like_s3_and_decode_back() {

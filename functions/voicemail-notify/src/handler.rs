@@ -1,9 +1,9 @@
 use lambda_http::{Body, Request, Response};
-use shared::inbound::lambda::api_request;
-use shared::inbound::routes::{Function, respond};
+use shared::inbound::lambda::respond;
+use shared::inbound::routes::Function;
 use shared::service::Service;
 
+/// Its routes, as the HTTP API routes them to it; any other path is 404.
 pub async fn handle(service: &Service, req: Request) -> Result<Response<Body>, lambda_http::Error> {
-    let (path, http) = api_request(&req);
-    Ok(respond(service, Some(Function::VoicemailNotify), path, &http).await.map(Body::from))
+    Ok(respond(service, Function::VoicemailNotify, req).await)
 }

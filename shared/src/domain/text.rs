@@ -1,28 +1,34 @@
 //! Text from outside (events, object metadata, request bodies) that people
 //! will read: what is invisible, what is cleaned away, how it is shown.
 
+use icu_properties::props::{DefaultIgnorableCodePoint, GeneralCategory};
+use icu_properties::{CodePointMapData, CodePointSetData};
+
 /// Characters that draw nothing yet change what a reader sees or a terminal
-/// does: C0/C1 controls, format characters (zero-width, bidi embeddings,
-/// overrides and isolates, the BOM, soft hyphen) and the line and paragraph
-/// separators.
+/// does, from Unicode's own tables (ICU4X's `icu_properties`, already in
+/// every build through `url`): C0/C1 controls; every Default_Ignorable_Code_Point
+/// (zero-width and format characters, bidi embeddings, overrides and
+/// isolates, the BOM, soft hyphen, fillers, variation selectors, tag
+/// characters, the combining grapheme joiner, shorthand format controls);
+/// the line and paragraph separators; and the braille blank, a pattern of
+/// no dots.
 pub fn is_invisible(c: char) -> bool {
     c.is_control()
+        || CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c)
         || matches!(
-            c,
-            '\u{00AD}'
-                | '\u{061C}'
-                | '\u{115F}'
-                | '\u{1160}'
-                | '\u{180E}'
-                | '\u{200B}'..='\u{200F}'
-                | '\u{2028}'..='\u{202E}'
-                | '\u{2060}'..='\u{2064}'
-                | '\u{2066}'..='\u{206F}'
-                | '\u{3164}'
-                | '\u{FEFF}'
-                | '\u{FFA0}'
-                | '\u{FFF9}'..='\u{FFFB}'
+            CodePointMapData::<GeneralCategory>::new().get(c),
+            GeneralCategory::LineSeparator | GeneralCategory::ParagraphSeparator
         )
+        || c == '\u{2800}'
+}
+
+/// A mark that draws on the character before it (an accent, an enclosing
+/// circle): alone, it shows nothing of its own.
+fn is_combining(c: char) -> bool {
+    matches!(
+        CodePointMapData::<GeneralCategory>::new().get(c),
+        GeneralCategory::NonspacingMark | GeneralCategory::EnclosingMark
+    )
 }
 
 /// A short field for a template (caller id, a time): invisible characters
@@ -80,9 +86,10 @@ pub fn without_controls(text: String) -> String {
     out
 }
 
-/// Nothing a reader would see: whitespace and invisible characters only.
+/// Nothing a reader would see: whitespace, invisible characters and marks
+/// with nothing to draw on only.
 pub fn is_blank(text: &str) -> bool {
-    text.chars().all(|c| c.is_whitespace() || is_invisible(c))
+    text.chars().all(|c| c.is_whitespace() || is_invisible(c) || is_combining(c))
 }
 
 /// The text on one line, safe for a terminal or a log: backslash, newline,
@@ -137,6 +144,29 @@ mod tests {
             assert!(is_blank(blank), "{blank:?}");
         }
         assert!(!is_blank("\u{200b}.") && !is_blank("😀"));
+    }
+
+    #[test]
+    fn texts_of_nothing_visible_are_blank_whatever_unicode_hides_them_in() {
+        let tags: String = ('\u{e0020}'..='\u{e007f}').collect();
+        let selectors: String = ('\u{fe00}'..='\u{fe0f}').chain('\u{e0100}'..='\u{e01ef}').collect();
+        for blank in [
+            tags.as_str(),
+            selectors.as_str(),
+            "\u{34f}",
+            "\u{2800}\u{2800}",
+            "\u{1bca0}\u{1bca1}\u{1bca2}\u{1bca3}",
+            "\u{301}",
+            " \u{20dd}\u{301} ",
+            "\u{2029}\u{180e}",
+        ] {
+            assert!(is_blank(blank), "{blank:?}");
+        }
+        // Marks on a letter, emoji sequences and other scripts are text.
+        for text in ["e\u{301}", "🏴\u{e0067}\u{e0062}\u{e0065}\u{e006e}\u{e0067}\u{e007f}", "❤\u{fe0f}", "ש\u{5b8}", "\u{2801}"] {
+            assert!(!is_blank(text), "{text:?}");
+        }
+        assert_eq!(escape("a\u{e0041}\u{e007f}b"), "a\\u{e0041}\\u{e007f}b", "tags are shown, escaped");
     }
 
     #[test]

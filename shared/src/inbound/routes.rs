@@ -5,7 +5,7 @@
 
 use http::Response;
 
-use super::api::{self, HttpRequest, not_found, rest::Endpoint};
+use super::api::{self, HttpRequest, Payload, not_found, rest::Endpoint};
 use crate::service::Service;
 
 /// The API routes.
@@ -64,7 +64,7 @@ pub async fn respond(
     serving: Option<Function>,
     path: &str,
     req: &HttpRequest<'_>,
-) -> Response<Vec<u8>> {
+) -> Response<Payload> {
     let route = Route::of(path).filter(|r| serving.is_none_or(|f| r.function() == f));
     let answer = match route {
         None => not_found(),
@@ -75,7 +75,7 @@ pub async fn respond(
         Some(Route::Voicemail) => api::rest::respond(service, Endpoint::Voicemail, req).await,
         Some(Route::Recording(token)) => return api::recording::respond(service, req.method, token).await,
     };
-    answer.map(String::into_bytes)
+    answer.map(Payload::Text)
 }
 
 #[cfg(test)]

@@ -35,12 +35,13 @@ pub trait DetailsSource: Send + Sync {
 }
 
 /// Where a recording is fetched from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Recording {
     /// A short-lived URL (S3, presigned now).
     Redirect(String),
-    /// The audio itself (the local folder).
-    Audio { content_type: &'static str, bytes: Vec<u8> },
+    /// The audio itself (the local folder): a regular file, opened, read as
+    /// it is sent.
+    Audio { content_type: &'static str, file: std::fs::File, len: u64 },
 }
 
 /// Recordings, for links that last: a fresh way to them at each click.

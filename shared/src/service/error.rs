@@ -26,6 +26,9 @@ pub enum Error {
     InvalidField { field: &'static str, expected: &'static str },
     #[error("Unknown field '{0}'")]
     UnknownField(String),
+    /// A REST POST with a query string: its fields are its JSON body's.
+    #[error("Query parameters are not accepted here: send every field in the JSON body")]
+    QueryNotAccepted,
     #[error("Request body is not valid JSON: {0}")]
     MalformedJson(String),
     #[error("Request body is too large: the limit is {0} bytes")]
@@ -57,6 +60,8 @@ pub enum Error {
     RecordingLinkExpired,
     #[error("The recording is no longer available")]
     RecordingGone,
+    #[error("The recording is too large to be served here: the limit is {limit} bytes")]
+    RecordingTooLarge { limit: u64 },
     #[error("SMS notifications are disabled for this extension")]
     ExtensionDisabled,
     #[error("Destination does not have an assigned SMS number")]

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 pub use error::{Error, Result};
 pub use policy::{LEASE_MARGIN_SECS, LinkPolicy, Policy};
-pub use reports::MAX_REPORT;
+pub use reports::{MAX_RECORDING_BYTES, MAX_REPORT};
 pub use requests::{Answer, ApiAction, ApiCall, ApiRequest, ApiStyle, E164Digits, Names, PageQuery, ReportQuery, Sent};
 pub use rules::fingerprint;
 pub use voicemail::Outcome;

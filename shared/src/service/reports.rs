@@ -8,6 +8,10 @@ use crate::ports::{Event, MessageQuery, Received, Recording};
 /// The most messages one report answers (PBXware's reports have no pages).
 pub const MAX_REPORT: usize = 1000;
 
+/// The largest recording served itself (the local folder's): an hour of
+/// 8 kHz 16-bit WAV is 57.6 MB. A presigned S3 link has no such bound.
+pub const MAX_RECORDING_BYTES: u64 = 64 << 20;
+
 impl Service {
     /// PBXware's SMS reports: the range's messages, newest first, at most
     /// [`MAX_REPORT`].
@@ -69,7 +73,12 @@ impl Service {
             return Err(Error::RecordingLinkExpired);
         }
         let recordings = self.recordings.as_ref().ok_or_else(|| Error::Internal("no recordings to open".to_owned()))?;
-        recordings.open(&link).await?.ok_or(Error::RecordingGone)
+        match recordings.open(&link).await?.ok_or(Error::RecordingGone)? {
+            Recording::Audio { len, .. } if len > MAX_RECORDING_BYTES => {
+                Err(Error::RecordingTooLarge { limit: MAX_RECORDING_BYTES })
+            }
+            recording => Ok(recording),
+        }
     }
 
     /// A delivery receipt: the message it names moves to `delivered` or

@@ -8,7 +8,7 @@ use time::Time;
 
 use super::params::Params;
 use super::views::{ActionSent, Message, Messages, Report, ServiceState};
-use super::{HttpRequest, error_response, header_key, json_response, log_failure, refuse_method};
+use super::{HttpRequest, error_response, is_form, json_response, log_failure, presented_key, refuse_method};
 use crate::domain::{E164, Extension, MessageText, times};
 use crate::service::{
     Answer, ApiAction, ApiCall, ApiRequest, ApiStyle, E164Digits, Error, Names, ReportQuery, Result, Service,
@@ -87,14 +87,8 @@ pub fn parse(req: &HttpRequest<'_>) -> Result<ApiCall<'static>> {
     if req.too_large() {
         return Err(Error::BodyTooLarge(super::MAX_REQUEST_BYTES));
     }
-    let form = req.header("content-type").is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-    let params = Params::parse(req.query, (req.method == Method::POST && form).then_some(req.body));
-    let key = match (params.get("apikey"), header_key(req)) {
-        (Ok(None), header) => header,
-        (Ok(Some(q)), Some(h)) if q != h => None,
-        (Ok(Some(q)), _) => Some(q.to_owned()),
-        (Err(_), _) => None,
-    };
+    let params = Params::parse(req.query, (req.method == Method::POST && is_form(req)).then_some(req.body));
+    let key = presented_key(req, params.get("apikey"));
     let action = params.get("action").ok().flatten();
     let extension_action = matches!(action, Some(EXTENSION_GET | EXTENSION_SET));
     let names = Names {

@@ -52,9 +52,33 @@ impl<'a> HttpRequest<'a> {
     }
 }
 
-/// `X-API-Key` header, as presented.
-fn header_key(req: &HttpRequest<'_>) -> Option<String> {
-    req.header("x-api-key").map(str::to_owned)
+/// The one key a request presents, read the same wherever it runs (the
+/// local server, API Gateway's HTTP and REST APIs, a function URL): the
+/// `X-API-Key` header, and for the action API the `apikey` parameter
+/// (`query`, as [`params::Params::get`] read it). A header given more than
+/// once or not visible ASCII, an `apikey` given twice with different values,
+/// or a header and an `apikey` that differ present no key at all, which
+/// check 1 answers `Invalid API key.`: no reading picks one of two.
+fn presented_key(req: &HttpRequest<'_>, query: Result<Option<&str>, Error>) -> Option<String> {
+    let mut values = req.headers.get_all("x-api-key").iter();
+    let header = match (values.next(), values.next()) {
+        (None, _) => None,
+        (Some(one), None) if !one.is_empty() && one.as_bytes().iter().all(u8::is_ascii_graphic) => {
+            Some(one.to_str().ok()?)
+        }
+        (Some(_), _) => return None,
+    };
+    match (header, query.ok()?) {
+        (Some(h), Some(q)) if h != q => None,
+        (h, q) => h.or(q).map(str::to_owned),
+    }
+}
+
+/// Whether the body is a form (`application/x-www-form-urlencoded`, in any
+/// case, with or without parameters).
+fn is_form(req: &HttpRequest<'_>) -> bool {
+    let media = req.header("content-type").and_then(|ct| ct.parse::<mime::Mime>().ok());
+    media.is_some_and(|m| m.essence_str() == mime::APPLICATION_WWW_FORM_URLENCODED.essence_str())
 }
 
 /// A JSON answer. Our views always serialize; were one not to, the answer
@@ -68,6 +92,15 @@ pub fn json_response<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Res
         }
     };
     Response::builder().status(status).header(header::CONTENT_TYPE, "application/json").body(body).unwrap_or_default()
+}
+
+/// An answer's body: text (every JSON answer; empty for a redirect or a
+/// `HEAD`), or a recording's audio, opened, for whoever carries the answer
+/// to read as it sends it (the local server streams it).
+#[derive(Debug)]
+pub enum Payload {
+    Text(String),
+    Audio { file: std::fs::File, len: u64 },
 }
 
 /// Every error answer: `{"error": "..."}`.

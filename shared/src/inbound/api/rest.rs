@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::params::Params;
 use super::views::{ExtensionState, Message, Messages};
-use super::{HttpRequest, error_response, header_key, json_response, log_failure, refuse_method};
+use super::{HttpRequest, error_response, json_response, log_failure, presented_key, refuse_method};
 use crate::domain::{E164, Extension, MessageStatus, MessageText, TenantId, times};
 use crate::service::{
     Answer, ApiAction, ApiCall, ApiRequest, ApiStyle, Error, Names, PageQuery, Result, Service, fingerprint,
@@ -77,10 +77,11 @@ pub fn status(e: &Error) -> StatusCode {
         | Error::MissingField(_)
         | Error::InvalidField { .. }
         | Error::UnknownField(_)
+        | Error::QueryNotAccepted
         | Error::MalformedJson(_)
         | Error::EmptyMessage
         | Error::MessageTooLong { .. } => StatusCode::BAD_REQUEST,
-        Error::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        Error::BodyTooLarge(_) | Error::RecordingTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         Error::InvalidSender
         | Error::NoDestination
         | Error::CountryNotAllowed { .. }
@@ -134,7 +135,7 @@ pub fn parse<'a>(endpoint: Endpoint<'a>, req: &HttpRequest<'_>) -> Result<ApiCal
     }
     let call = |names, shape, idempotency| ApiCall {
         style: ApiStyle::Rest,
-        key: header_key(req),
+        key: presented_key(req, Ok(None)),
         names,
         shape,
         idempotency,
@@ -145,13 +146,19 @@ pub fn parse<'a>(endpoint: Endpoint<'a>, req: &HttpRequest<'_>) -> Result<ApiCal
         let names = Names { tenant: params.tenant().ok().flatten(), ..Names::default() };
         return Ok(call(names, Box::new(move || read_request(endpoint, &params)), None));
     }
-    let idempotency = match req.headers.get("idempotency-key").map(|v| v.as_bytes()) {
-        None => None,
-        // Visible ASCII only: no spaces, no control characters.
-        Some(k) if (1..=MAX_IDEMPOTENCY_KEY_LEN).contains(&k.len()) && k.iter().all(u8::is_ascii_graphic) => {
+    // A POST's fields are its body's: a query string beside it would be
+    // read by a proxy and ignored here.
+    if req.query.is_some_and(|q| !q.is_empty()) {
+        return Ok(call(Names::default(), Box::new(|| Err(Error::QueryNotAccepted)), None));
+    }
+    let mut keys = req.headers.get_all("idempotency-key").iter().map(|v| v.as_bytes());
+    let idempotency = match (keys.next(), keys.next()) {
+        (None, _) => None,
+        // Once, visible ASCII only: no spaces, no control characters.
+        (Some(k), None) if (1..=MAX_IDEMPOTENCY_KEY_LEN).contains(&k.len()) && k.iter().all(u8::is_ascii_graphic) => {
             Some((String::from_utf8_lossy(k).into_owned(), fingerprint(&[endpoint_tag(endpoint), req.body].concat())))
         }
-        Some(_) => {
+        (Some(_), _) => {
             let refused = || Err(Error::invalid("Idempotency-Key", "1 to 255 visible ASCII characters"));
             return Ok(call(Names::default(), Box::new(refused), None));
         }
