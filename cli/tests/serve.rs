@@ -233,3 +233,125 @@ fn receipts_reach_the_log_while_a_client_stays_connected() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// A tenant whose voicemail SMS carries its recording's link.
+const LINKED: &str = r#"{
+  "numbers": [{"number": "+14165550000", "tenant": "59", "sms_enabled": true}],
+  "tenants": [{"id": "59", "active": true, "sender_number": "+14165550000", "api_enabled": true,
+               "voicemail_notifications": true, "voicemail_template": "New voicemail: {recording_url}"}],
+  "extensions": [{"tenant": "59", "extension": "1001", "sms_notifications": true, "sms_number": "+14165551234"}]
+}"#;
+
+/// Drops `name` (of `bytes`) into the watched folder and answers the path of
+/// the recording link its SMS carries.
+fn linked_recording(env: &Env, server: &Server, dir: &std::path::Path, name: &str, bytes: &[u8]) -> String {
+    std::fs::write(dir.join("voicemail/59/1001").join(name), bytes).unwrap();
+    server.wait_for(|l| l.starts_with(&format!("[watch] voicemail/59/1001/{name}")));
+    let text = env.json(&["outbox", "--json"])[0]["text"].as_str().unwrap().to_owned();
+    let url = text.rsplit(' ').next().unwrap();
+    format!("/r/{}", url.split_once("/r/").unwrap().1)
+}
+
+/// A recording link's answer head (status, Content-Length) and how much of
+/// its body came, within `wait`.
+fn fetch(server: &Server, method: &str, path: &str) -> (u16, Option<u64>, usize) {
+    let request = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", server.addr);
+    let mut stream = server.connect();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    let split = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&answer[..split]).to_ascii_lowercase();
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let length = head.lines().find_map(|l| l.strip_prefix("content-length: ")).and_then(|n| n.trim().parse().ok());
+    (status, length, answer.len() - split - 4)
+}
+
+#[test]
+fn a_recording_streams_and_a_client_that_does_not_read_is_cut_off() {
+    const SIZE: usize = 40 << 20;
+    let env = Env::new("stream");
+    let dir = env.dir.join("bucket");
+    std::fs::create_dir_all(dir.join("voicemail/59/1001")).unwrap();
+    env.apply(LINKED);
+    let server = env.serve(&["--watch", dir.to_str().unwrap(), "--idle-timeout", "2"]);
+    let path = linked_recording(&env, &server, &dir, "long.wav", &vec![7u8; SIZE]);
+    // HEAD answers from the length, with nothing after the head.
+    assert_eq!(fetch(&server, "HEAD", &path), (200, Some(SIZE as u64), 0));
+    let before = server.rss_kib();
+    // Ten clients ask and never read.
+    let stalled: Vec<TcpStream> = (0..10)
+        .map(|_| {
+            let mut s = server.connect();
+            let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", server.addr);
+            s.write_all(request.as_bytes()).unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    let during = server.rss_kib();
+    // Streamed a chunk at a time: far from ten copies of 40 MB.
+    assert!(during < before + 40 * 1024, "RSS {before} KiB before, {during} KiB with ten stalled readers");
+    // Others are answered meanwhile, at once.
+    let started = Instant::now();
+    assert_eq!(server.guide_example(DEMO_KEY).1["error"], "Invalid API key.");
+    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    // The stalled connections are cut off once a write waits past the idle
+    // time: each ends before its 40 MB came.
+    std::thread::sleep(Duration::from_secs(3));
+    for mut s in stalled {
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut got = Vec::new();
+        let ended = s.read_to_end(&mut got);
+        assert!(ended.is_err() || got.len() < SIZE, "a stalled reader got the whole recording");
+    }
+    // A client that reads gets it whole.
+    assert_eq!(fetch(&server, "GET", &path), (200, Some(SIZE as u64), SIZE));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_recording_swapped_for_a_link_or_a_fifo_is_no_longer_available() {
+    let env = Env::new("swapped");
+    let dir = env.dir.join("bucket");
+    std::fs::create_dir_all(dir.join("voicemail/59/1001")).unwrap();
+    env.apply(LINKED);
+    let server = env.serve(&["--watch", dir.to_str().unwrap()]);
+    let file = dir.join("voicemail/59/1001/msg.wav");
+    let path = linked_recording(&env, &server, &dir, "msg.wav", b"RIFF-audio");
+    assert_eq!(fetch(&server, "GET", &path), (200, Some(10), 10));
+    let gone = json!({"error": "The recording is no longer available"});
+    std::fs::remove_file(&file).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", &file).unwrap();
+    assert_eq!(server.get(&path), (410, gone.clone()), "a link in its place");
+    std::fs::remove_file(&file).unwrap();
+    assert!(Command::new("mkfifo").arg(&file).status().unwrap().success());
+    let started = Instant::now();
+    assert_eq!(server.get(&path), (410, gone), "a FIFO in its place, at once");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // A link dropped in the folder is no voicemail: no SMS comes of it.
+    let sent = env.json(&["outbox", "--json"]).as_array().unwrap().len();
+    std::os::unix::fs::symlink("/etc/hostname", dir.join("voicemail/59/1001/link.wav")).unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(env.json(&["outbox", "--json"]).as_array().unwrap().len(), sent);
+}
+
+#[test]
+fn one_key_per_request_on_the_local_server() {
+    let env = Env::new("one-key");
+    let server = env.serve(&["--demo"]);
+    let invalid = (200, json!({"error": "Invalid API key."}));
+    assert_eq!(
+        send_with(&server, &format!("Host: {}\r\nX-API-Key: {DEMO_KEY}\r\nX-API-Key: {DEMO_KEY}\r\n", server.addr)),
+        invalid
+    );
+    assert_eq!(send_with(&server, &format!("Host: {}\r\nX-API-Key: demo-key-59 abcdef0123\r\n", server.addr)), invalid);
+    assert_eq!(send_with(&server, &format!("Host: {}\r\nX-API-Key: other-key-0000000001\r\n", server.addr)), invalid);
+    assert_eq!(send_with(&server, &format!("Host: {}\r\n", server.addr)).1["success"], "SMS message sent");
+    let rest = format!(
+        "POST /api/sms/send HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nX-API-Key: {DEMO_KEY}\r\nX-API-Key: x\r\n\
+         Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{{}}",
+        server.addr
+    );
+    assert_eq!(server.raw(rest.as_bytes()), (401, r#"{"error":"Invalid API key."}"#.to_owned()));
+}

@@ -153,3 +153,25 @@ async fn the_documented_subscription_event_decodes() {
     let event = json!({"awslogs": {"data": "H4sIAAAAAAAAAHWPwQqCQBCGX0Xm7EFtK+smZBEUgXoLCdMhFtKV3akI8d0bLYmibvPPN3wz00CJxmQnTO41whwWQRIctmEcB6sQbFC3CjW3XW8kxpOpP+OC22d1Wml1qZkQGtoMsScxaczKN3plG8zlaHIta5KqWsozoTYw3/djzwhpLwivWFGHGpAFe7DL68JlBUk+l7KSN7tCOEJ4M3/qOI49vMHj+zCKdlFqLaU2ZHV2a4Ct/an0/ivdX8oYc1UVX860fQDQiMdxRQEAAA=="}});
     assert_eq!(deliver(&b, event).await.unwrap(), json!({"applied": 0, "unknown": 0, "repeated": 0, "malformed": 2}));
 }
+
+#[tokio::test]
+async fn a_subscription_event_that_decompresses_past_its_bound_is_dropped_unread() {
+    use base64::Engine;
+    use std::io::Write;
+    let b = integration_tests::embedded();
+    // 100 MB of zeros, gzip-compressed to about 100 KB: a gzip bomb.
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..100 {
+        gzip.write_all(&zeros).unwrap();
+    }
+    let bomb = gzip.finish().unwrap();
+    assert!(bomb.len() < 200_000, "{}", bomb.len());
+    let event = json!({"awslogs": {"data": base64::engine::general_purpose::STANDARD.encode(&bomb)}});
+    let (logs, guard) = capture_logs();
+    let started = std::time::Instant::now();
+    assert_eq!(deliver(&b, event).await.unwrap(), json!({"applied": 0, "unknown": 0, "repeated": 0, "malformed": 1}));
+    drop(guard);
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(logs.text().contains("its data decompresses past 8388608 bytes"), "{}", logs.text());
+}

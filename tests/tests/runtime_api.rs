@@ -345,3 +345,23 @@ fn a_raw_query_string_that_is_no_valid_uri_is_answered_not_a_crash() {
     assert_eq!(again.body["success"], "SMS message sent");
     assert_eq!(outbox(&db).len(), 2);
 }
+
+#[test]
+fn events_lambda_http_would_panic_on_are_answered_400_by_the_running_function() {
+    let db = preloaded_db();
+    let mut lambda = Lambda::start("send-sms", &db, &[]);
+    let sample: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_path("events/rest-send.json")).unwrap()).unwrap();
+    let mut not_base64 = sample.clone();
+    not_base64["isBase64Encoded"] = json!(true);
+    let mut host = sample;
+    host["headers"]["host"] = json!("exa mple.com");
+    for (event, field) in [(not_base64, "body"), (host, "Host")] {
+        let answer = HttpAnswer::of(&lambda.invoke(event.to_string().as_bytes()));
+        assert_eq!(answer.status, 400, "{:?}", answer.body);
+        let text = answer.body["error"].as_str().unwrap();
+        assert!(text.starts_with(&format!("Required field '{field}' contains invalid data")), "{text}");
+    }
+    // Nothing crashed: the next request is answered by the same process.
+    assert_eq!(HttpAnswer::of(&lambda.invoke_file("rest-send.json")).status, 200);
+}

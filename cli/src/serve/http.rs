@@ -20,8 +20,8 @@ use shared::inbound::api::{HttpRequest, MAX_REQUEST_BYTES, Payload, error_respon
 use shared::inbound::routes::{self, Route};
 use shared::service::Service;
 use tokio::net::TcpListener;
-use tokio_io_timeout::TimeoutStream;
 use tokio::sync::Semaphore;
+use tokio_io_timeout::TimeoutStream;
 
 use super::audio::AudioBody;
 use super::guard::Guard;

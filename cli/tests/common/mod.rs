@@ -181,6 +181,13 @@ impl Server {
         self.lines.iter().collect()
     }
 
+    /// The server's resident memory, in KiB (Linux's /proc).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
     pub fn guide_example(&self, key: &str) -> (u16, Value) {
         self.get(&format!(
             "/?apikey={key}&action=pbxware.sms.send_message&server=59&to_number=%2B14165551234&body={GUIDE_BODY}"

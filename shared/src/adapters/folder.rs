@@ -124,7 +124,12 @@ mod tests {
         assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
         let (_, len) = open_inside(&dir, "voicemail/59/1001/a.wav").unwrap().expect("a regular file");
         assert_eq!(len, 4);
-        for key in ["voicemail/59/1001/link.wav", "voicemail/59/1001/fifo.wav", "voicemail/59/1001", "voicemail/59/../59/1001/a.wav"] {
+        for key in [
+            "voicemail/59/1001/link.wav",
+            "voicemail/59/1001/fifo.wav",
+            "voicemail/59/1001",
+            "voicemail/59/../59/1001/a.wav",
+        ] {
             assert!(open_inside(&dir, key).unwrap().is_none(), "{key}");
         }
         let through_link = format!("voicemail/60/{}", outside.file_name().unwrap().to_string_lossy());

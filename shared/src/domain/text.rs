@@ -163,7 +163,13 @@ mod tests {
             assert!(is_blank(blank), "{blank:?}");
         }
         // Marks on a letter, emoji sequences and other scripts are text.
-        for text in ["e\u{301}", "🏴\u{e0067}\u{e0062}\u{e0065}\u{e006e}\u{e0067}\u{e007f}", "❤\u{fe0f}", "ש\u{5b8}", "\u{2801}"] {
+        for text in [
+            "e\u{301}",
+            "🏴\u{e0067}\u{e0062}\u{e0065}\u{e006e}\u{e0067}\u{e007f}",
+            "❤\u{fe0f}",
+            "ש\u{5b8}",
+            "\u{2801}",
+        ] {
             assert!(!is_blank(text), "{text:?}");
         }
         assert_eq!(escape("a\u{e0041}\u{e007f}b"), "a\\u{e0041}\\u{e007f}b", "tags are shown, escaped");

@@ -4,7 +4,7 @@
 //! or record, an unknown id, a repeated receipt are logged and dropped; only
 //! a store failure fails the invocation, which Lambda retries twice.
 
-use aws_lambda_events::cloudwatch_logs::{LogData, LogEntry, LogsEvent};
+use aws_lambda_events::cloudwatch_logs::{LogData, LogEntry};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -12,6 +12,24 @@ use crate::domain::Receipt;
 use crate::domain::text::escape;
 use crate::ports::Received;
 use crate::service::{Error, Service};
+
+/// `awslogs.data`: Base64 of gzip of the [`LogData`] JSON, decompressed
+/// within [`MAX_LOG_DATA_BYTES`]. (aws_lambda_events decodes it while it
+/// deserializes, with no bound.)
+fn decode(event: &Value) -> Result<LogData, String> {
+    use base64::Engine;
+    use std::io::Read;
+    let arrived = Arrived::deserialize(event).map_err(|e| e.to_string())?;
+    let compressed =
+        base64::engine::general_purpose::STANDARD.decode(&arrived.awslogs.data).map_err(|e| e.to_string())?;
+    let mut json = Vec::new();
+    let gzip = flate2::read::GzDecoder::new(compressed.as_slice());
+    gzip.take(MAX_LOG_DATA_BYTES + 1).read_to_end(&mut json).map_err(|e| format!("not gzip: {e}"))?;
+    if json.len() as u64 > MAX_LOG_DATA_BYTES {
+        return Err(format!("its data decompresses past {MAX_LOG_DATA_BYTES} bytes"));
+    }
+    serde_json::from_slice(&json).map_err(|e| e.to_string())
+}
 
 /// The log group SNS writes successful deliveries to; failures go to the
 /// same name with `/Failure`.
@@ -28,13 +46,25 @@ pub struct Report {
     pub malformed: usize,
 }
 
+/// The most a subscription event's `awslogs.data` may decompress to. A
+/// delivery carries at most one `PutLogEvents` batch (1 MiB of events);
+/// past this bound the event is dropped and logged, not decompressed to
+/// its end (a gzip bomb of 100 KB makes 100 MB).
+pub const MAX_LOG_DATA_BYTES: u64 = 8 << 20;
+
+/// The subscription event as it arrives: its data still encoded.
+#[derive(Deserialize)]
+struct Arrived {
+    awslogs: Encoded,
+}
+
 /// Every receipt of a subscription event through the service.
 pub async fn process(service: &Service, event: &Value) -> Result<Report, Error> {
     let mut report = Report::default();
-    let data = match LogsEvent::deserialize(event) {
-        Ok(e) => e.aws_logs.data,
-        Err(e) => {
-            tracing::warn!(error = %e, "not a CloudWatch Logs subscription event; dropped");
+    let data = match decode(event) {
+        Ok(data) => data,
+        Err(why) => {
+            tracing::warn!(reason = %why, "not a CloudWatch Logs subscription event; dropped");
             report.malformed += 1;
             return Ok(report);
         }
@@ -77,7 +107,7 @@ pub struct Subscription {
     pub awslogs: Encoded,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Encoded {
     /// Base64, padded, of gzip of the [`LogData`] JSON.
     pub data: String,

@@ -9,6 +9,8 @@
 
 mod repair;
 
+pub use repair::repair;
+
 use std::fmt::Debug;
 use std::task::{Context, Poll};
 
