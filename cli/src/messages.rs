@@ -22,7 +22,9 @@ pub struct MessagesArgs {
 
 pub async fn run(target: &Target, args: MessagesArgs) -> Result {
     let admin = target.admin(false).await?;
-    let records = admin.messages(args.tenant.as_ref(), args.limit).await?;
+    let now = shared::adapters::clock::system().now();
+    let records: Vec<_> =
+        admin.messages(args.tenant.as_ref(), args.limit).await?.into_iter().map(|m| m.as_of(now)).collect();
     if args.json {
         return output::json(&records);
     }

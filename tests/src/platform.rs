@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use shared::domain::{ExtensionRecord, KeyHash, MessageRecord, Receipt, RecordingLink};
-use shared::ports::{Begun, End, Found, Lookup, MessagePage, MessageQuery, Received, Start, Store, StoreError};
+use shared::ports::{Begun, End, Finished, Found, Lookup, MessagePage, MessageQuery, Received, Start, Store, StoreError};
 use shared::service::Service;
 
 /// A step of the trigger's work for one voicemail.
@@ -81,7 +81,7 @@ impl Store for Dying {
         Ok(begun)
     }
 
-    async fn finish(&self, end: &End<'_>) -> Result<bool, StoreError> {
+    async fn finish(&self, end: &End<'_>) -> Result<Finished, StoreError> {
         self.maybe_die(Step::AfterSend).await;
         let done = self.inner.finish(end).await?;
         self.maybe_die(Step::AfterDone).await;

@@ -26,6 +26,7 @@ pub async fn seed_sent(store: &dyn Store, provider_id: &str) -> shared::domain::
         at: 1_795_687_200,
         attempts: 1,
         receipt: None,
+        lease_until: None,
     };
     let start = shared::ports::Start {
         record: &record,

@@ -716,7 +716,7 @@ impl shared::ports::Store for BrokenStore {
     async fn begin(&self, _: &shared::ports::Start<'_>) -> Result<shared::ports::Begun, StoreError> {
         Err(StoreError("disk on fire".into()))
     }
-    async fn finish(&self, _: &shared::ports::End<'_>) -> Result<bool, StoreError> {
+    async fn finish(&self, _: &shared::ports::End<'_>) -> Result<shared::ports::Finished, StoreError> {
         Err(StoreError("disk on fire".into()))
     }
     async fn receive(&self, _: &shared::domain::Receipt) -> Result<shared::ports::Received, StoreError> {

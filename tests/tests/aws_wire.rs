@@ -23,7 +23,7 @@ use shared::domain::{CountryCode, E164, Extension, KeyHash, MessageKind, Message
 use shared::inbound::api::HttpRequest;
 use shared::inbound::api::rest::Endpoint;
 use shared::inbound::trigger::KeyLayout;
-use shared::ports::{Admin, Begun, Claim, Closing, End, Held, Lookup, SmsGateway, Start, Store};
+use shared::ports::{Admin, Begun, Claim, Closing, End, Finished, Held, Lookup, SmsGateway, Start, Store};
 use shared::service::Service;
 use shared::service::config::Config;
 
@@ -416,6 +416,7 @@ async fn each_hot_path_store_operation_is_one_request() {
         at: now,
         attempts: 0,
         receipt: None,
+        lease_until: None,
     };
     let claim = |token| Claim { id: "c", fingerprint: "f", token, lease_until: now + 60, keep_secs: 60 };
     let start = |token, budget| Start {
@@ -426,7 +427,7 @@ async fn each_hot_path_store_operation_is_one_request() {
         log_keep_secs: 86_400,
         link: None,
     };
-    let end = |claim| End { record: &record, claim, now, log_keep_secs: 86_400 };
+    let end = |claim, token| End { record: &record, claim, now, log_keep_secs: 86_400, token };
     let cases: Vec<(&str, &str)> = vec![
         ("lookup of all four kinds", "BatchGetItem"),
         ("start: claim, budget and log entry", "TransactWriteItems"),
@@ -465,17 +466,19 @@ async fn each_hot_path_store_operation_is_one_request() {
                 store.begin(&start("t2", None)).await.expect("begin"),
                 Begun::Held(Held::Pending { .. })
             )),
-            3 => assert!(
+            3 => assert_eq!(
                 store
-                    .finish(&end(Some(Closing { id: "c", token: "t1", result: Some("r"), keep_secs: 60 })))
+                    .finish(&end(Some(Closing { id: "c", token: "t1", result: Some("r"), keep_secs: 60 }), "e1"))
                     .await
-                    .expect("finish")
+                    .expect("finish"),
+                Finished::Done
             ),
-            4 => assert!(
-                !store
-                    .finish(&end(Some(Closing { id: "c", token: "t2", result: None, keep_secs: 60 })))
+            4 => assert_eq!(
+                store
+                    .finish(&end(Some(Closing { id: "c", token: "t2", result: None, keep_secs: 60 }), "e2"))
                     .await
-                    .expect("finish")
+                    .expect("finish"),
+                Finished::TakenOver
             ),
             5 => {
                 let rec = shared::domain::MessageRecord { id: "m2".to_owned(), ..record.clone() };
@@ -489,7 +492,7 @@ async fn each_hot_path_store_operation_is_one_request() {
                 };
                 assert_eq!(store.begin(&s).await.expect("begin"), Begun::Limited(Window::Minute));
             }
-            _ => assert!(store.finish(&end(None)).await.expect("finish")),
+            _ => assert_eq!(store.finish(&end(None, "e3")).await.expect("finish"), Finished::Done),
         }
         let r = m.requests_since_mark(&[]).await;
         assert_eq!(r.dynamodb, counts(&[(op, 1)]), "{what}: {r:?}");

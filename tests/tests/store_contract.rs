@@ -17,7 +17,7 @@ use shared::domain::{
     Permission, RateLimits, SmsNumber, Tenant, TenantId, TenantScope, Window,
 };
 use shared::ports::Snapshot;
-use shared::ports::{Admin, Begun, Claim, Closing, End, Held, Lookup, Start, Store};
+use shared::ports::{Admin, Begun, Claim, Closing, End, Finished, Held, Lookup, Start, Store};
 use shared::service::config::Config;
 
 struct Under {
@@ -458,6 +458,7 @@ fn record(tenant_id: &str, at: i64, id: &str) -> MessageRecord {
         at,
         attempts: 0,
         receipt: None,
+        lease_until: None,
     }
 }
 
@@ -483,11 +484,19 @@ async fn take(store: &dyn Store, id: &str, fp: &str, token: &str, now: i64, leas
     store.begin(&start).await.expect("begin")
 }
 
-/// Ends `message` as `token`: finished with `result`, or released.
+/// Ends `message` as `token`: finished with `result`, or released; whether
+/// that wrote it now.
 async fn close(store: &dyn Store, id: &str, token: &str, result: Option<&str>, now: i64) -> bool {
+    ended(store, id, token, result, now).await == Finished::Done
+}
+
+async fn ended(store: &dyn Store, id: &str, token: &str, result: Option<&str>, now: i64) -> Finished {
     let rec = record("59", now, "m-claimed");
     let closing = Closing { id, token, result, keep_secs: 1000 };
-    store.finish(&End { record: &rec, claim: Some(closing), now, log_keep_secs: KEEP_LOG }).await.expect("finish")
+    // One end per holder: its tries share a token.
+    let end_token = format!("end-{token}");
+    let end = End { record: &rec, claim: Some(closing), now, log_keep_secs: KEEP_LOG, token: &end_token };
+    store.finish(&end).await.expect("finish")
 }
 
 async fn claims_follow_their_lifecycle(name: &str, store: &dyn Store) {
@@ -515,8 +524,11 @@ async fn claims_follow_their_lifecycle(name: &str, store: &dyn Store) {
         "{name}: still t3's"
     );
 
-    // Finished by its holder: Done with its result until kept no more.
+    // Finished by its holder: Done with its result until kept no more. The
+    // same end tried again (its answer lost) finds it done, writes nothing.
     assert!(close(store, id, "t3", Some("{\"id\":\"m-1\"}"), NOW + 130).await, "{name}");
+    assert_eq!(ended(store, id, "t3", Some("{\"id\":\"m-1\"}"), NOW + 131).await, Finished::AlreadyDone, "{name}");
+    assert_eq!(ended(store, id, "t1", Some("late"), NOW + 131).await, Finished::TakenOver, "{name}");
     let done = Begun::Held(Held::Done { fingerprint: "fp-3".to_owned(), result: "{\"id\":\"m-1\"}".to_owned() });
     assert_eq!(take(store, id, "fp-5", "t5", NOW + 500, NOW + 560).await, done, "{name}");
     // A finished claim cannot be released or finished again: redeliveries stay blocked.
@@ -762,12 +774,8 @@ async fn an_entry_moves_through_its_statuses(name: &str, store: &dyn Store, admi
     let failed =
         MessageRecord { error: Some("SNS Publish: timeout".to_owned()), ..entry(MessageStatus::Failed, NOW + 1) };
     let release = Closing { id: "vm#moves", token: "t1", result: None, keep_secs: 1000 };
-    assert!(
-        store
-            .finish(&End { record: &failed, claim: Some(release), now: NOW + 1, log_keep_secs: KEEP_LOG })
-            .await
-            .expect("finish")
-    );
+    let end = End { record: &failed, claim: Some(release), now: NOW + 1, log_keep_secs: KEEP_LOG, token: "e1" };
+    assert_eq!(store.finish(&end).await.expect("finish"), Finished::Done);
     let log = admin.messages(Some(&t70), 10).await.expect("messages");
     assert_eq!((log.len(), log[0].status, log[0].attempts), (1, MessageStatus::Failed, 1), "{name}");
 
@@ -778,12 +786,9 @@ async fn an_entry_moves_through_its_statuses(name: &str, store: &dyn Store, admi
     assert_eq!(store.begin(&start).await.expect("begin"), Begun::Started, "{name}: released, so the retry takes it");
     let sent = MessageRecord { provider_id: Some("p-1".to_owned()), ..entry(MessageStatus::Sent, NOW + 121) };
     let finish = Closing { id: "vm#moves", token: "t2", result: Some("p-1"), keep_secs: 1000 };
-    assert!(
-        store
-            .finish(&End { record: &sent, claim: Some(finish), now: NOW + 121, log_keep_secs: KEEP_LOG })
-            .await
-            .expect("finish")
-    );
+    let end = End { record: &sent, claim: Some(finish), now: NOW + 121, log_keep_secs: KEEP_LOG, token: "e2" };
+    assert_eq!(store.finish(&end).await.expect("finish"), Finished::Done);
+    assert_eq!(store.finish(&end).await.expect("finish"), Finished::AlreadyDone, "{name}: its try again");
     let log = admin.messages(Some(&t70), 10).await.expect("messages");
     assert_eq!(log, vec![MessageRecord { attempts: 2, ..sent }], "{name}: one entry, two attempts");
 }

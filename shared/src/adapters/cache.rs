@@ -17,7 +17,7 @@ use crate::domain::{
     ApiKey, Extension, ExtensionRecord, KeyHash, MessageRecord, Receipt, RecordingLink, SmsNumber, Tenant, TenantId,
 };
 use crate::ports::{
-    Begun, End, Found, Lookup, MessagePage, MessageQuery, Received, SharedClock, Start, Store, StoreError,
+    Begun, End, Finished, Found, Lookup, MessagePage, MessageQuery, Received, SharedClock, Start, Store, StoreError,
 };
 
 const MAX_ENTRIES: usize = 10_000;
@@ -129,7 +129,7 @@ impl Store for CachedStore {
         self.inner.begin(start).await
     }
 
-    async fn finish(&self, end: &End<'_>) -> Result<bool, StoreError> {
+    async fn finish(&self, end: &End<'_>) -> Result<Finished, StoreError> {
         self.inner.finish(end).await
     }
 

@@ -23,7 +23,7 @@ pub use link::{LinkToken, RecordingLink};
 pub use message::{Encoding, MAX_SEGMENTS, MessageText};
 pub use model::{
     ApiKey, DeliveryReceipt, ExtensionRecord, MessageKind, MessageRecord, MessageStatus, Owner, RateLimits, SmsNumber,
-    Tenant, Window,
+    Tenant, UNKNOWN_OUTCOME, Window,
 };
 pub use phone::{CountryCode, E164, warm_up};
 pub use receipt::{Receipt, status_log_line};

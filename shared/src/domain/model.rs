@@ -235,10 +235,15 @@ pub enum MessageStatus {
     OptedOut,
     /// A voicemail that does not qualify; the reason says why.
     Skipped,
+    /// Its run stopped (killed, timed out) after the send began and before
+    /// it recorded how it went, and nothing came to finish it: the SMS may
+    /// or may not have gone out. Not stored: an entry still `sending` past
+    /// its lease reads so.
+    Unknown,
 }
 
 impl MessageStatus {
-    pub const ALL: [MessageStatus; 7] = [
+    pub const ALL: [MessageStatus; 8] = [
         MessageStatus::Sending,
         MessageStatus::Sent,
         MessageStatus::Delivered,
@@ -246,11 +251,12 @@ impl MessageStatus {
         MessageStatus::Refused,
         MessageStatus::OptedOut,
         MessageStatus::Skipped,
+        MessageStatus::Unknown,
     ];
 
     /// What a filter on the status accepts, for its error text (a test
     /// checks it names [`Self::ALL`]).
-    pub const EXPECTED: &'static str = "sending, sent, delivered, failed, refused, opted_out or skipped";
+    pub const EXPECTED: &'static str = "sending, sent, delivered, failed, refused, opted_out, skipped or unknown";
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -261,6 +267,7 @@ impl MessageStatus {
             MessageStatus::Refused => "refused",
             MessageStatus::OptedOut => "opted_out",
             MessageStatus::Skipped => "skipped",
+            MessageStatus::Unknown => "unknown",
         }
     }
 }
@@ -308,6 +315,11 @@ pub struct MessageRecord {
     /// The provider's delivery receipt, once it came.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt: Option<DeliveryReceipt>,
+    /// While `sending`: until when its run may still record how the send
+    /// went (its claim's lease, epoch seconds). Past it, its run died with
+    /// the outcome unrecorded, and readers see the entry as `unknown`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_until: Option<i64>,
 }
 
 /// What the provider reported of a sent message's delivery.
@@ -321,7 +333,22 @@ pub struct DeliveryReceipt {
     pub at: i64,
 }
 
+/// Why an entry reads `unknown`.
+pub const UNKNOWN_OUTCOME: &str =
+    "its run stopped before it recorded how the send went: the SMS may or may not have gone out";
+
 impl MessageRecord {
+    /// The entry as a reader sees it at `now`: one still `sending` past its
+    /// lease is `unknown` (its run died; nothing will finish it but a
+    /// redelivery, which writes over it).
+    pub fn as_of(mut self, now: i64) -> MessageRecord {
+        if self.status == MessageStatus::Sending && self.lease_until.is_some_and(|until| until <= now) {
+            self.status = MessageStatus::Unknown;
+            self.error = Some(UNKNOWN_OUTCOME.to_owned());
+        }
+        self
+    }
+
     /// The entry once its receipt is in: `delivered`, or `failed` with the
     /// provider's response as the reason. `None` for a receipt already
     /// applied (receipts arrive at least once).

@@ -15,5 +15,6 @@ pub use gateway::{GatewayError, OutgoingSms, SmsGateway};
 pub use metrics::{Event, Metrics, NoMetrics};
 pub use recordings::{DetailsSource, Recording, Recordings, S3Object, Voicemail};
 pub use store::{
-    Begun, Claim, Closing, End, Found, Held, Lookup, MessagePage, MessageQuery, Received, Start, Store, StoreError,
+    Begun, Claim, Closing, End, Finished, Found, Held, Lookup, MessagePage, MessageQuery, Received, Start, Store,
+    StoreError,
 };

@@ -114,6 +114,23 @@ pub struct End<'a> {
     pub claim: Option<Closing<'a>>,
     pub now: i64,
     pub log_keep_secs: i64,
+    /// The same for every try of one end (1 to 36 of `[A-Za-z0-9-]`): a
+    /// store that can (DynamoDB's `ClientRequestToken`) does not do twice
+    /// what a try did before its answer was lost.
+    pub token: &'a str,
+}
+
+/// What ending a message found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finished {
+    /// Written now.
+    Done,
+    /// Written already, by an earlier try of this same end whose answer
+    /// was lost: nothing written again.
+    AlreadyDone,
+    /// The claim is another delivery's (it took it over after the lease):
+    /// nothing written.
+    TakenOver,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -137,9 +154,9 @@ pub trait Store: Send + Sync {
     /// a stored tenant's (DynamoDB keeps its counters on the tenant's item).
     async fn begin(&self, start: &Start<'_>) -> Result<Begun, StoreError>;
 
-    /// Ends a started message; `false` (and nothing written) when its claim
-    /// is no longer this holder's: it was taken over after the lease.
-    async fn finish(&self, end: &End<'_>) -> Result<bool, StoreError>;
+    /// Ends a started message, idempotently: tried again after a failure,
+    /// it finds what an earlier try wrote and writes nothing twice.
+    async fn finish(&self, end: &End<'_>) -> Result<Finished, StoreError>;
 
     /// Applies a delivery receipt to the message its provider id names
     /// (found with one read), unless it already has one.

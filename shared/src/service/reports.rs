@@ -2,7 +2,7 @@
 //! message; delivery receipts into it; recording links clicked.
 
 use super::{Answer, E164Digits, Error, PageQuery, ReportQuery, Result, Service};
-use crate::domain::{E164, LinkToken, Receipt, TenantId};
+use crate::domain::{E164, LinkToken, MessageStatus, Receipt, TenantId};
 use crate::ports::{Event, MessageQuery, Received, Recording};
 
 /// The most messages one report answers (PBXware's reports have no pages).
@@ -31,7 +31,8 @@ impl Service {
                 after: after.as_ref(),
             };
             let page = self.store.page(&query).await?;
-            messages.extend(page.messages);
+            let now = self.now();
+            messages.extend(page.messages.into_iter().map(|m| m.as_of(now)));
             match page.next {
                 Some(next) => after = Some(next),
                 None => break,
@@ -40,26 +41,38 @@ impl Service {
         Ok(Answer::Reports { messages, provider: self.gateway()?.provider() })
     }
 
-    /// A page of the message log; by default of the last 30 days.
+    /// A page of the message log; by default of the last 30 days. Entries
+    /// are shown as of now: `unknown` ones are stored `sending`, so a
+    /// filter on either reads those and keeps its own (a page may then hold
+    /// fewer than its limit, as with any filter).
     pub(super) async fn messages(&self, tenant: &TenantId, q: PageQuery) -> Result<Answer> {
-        let until = q.until.unwrap_or_else(|| self.now());
+        let now = self.now();
+        let until = q.until.unwrap_or(now);
+        let stored = q.status.map(|s| if s == MessageStatus::Unknown { MessageStatus::Sending } else { s });
         let query = MessageQuery {
             tenant,
             since: q.since.unwrap_or(until - 30 * 86_400),
             until,
-            status: q.status,
+            status: stored,
             from: None,
             to: q.to.as_ref().map(E164::as_str),
             limit: q.limit,
             after: q.after.as_ref(),
         };
-        Ok(Answer::Page(self.store.page(&query).await?))
+        let mut page = self.store.page(&query).await?;
+        page.messages = page
+            .messages
+            .into_iter()
+            .map(|m| m.as_of(now))
+            .filter(|m| q.status.is_none_or(|s| m.status == s))
+            .collect();
+        Ok(Answer::Page(page))
     }
 
     /// One message, if it is this tenant's: another tenant's is unknown.
     pub(super) async fn message(&self, tenant: &TenantId, id: &str) -> Result<Answer> {
         match self.store.message(id).await? {
-            Some(m) if &m.tenant == tenant => Ok(Answer::Message(m)),
+            Some(m) if &m.tenant == tenant => Ok(Answer::Message(m.as_of(self.now()))),
             _ => Err(Error::UnknownMessage(id.to_owned())),
         }
     }

@@ -2,13 +2,13 @@
 //! message's work (begin, send, end) under its claim.
 
 use super::reasons::reason;
-use super::rules::{Checked, api_message_id, status_of, voicemail_message_id};
+use super::rules::{Checked, api_message_id, voicemail_message_id};
 use super::{Error, LEASE_MARGIN_SECS, Names, Outcome, Result, Sent, Service};
 use crate::domain::{
     E164, Extension, KeyHash, LinkToken, MessageKind, MessageRecord, MessageStatus, MessageText, RateLimits,
     RecordingLink, SmsNumber, Tenant, TenantId, Window,
 };
-use crate::ports::{Begun, Claim, Closing, End, Event, Found, Held, Lookup, OutgoingSms, Start, Voicemail};
+use crate::ports::{Begun, Claim, Event, Found, Held, Lookup, OutgoingSms, Start, Voicemail};
 
 impl Service {
     /// One read for what an API request names: the key, and the tenant and
@@ -59,7 +59,7 @@ impl Service {
         }
     }
 
-    fn log_keep_secs(&self) -> i64 {
+    pub(super) fn log_keep_secs(&self) -> i64 {
         i64::from(self.policy.message_log_days) * 86_400
     }
 }
@@ -67,7 +67,7 @@ impl Service {
 /// Which work a claim guards: what its result is, and whether a final
 /// refusal keeps it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Guard {
+pub(super) enum Guard {
     /// A voicemail: finished when sent or refused for good, so that no
     /// redelivery sends it; released only for a retry.
     Voicemail,
@@ -76,19 +76,21 @@ enum Guard {
     Idempotency,
 }
 
-struct ClaimParts {
-    id: String,
-    fingerprint: String,
-    token: String,
-    guard: Guard,
+pub(super) struct ClaimParts {
+    pub(super) id: String,
+    pub(super) fingerprint: String,
+    pub(super) token: String,
+    pub(super) guard: Guard,
 }
 
 /// One message's work: its log entry, and the claim it runs under.
 pub(super) struct Work<'a> {
-    service: &'a Service,
-    record: MessageRecord,
-    claim: Option<ClaimParts>,
-    lease_until: i64,
+    pub(super) service: &'a Service,
+    pub(super) record: MessageRecord,
+    pub(super) claim: Option<ClaimParts>,
+    pub(super) lease_until: i64,
+    /// The same for every try of this work's end (`End::token`).
+    pub(super) end_token: String,
     limits: RateLimits,
     /// Sender and destination, once known.
     route: Option<(E164, E164)>,
@@ -154,9 +156,13 @@ impl<'a> Work<'a> {
             at: service.now(),
             attempts: 0,
             receipt: None,
+            lease_until: None,
         };
         let lease_until = service.lease_until(deadline);
-        Work { service, record, claim, lease_until, limits: RateLimits::default_for(kind), route: None, link: None }
+        let record = MessageRecord { lease_until: Some(lease_until), ..record };
+        let end_token = uuid::Uuid::new_v4().to_string();
+        let limits = RateLimits::default_for(kind);
+        Work { service, record, claim, lease_until, end_token, limits, route: None, link: None }
     }
 
     /// Who sends to whom, once known.
@@ -224,6 +230,7 @@ impl<'a> Work<'a> {
     /// and reason, and its claim finished, unless another delivery holds it.
     pub async fn conclude(&mut self, status: MessageStatus, why: &Error) -> Result<Outcome> {
         self.record.status = status;
+        self.record.lease_until = None;
         self.record.error = Some(why.to_string());
         self.record.at = self.service.now();
         let start = Start {
@@ -278,59 +285,5 @@ impl<'a> Work<'a> {
             segments: text.segments(),
             encoding: text.encoding(),
         })
-    }
-
-    /// Logs how the send went and closes the claim. Failures here are
-    /// logged, not returned: the SMS went out (or failed) either way, and
-    /// failing now would make the caller send it again.
-    pub async fn end(&mut self, sent: &Result<Sent>) {
-        self.record.at = self.service.now();
-        let result = match sent {
-            Ok(s) => {
-                self.record.status = MessageStatus::Sent;
-                self.record.provider_id = Some(s.id.clone());
-                self.record.error = None;
-                match self.claim.as_ref().map(|c| c.guard) {
-                    Some(Guard::Idempotency) => serde_json::to_string(s).ok(),
-                    _ => Some(s.id.clone()),
-                }
-            }
-            Err(e) => {
-                self.record.status = status_of(e);
-                self.record.error = Some(e.cause().unwrap_or(&e.to_string()).to_owned());
-                let (kind, reason) = (self.record.kind, reason(e));
-                self.service.metrics.record(&match self.record.status {
-                    MessageStatus::Failed => Event::Failed { kind, reason },
-                    _ => Event::Refused { kind, reason },
-                });
-                let keeps = self.claim.as_ref().is_some_and(|c| c.guard == Guard::Voicemail) && !e.is_retryable();
-                keeps.then(|| self.record.status.as_str().to_owned())
-            }
-        };
-        let closing = self.claim.as_ref().map(|c| Closing {
-            id: &c.id,
-            token: &c.token,
-            result: result.as_deref(),
-            keep_secs: self.service.policy.dedup_keep_secs,
-        });
-        let end = End {
-            record: &self.record,
-            claim: closing,
-            now: self.record.at,
-            log_keep_secs: self.service.log_keep_secs(),
-        };
-        match self.service.store.finish(&end).await {
-            Ok(true) => {}
-            // Our lease ran out and another delivery took the claim over.
-            Ok(false) => {
-                let why = "claim taken over by another delivery; this outcome was not recorded";
-                tracing::warn!(message_id = %self.record.id, "{why}");
-            }
-            // The lease runs out and a redelivery may send again: the one
-            // window for a duplicate, logged so an operator can see it.
-            Err(e) => {
-                tracing::error!(error = %e, message_id = %self.record.id, "could not record the outcome of a send");
-            }
-        }
     }
 }

@@ -130,7 +130,7 @@ impl DynamoStore {
             tracing::warn!(items = items.len(), "configuration larger than one transaction: written in parts");
         }
         for chunk in items.chunks(MAX_BATCH) {
-            if let Err(cancelled) = self.transact(chunk.to_vec()).await? {
+            if let Err(cancelled) = self.transact(chunk.to_vec(), None).await? {
                 return Err(StoreError(format!("DynamoDB TransactWriteItems cancelled: {:?}", cancelled.codes())));
             }
         }

@@ -19,6 +19,9 @@ pub const BY_PROVIDER_ID: &str = "by-provider-id";
 pub const PROVIDER_ID: &str = "provider_id";
 /// Send attempts of a message, counted by the store.
 pub const ATTEMPTS: &str = "attempts";
+/// On a message: the token of the end that last wrote it (`End::token`),
+/// so that a try of that end again is known as done.
+pub const WRITTEN: &str = "written";
 /// On a tenant item: its sender number's registry entry (JSON, `null` when
 /// the number is not in the registry), kept current by `apply`, so that one
 /// read brings both.

@@ -289,11 +289,19 @@ impl DynamoStore {
 
     /// Runs one transaction; cancellations that only report conflicts with
     /// other writers (or throttling) are retried. `Ok(Err(_))`: cancelled,
-    /// with the reasons.
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Result<(), Cancelled>, StoreError> {
+    /// with the reasons. `token` (`ClientRequestToken`) makes the caller's
+    /// own retries of it idempotent: DynamoDB answers a repeat within ten
+    /// minutes without running it again. A cancelled try ran nothing, so
+    /// the retries here take new ones (the SDK's).
+    async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+        mut token: Option<&str>,
+    ) -> Result<Result<(), Cancelled>, StoreError> {
         let mut attempt = 0;
         loop {
-            let result = self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+            let request = self.client.transact_write_items().set_transact_items(Some(items.clone()));
+            let result = request.set_client_request_token(token.take().map(str::to_owned)).send().await;
             let Err(e) = result else { return Ok(Ok(())) };
             let cancelled = match e.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(c)) => {

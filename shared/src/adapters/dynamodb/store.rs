@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{Delete, Put, ReturnValuesOnConditionCheckFailure, 
 use super::counters::{self, Take};
 use super::keys::{
     ATTEMPTS, BY_PROVIDER_ID, BY_TENANT_TIME, DATA, EXPIRES_AT, Key, LOG_PK, LOG_SK, PK, PROVIDER_ID, RECIPIENT,
-    SEND_KEYS, SENDER, SENDER_ENTRY, SK, STATUS, log_partition, log_sort,
+    SEND_KEYS, SENDER, SENDER_ENTRY, SK, STATUS, WRITTEN, log_partition, log_sort,
 };
 use super::marshal::{Item, b, data, held, json, log_keys, message, n, s, string};
 use super::{DynamoStore, build, failed, slots};
@@ -24,7 +24,7 @@ use crate::domain::{
     Tenant, TenantId,
 };
 use crate::ports::{
-    Begun, Claim, Closing, End, Found, Lookup, MessagePage, MessageQuery, Received, Start, Store, StoreError,
+    Begun, Claim, Closing, End, Finished, Found, Lookup, MessagePage, MessageQuery, Received, Start, Store, StoreError,
 };
 
 #[async_trait]
@@ -102,23 +102,18 @@ impl Store for DynamoStore {
         Ok(begun)
     }
 
-    async fn finish(&self, end: &End<'_>) -> Result<bool, StoreError> {
-        let unlogged = self.unlogged.lock().unwrap_or_else(|p| p.into_inner()).remove(&end.record.id);
+    async fn finish(&self, end: &End<'_>) -> Result<Finished, StoreError> {
+        let unlogged = self.unlogged.lock().unwrap_or_else(|p| p.into_inner()).get(&end.record.id).copied();
         // A send on a held slot counts its attempt here, where its entry is first written.
-        let log = self.log_update(end.record, end.log_keep_secs, i64::from(unlogged.is_some()))?;
-        if let Some((kind, limits)) = unlogged {
-            return self.log_and_reserve(end, log, kind, limits).await;
-        }
-        let Some(closing) = &end.claim else {
-            log.into_update_item(&self.client).send().await.map_err(|e| failed("UpdateItem", e))?;
-            return Ok(true);
+        let log = self.log_update(end.record, end.log_keep_secs, i64::from(unlogged.is_some()), Some(end.token))?;
+        let finished = match (unlogged, &end.claim) {
+            (Some((kind, limits)), _) => self.log_and_reserve(end, log, kind, limits).await?,
+            (None, None) => self.write_log(log).await?,
+            (None, Some(closing)) => self.close(closing, end, log).await?,
         };
-        let items = vec![self.close_claim(closing, end.now)?, TransactWriteItem::builder().update(log).build()];
-        match self.transact(items).await? {
-            Ok(()) => Ok(true),
-            Err(c) if c.condition_failed(0).is_some() => Ok(false),
-            Err(c) => Err(StoreError(format!("DynamoDB TransactWriteItems cancelled: {:?}", c.codes()))),
-        }
+        // Only once written: a try that failed leaves it for the next.
+        self.unlogged.lock().unwrap_or_else(|p| p.into_inner()).remove(&end.record.id);
+        Ok(finished)
     }
 
     async fn receive(&self, receipt: &Receipt) -> Result<Received, StoreError> {
@@ -275,7 +270,9 @@ impl DynamoStore {
             items.push(self.count(&record.tenant, budget, start.now, Take::Slots(block, limits))?);
         }
         let attempt = i64::from(record.status == MessageStatus::Sending);
-        items.push(TransactWriteItem::builder().update(self.log_update(record, start.log_keep_secs, attempt)?).build());
+        items.push(
+            TransactWriteItem::builder().update(self.log_update(record, start.log_keep_secs, attempt, None)?).build(),
+        );
         if let Some(link) = start.link {
             let item = Key::link(link.hash.as_str())
                 .with_data(link)?
@@ -285,7 +282,7 @@ impl DynamoStore {
             let put = Put::builder().table_name(&self.table).set_item(Some(item)).build().map_err(build)?;
             items.push(TransactWriteItem::builder().put(put).build());
         }
-        let cancelled = match self.transact(items).await? {
+        let cancelled = match self.transact(items, None).await? {
             Ok(()) => return Ok(Begun::Started),
             Err(c) => c,
         };
@@ -363,6 +360,7 @@ impl DynamoStore {
                         .expression_attribute_values(":yes", b(true))
                         .expression_attribute_values(":result", s(result))
                         .expression_attribute_values(":exp", n(now + closing.keep_secs))
+                        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                         .build()
                         .map_err(build)?,
                 )
@@ -377,6 +375,7 @@ impl DynamoStore {
                         .expression_attribute_names("#done", "done")
                         .expression_attribute_values(":token", s(closing.token))
                         .expression_attribute_values(":no", b(false))
+                        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                         .build()
                         .map_err(build)?,
                 )
@@ -472,7 +471,7 @@ impl DynamoStore {
         log: Update,
         kind: MessageKind,
         limits: RateLimits,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Finished, StoreError> {
         let tenant = &end.record.tenant;
         if self.slots.spent(tenant, kind, end.now) {
             let block = slots::block(limits);
@@ -480,21 +479,63 @@ impl DynamoStore {
                 TransactWriteItem::builder().update(log.clone()).build(),
                 self.count(tenant, kind, end.now, Take::Slots(block, limits))?,
             ];
-            match self.transact(items).await? {
+            match self.transact(items, Some(end.token)).await? {
                 Ok(()) => {
                     self.slots.keep(tenant, kind, end.now, block);
-                    return Ok(true);
+                    return Ok(Finished::Done);
                 }
+                // An earlier try wrote the entry (and reserved).
+                Err(c) if c.condition_failed(0).is_some() => return Ok(Finished::AlreadyDone),
                 Err(c) if c.condition_failed(1).is_some() => {}
                 Err(c) => return Err(StoreError(format!("DynamoDB TransactWriteItems cancelled: {:?}", c.codes()))),
             }
         }
-        log.into_update_item(&self.client).send().await.map_err(|e| failed("UpdateItem", e))?;
-        Ok(true)
+        self.write_log(log).await
     }
 
-    /// The log entry, written whole, its attempts counted by the store.
-    fn log_update(&self, record: &MessageRecord, keep_secs: i64, attempt: i64) -> Result<Update, StoreError> {
+    /// The claim closed and the entry written, in one transaction; an earlier
+    /// try of the same end found by what it wrote (DynamoDB itself skips a
+    /// try it already ran, by its `ClientRequestToken`).
+    async fn close(&self, closing: &Closing<'_>, end: &End<'_>, log: Update) -> Result<Finished, StoreError> {
+        let items = vec![self.close_claim(closing, end.now)?, TransactWriteItem::builder().update(log).build()];
+        let cancelled = match self.transact(items, Some(end.token)).await? {
+            Ok(()) => return Ok(Finished::Done),
+            Err(c) => c,
+        };
+        if cancelled.condition_failed(1).is_some() {
+            return Ok(Finished::AlreadyDone);
+        }
+        let Some(claim) = cancelled.condition_failed(0) else {
+            return Err(StoreError(format!("DynamoDB TransactWriteItems cancelled: {:?}", cancelled.codes())));
+        };
+        let ours = claim.item().is_some_and(|c| string(c, "token").is_ok_and(|t| t == closing.token))
+            && claim.item().is_some_and(|c| c.get("done").and_then(|d| d.as_bool().ok()) == Some(&true));
+        let released = claim.item().is_none_or(|c| c.is_empty()) && closing.result.is_none();
+        Ok(if ours || released { Finished::AlreadyDone } else { Finished::TakenOver })
+    }
+
+    /// The entry alone (no claim): a try that finds its own write done is.
+    async fn write_log(&self, log: Update) -> Result<Finished, StoreError> {
+        match log.into_update_item(&self.client).send().await {
+            Ok(_) => Ok(Finished::Done),
+            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
+                Ok(Finished::AlreadyDone)
+            }
+            Err(e) => Err(failed("UpdateItem", e)),
+        }
+    }
+
+    /// The log entry, written whole, its attempts counted by the store. An
+    /// end's write marks the entry with its token (`written`), and is
+    /// written only where it is not there yet: tried again after its answer
+    /// was lost, it does not count its attempt twice.
+    fn log_update(
+        &self,
+        record: &MessageRecord,
+        keep_secs: i64,
+        attempt: i64,
+        written: Option<&str>,
+    ) -> Result<Update, StoreError> {
         let (log_pk, log_sk) = log_keys(record);
         let mut expression = concat!(
             "SET #data = :data, #log_pk = :log_pk, #log_sk = :log_sk, #exp = :exp, ",
@@ -527,6 +568,14 @@ impl DynamoStore {
                 update = update.expression_attribute_values(":pid", s(id));
             }
             None => expression.push_str(" ADD #attempts :attempt REMOVE #pid"),
+        }
+        if let Some(token) = written {
+            expression = expression.replacen("SET ", "SET #written = :written, ", 1);
+            update = update
+                .expression_attribute_names("#written", WRITTEN)
+                .expression_attribute_values(":written", s(token))
+                .condition_expression("attribute_not_exists(#written) OR #written <> :written")
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         }
         update.update_expression(expression).build().map_err(build)
     }

@@ -358,8 +358,9 @@ mod tests {
             Ok(12_800)
         );
         // 64 pages, what came in while they were copied, and the writer's
-        // share: about a megabyte, a few when other tests load the machine.
-        assert!(largest < 12 << 20, "the WAL reached {largest} bytes for 26 MB written");
+        // share: about a megabyte, up to 15 seen when other tests load both
+        // cores; without the catch-up it holds everything (36 MB).
+        assert!(largest < 20 << 20, "the WAL reached {largest} bytes for 26 MB written");
     }
 
     #[tokio::test]

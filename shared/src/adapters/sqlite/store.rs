@@ -13,7 +13,8 @@ use crate::domain::{
     Tenant, TenantId, Window,
 };
 use crate::ports::{
-    Begun, Claim, Closing, End, Found, Held, Lookup, MessagePage, MessageQuery, Received, Start, Store, StoreError,
+    Begun, Claim, Closing, End, Finished, Found, Held, Lookup, MessagePage, MessageQuery, Received, Start, Store,
+    StoreError,
 };
 
 /// A claim, owned, to travel to the connection's thread.
@@ -101,13 +102,14 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn finish(&self, end: &End<'_>) -> Result<bool, StoreError> {
-        let (record, closing) = (end.record.clone(), end.claim.as_ref().map(ClosingRow::of));
+    async fn finish(&self, end: &End<'_>) -> Result<Finished, StoreError> {
+        let (record, closing, token) =
+            (end.record.clone(), end.claim.as_ref().map(ClosingRow::of), end.token.to_owned());
         let (now, log_keep_secs, purged) = (end.now, end.log_keep_secs, self.purged.clone());
         self.db
             .call(move |conn| {
                 let claim = closing.as_ref().map(ClosingRow::as_closing);
-                let done = finish(conn, &End { record: &record, claim, now, log_keep_secs })?;
+                let done = finish(conn, &End { record: &record, claim, now, log_keep_secs, token: &token })?;
                 // Once a second of the clock, not for every send: expired
                 // rows go at most a second later (DynamoDB's TTL takes days).
                 if purged.fetch_max(now, Ordering::Relaxed) < now {
@@ -238,15 +240,21 @@ fn begin(conn: &Connection, start: &Start<'_>) -> Result<Begun, StoreError> {
     Ok(Begun::Started)
 }
 
-fn finish(conn: &Connection, end: &End<'_>) -> Result<bool, StoreError> {
+/// A try of an end finds its claim pending and its own (written now),
+/// finished by its own token (an earlier try's), gone when it released it
+/// (an earlier try's too), or another's.
+fn finish(conn: &Connection, end: &End<'_>) -> Result<Finished, StoreError> {
     if let Some(closing) = &end.claim {
         let holder: Option<(String, bool)> = conn
             .prepare_cached("SELECT token, done FROM claims WHERE id = ?1")
             .and_then(|mut stmt| stmt.query_row([closing.id], |r| Ok((r.get(0)?, r.get(1)?))))
             .optional()
             .map_err(err)?;
-        if holder != Some((closing.token.to_owned(), false)) {
-            return Ok(false);
+        match holder {
+            Some((token, false)) if token == closing.token => {}
+            Some((token, true)) if token == closing.token => return Ok(Finished::AlreadyDone),
+            None if closing.result.is_none() => return Ok(Finished::AlreadyDone),
+            _ => return Ok(Finished::TakenOver),
         }
         match closing.result {
             Some(result) => exec(
@@ -258,7 +266,7 @@ fn finish(conn: &Connection, end: &End<'_>) -> Result<bool, StoreError> {
         }?;
     }
     put_message(conn, end.record, end.log_keep_secs, 0)?;
-    Ok(true)
+    Ok(Finished::Done)
 }
 
 /// SQLite has no TTL: what expired goes as new work ends (indexed).

@@ -1,0 +1,113 @@
+//! The end of a send: its outcome recorded, however the store stumbles.
+//! The SMS went (or failed) either way; an outcome left unrecorded leaves
+//! the claim pending, so that a redelivery after the lease sends again, and
+//! the entry `sending`. So the closing write is tried again, with backoff,
+//! for as long as the lease allows (the invocation's deadline, less what
+//! one more try and its cleanup need); each try carries the same token, and
+//! a try that finds an earlier one's write done takes it as done. Past
+//! that, what is left is logged; the entry reads `unknown` once its lease
+//! ends (`MessageRecord::as_of`).
+
+use std::time::Duration;
+
+use super::reasons::reason;
+use super::rules::status_of;
+use super::steps::{Guard, Work};
+use super::{LEASE_MARGIN_SECS, Result, Sent};
+use crate::domain::MessageStatus;
+use crate::ports::{Closing, End, Event, Finished};
+
+/// What the last try needs before the deadline: one AWS call's own bound
+/// (`AWS_OPERATION_TIMEOUT_MS`, 3 s by default) and a little.
+const LAST_TRY_MS: i64 = 4_000;
+
+/// The first wait between tries, doubled each time up to [`MAX_WAIT_MS`].
+const FIRST_WAIT_MS: i64 = 50;
+const MAX_WAIT_MS: i64 = 2_000;
+
+impl Work<'_> {
+    /// Logs how the send went and closes the claim. Failures here are
+    /// logged, not returned: the SMS went out (or failed) either way, and
+    /// failing now would make the caller send it again.
+    pub async fn end(&mut self, sent: &Result<Sent>) {
+        self.record.at = self.service.now();
+        self.record.lease_until = None;
+        let result = self.outcome(sent);
+        let closing = self.claim.as_ref().map(|c| Closing {
+            id: &c.id,
+            token: &c.token,
+            result: result.as_deref(),
+            keep_secs: self.service.policy.dedup_keep_secs,
+        });
+        let end = End {
+            record: &self.record,
+            claim: closing,
+            now: self.record.at,
+            log_keep_secs: self.service.log_keep_secs(),
+            token: &self.end_token,
+        };
+        self.record_end(&end).await;
+    }
+
+    /// The entry's final state, and what the claim keeps: the answer to
+    /// replay, the voicemail's final status, or nothing (released, for a
+    /// retry).
+    fn outcome(&mut self, sent: &Result<Sent>) -> Option<String> {
+        match sent {
+            Ok(s) => {
+                self.record.status = MessageStatus::Sent;
+                self.record.provider_id = Some(s.id.clone());
+                self.record.error = None;
+                match self.claim.as_ref().map(|c| c.guard) {
+                    Some(Guard::Idempotency) => serde_json::to_string(s).ok(),
+                    _ => Some(s.id.clone()),
+                }
+            }
+            Err(e) => {
+                self.record.status = status_of(e);
+                self.record.error = Some(e.cause().unwrap_or(&e.to_string()).to_owned());
+                let (kind, reason) = (self.record.kind, reason(e));
+                self.service.metrics.record(&match self.record.status {
+                    MessageStatus::Failed => Event::Failed { kind, reason },
+                    _ => Event::Refused { kind, reason },
+                });
+                let keeps = self.claim.as_ref().is_some_and(|c| c.guard == Guard::Voicemail) && !e.is_retryable();
+                keeps.then(|| self.record.status.as_str().to_owned())
+            }
+        }
+    }
+
+    /// The closing write, tried until it is done or the lease is too near
+    /// its end for another try. The clock is read once: the waits are
+    /// counted, so a clock a test holds still cannot stretch them.
+    async fn record_end(&self, end: &End<'_>) {
+        let deadline_ms = (self.lease_until - LEASE_MARGIN_SECS).saturating_mul(1000);
+        let mut budget_ms = deadline_ms - LAST_TRY_MS - self.service.clock.now_ms();
+        let (message_id, mut wait_ms, mut tries) = (&self.record.id, FIRST_WAIT_MS, 1);
+        loop {
+            match self.service.store.finish(end).await {
+                Ok(Finished::Done) => return,
+                Ok(Finished::AlreadyDone) => {
+                    return tracing::info!(%message_id, tries, "the outcome of a send was recorded by an earlier try");
+                }
+                // Our lease ran out and another delivery took the claim over.
+                Ok(Finished::TakenOver) => {
+                    let why = "claim taken over by another delivery; this outcome was not recorded";
+                    return tracing::warn!(%message_id, "{why}");
+                }
+                Err(e) if wait_ms <= budget_ms => {
+                    tracing::warn!(error = %e, %message_id, tries, wait_ms, "could not record the outcome of a send; trying again");
+                    tokio::time::sleep(Duration::from_millis(wait_ms.unsigned_abs())).await;
+                    (budget_ms, wait_ms, tries) = (budget_ms - wait_ms, (wait_ms * 2).min(MAX_WAIT_MS), tries + 1);
+                }
+                // The lease runs out with the claim pending: a redelivery
+                // may send again (README, "Exactly once"), logged so that an
+                // operator can see it.
+                Err(e) => {
+                    let why = "could not record the outcome of a send before the deadline; its entry reads unknown";
+                    return tracing::error!(error = %e, %message_id, tries, "{why}");
+                }
+            }
+        }
+    }
+}
