@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use shared::domain::{ExtensionRecord, KeyHash, MessageRecord, Receipt, RecordingLink};
-use shared::ports::{Begun, End, Finished, Found, Lookup, MessagePage, MessageQuery, Received, Start, Store, StoreError};
+use shared::ports::{
+    Begun, End, Finished, Found, Lookup, MessagePage, MessageQuery, Received, Start, Store, StoreError,
+};
 use shared::service::Service;
 
 /// A step of the trigger's work for one voicemail.

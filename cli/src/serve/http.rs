@@ -19,7 +19,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use shared::inbound::api::{HttpRequest, MAX_REQUEST_BYTES, Payload, error_response};
 use shared::inbound::routes::{self, Route};
 use shared::service::Service;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_io_timeout::TimeoutStream;
 
@@ -103,22 +103,7 @@ pub async fn serve(
         };
         let Ok(slot) = slot else { break };
         match accepted {
-            Ok((stream, _)) => {
-                // A write that makes no progress for the idle time (a client
-                // that stopped reading) ends the connection, and frees what
-                // its answer held.
-                let mut stream = TimeoutStream::new(stream);
-                stream.set_write_timeout(Some(limits.idle));
-                let io = TokioIo::new(Box::pin(stream));
-                let connection = graceful.watch(http.serve_connection(io, handler(context.clone())));
-                let connected = clients.join();
-                tokio::spawn(async move {
-                    if let Err(e) = connection.await {
-                        tracing::debug!(error = %e, "connection ended with an error");
-                    }
-                    drop((slot, connected));
-                });
-            }
+            Ok((stream, _)) => spawn_connection(&http, &graceful, stream, &context, (slot, clients.join())),
             Err(e) => {
                 // Out of file descriptors and the like: pause rather than spin.
                 tracing::warn!(error = %e, "accept failed");
@@ -130,6 +115,29 @@ pub async fn serve(
     if tokio::time::timeout(GRACE, graceful.shutdown()).await.is_err() {
         tracing::warn!("requests still open after {GRACE:?}; stopping anyway");
     }
+}
+
+/// Serves one connection on a task of its own; what it `holds` (its slot,
+/// its place in the count) goes when it closes. A write that makes no
+/// progress for the idle time (a client that stopped reading) ends it, and
+/// frees what its answer held.
+fn spawn_connection(
+    http: &http1::Builder,
+    graceful: &GracefulShutdown,
+    stream: TcpStream,
+    context: &Arc<Context>,
+    holds: impl Send + 'static,
+) {
+    let mut stream = TimeoutStream::new(stream);
+    stream.set_write_timeout(Some(context.limits.idle));
+    let io = TokioIo::new(Box::pin(stream));
+    let connection = graceful.watch(http.serve_connection(io, handler(context.clone())));
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "connection ended with an error");
+        }
+        drop(holds);
+    });
 }
 
 /// A connection's requests, each answered on a task of its own: a client

@@ -64,7 +64,8 @@ fn open_inside(dir: &Path, key: &str) -> std::io::Result<Option<(File, u64)>> {
     let seen = std::fs::symlink_metadata(&path)?;
     let file = no_follow().open(&path)?;
     let opened = file.metadata()?;
-    Ok((opened.is_file() && same_file(&seen, &opened)).then(|| (file, opened.len())))
+    let len = opened.len();
+    Ok((opened.is_file() && same_file(&seen, &opened)).then_some((file, len)))
 }
 
 fn no_follow() -> std::fs::OpenOptions {
