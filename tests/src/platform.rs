@@ -34,18 +34,42 @@ pub enum Step {
 
 pub const STEPS: [Step; 4] = [Step::BeforeClaim, Step::AfterClaim, Step::AfterSend, Step::AfterDone];
 
+/// How a closing write (`finish`) stumbles, one try at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stumble {
+    /// Refused before it took effect (a 500, throttling, a timeout on the way).
+    Before,
+    /// Taken, and its answer lost (a 500 after the write, a timeout on the way back).
+    AnswerLost,
+}
+
 /// A store whose next run dies at `step`: the operation there never
-/// returns (after having written, for the "after" steps).
+/// returns (after having written, for the "after" steps); and whose next
+/// closing writes stumble as planned, each try's outcome kept.
 pub struct Dying {
     inner: Arc<dyn Store>,
     at: Mutex<Option<Step>>,
     /// Told when a run died.
     pub died: tokio::sync::Notify,
+    stumbles: Mutex<Vec<Stumble>>,
+    /// What each `finish` answered, in order.
+    pub finished: Mutex<Vec<Result<Finished, String>>>,
 }
 
 impl Dying {
     pub fn new(inner: Arc<dyn Store>) -> Arc<Self> {
-        Arc::new(Dying { inner, at: Mutex::new(None), died: tokio::sync::Notify::new() })
+        Arc::new(Dying {
+            inner,
+            at: Mutex::new(None),
+            died: tokio::sync::Notify::new(),
+            stumbles: Mutex::default(),
+            finished: Mutex::default(),
+        })
+    }
+
+    /// The next closing writes stumble so, in this order.
+    pub fn stumble(&self, plan: &[Stumble]) {
+        *self.stumbles.lock().unwrap() = plan.iter().rev().copied().collect();
     }
 
     /// The next run dies at this step.
@@ -85,7 +109,16 @@ impl Store for Dying {
 
     async fn finish(&self, end: &End<'_>) -> Result<Finished, StoreError> {
         self.maybe_die(Step::AfterSend).await;
-        let done = self.inner.finish(end).await?;
+        let stumble = self.stumbles.lock().unwrap().pop();
+        let done = match stumble {
+            Some(Stumble::Before) => Err(StoreError("injected: 500 before the write".to_owned())),
+            Some(Stumble::AnswerLost) => {
+                self.inner.finish(end).await.and(Err(StoreError("injected: answer lost".to_owned())))
+            }
+            None => self.inner.finish(end).await,
+        };
+        self.finished.lock().unwrap().push(done.clone().map_err(|e| e.0));
+        let done = done?;
         self.maybe_die(Step::AfterDone).await;
         Ok(done)
     }
@@ -190,6 +223,16 @@ impl Platform {
             }
         }
     }
+}
+
+/// Every backend with `config` applied, each with a test clock at `t0`.
+pub async fn backends_at(config: &str, t0: i64) -> Vec<(crate::Backend, Arc<AtomicI64>)> {
+    let mut all = Vec::new();
+    for b in crate::backends().await {
+        b.apply(config).await;
+        all.push((b, Arc::new(AtomicI64::new(t0))));
+    }
+    all
 }
 
 /// The service over a dying store, with the backend's gateway and the test

@@ -8,17 +8,14 @@
 // run past clippy.toml's 50 lines.
 #![allow(clippy::too_many_lines)]
 
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
-use async_trait::async_trait;
-use integration_tests::platform::{FUNCTION_TIMEOUT_SECS, Step, dying_service};
-use integration_tests::{Backend, answer, backends, capture_logs, request, s3_record, trigger_by};
+use integration_tests::platform::{FUNCTION_TIMEOUT_SECS, Step, Stumble, backends_at, dying_service};
+use integration_tests::{Backend, answer, capture_logs, request, s3_record, trigger_by};
 use serde_json::{Value, json};
-use shared::domain::{ExtensionRecord, KeyHash, MessageRecord, MessageStatus, Receipt, RecordingLink, TenantId};
-use shared::ports::{
-    Begun, End, Finished, Found, Lookup, MessagePage, MessageQuery, Received, Start, Store, StoreError,
-};
+use shared::domain::{MessageRecord, MessageStatus, TenantId};
+use shared::ports::Finished;
 use shared::service::{LEASE_MARGIN_SECS, Service};
 
 const T0: i64 = 1_795_000_000 - 1_795_000_000 % 86_400;
@@ -31,82 +28,8 @@ const CONFIG: &str = r#"{
   "api_keys": [{"name": "k", "secret": "outcome-key-0000000001", "tenants": ["59"], "permissions": ["sms"]}]
 }"#;
 
-/// How the store's closing writes stumble, one try at a time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stumble {
-    /// Refused before it took effect (a 500, throttling, a timeout on the way).
-    Before,
-    /// Taken, and its answer lost (a 500 after the write, a timeout on the way back).
-    AnswerLost,
-}
-
-/// A store whose next `finish` calls stumble as told; what each found.
-struct Stumbling {
-    inner: Arc<dyn Store>,
-    plan: Mutex<Vec<Stumble>>,
-    tries: AtomicUsize,
-    found: Mutex<Vec<Result<Finished, String>>>,
-}
-
-impl Stumbling {
-    fn new(inner: Arc<dyn Store>, plan: &[Stumble]) -> Arc<Stumbling> {
-        let plan = plan.iter().rev().copied().collect();
-        Arc::new(Stumbling { inner, plan: Mutex::new(plan), tries: AtomicUsize::new(0), found: Mutex::default() })
-    }
-}
-
-#[async_trait]
-impl Store for Stumbling {
-    async fn lookup(&self, lookup: Lookup<'_>) -> Result<Found, StoreError> {
-        self.inner.lookup(lookup).await
-    }
-
-    async fn begin(&self, start: &Start<'_>) -> Result<Begun, StoreError> {
-        self.inner.begin(start).await
-    }
-
-    async fn finish(&self, end: &End<'_>) -> Result<Finished, StoreError> {
-        self.tries.fetch_add(1, Ordering::SeqCst);
-        let next = self.plan.lock().unwrap().pop();
-        let result = match next {
-            Some(Stumble::Before) => Err(StoreError("injected: 500 before the write".to_owned())),
-            Some(Stumble::AnswerLost) => {
-                self.inner.finish(end).await.and(Err(StoreError("injected: answer lost".to_owned())))
-            }
-            None => self.inner.finish(end).await,
-        };
-        self.found.lock().unwrap().push(result.clone().map_err(|e| e.0));
-        result
-    }
-
-    async fn receive(&self, receipt: &Receipt) -> Result<Received, StoreError> {
-        self.inner.receive(receipt).await
-    }
-
-    async fn page(&self, query: &MessageQuery<'_>) -> Result<MessagePage, StoreError> {
-        self.inner.page(query).await
-    }
-
-    async fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError> {
-        self.inner.message(id).await
-    }
-
-    async fn update_extension(&self, next: &ExtensionRecord, read: &ExtensionRecord) -> Result<bool, StoreError> {
-        self.inner.update_extension(next, read).await
-    }
-
-    async fn link(&self, hash: &KeyHash) -> Result<Option<RecordingLink>, StoreError> {
-        self.inner.link(hash).await
-    }
-}
-
 async fn setup() -> Vec<(Backend, Arc<AtomicI64>)> {
-    let mut all = Vec::new();
-    for b in backends().await {
-        b.apply(CONFIG).await;
-        all.push((b, Arc::new(AtomicI64::new(T0))));
-    }
-    all
+    backends_at(CONFIG, T0).await
 }
 
 fn deadline(clock: &AtomicI64) -> u64 {
@@ -128,8 +51,8 @@ async fn a_voicemails_outcome_is_recorded_however_the_closing_write_stumbles() {
         for (n, plan) in
             [vec![Before, Before, Before], vec![AnswerLost], vec![Before, AnswerLost, Before]].into_iter().enumerate()
         {
-            let store = Stumbling::new(b.store.clone(), &plan);
-            let service = Service::new(store.clone(), b.gateway.clone(), b.policy.clone(), clock.clone());
+            let (service, store) = dying_service(&b, &clock);
+            store.stumble(&plan);
             let sent_before = b.gateway.accepted().len();
             let (logs, guard) = capture_logs();
             let event = voicemail(&format!("stumble-{n}"));
@@ -139,7 +62,7 @@ async fn a_voicemails_outcome_is_recorded_however_the_closing_write_stumbles() {
             assert_eq!(b.gateway.accepted().len(), sent_before + 1, "{}: one SMS", b.name);
             // Every try until one found the write done: Done, or AlreadyDone
             // after a lost answer; never taken over.
-            let found = store.found.lock().unwrap().clone();
+            let found = store.finished.lock().unwrap().clone();
             let last = found.last().cloned().unwrap();
             let expected = if plan.contains(&AnswerLost) { Finished::AlreadyDone } else { Finished::Done };
             assert_eq!((found.len(), last), (plan.len() + 1, Ok(expected)), "{}: {plan:?}: {found:?}", b.name);
@@ -164,8 +87,8 @@ async fn a_voicemails_outcome_is_recorded_however_the_closing_write_stumbles() {
 async fn an_api_sends_entry_is_written_however_the_closing_write_stumbles() {
     use Stumble::{AnswerLost, Before};
     for (b, clock) in setup().await {
-        let store = Stumbling::new(b.store.clone(), &[Before, AnswerLost]);
-        let service = Service::new(store.clone(), b.gateway.clone(), b.policy.clone(), clock.clone());
+        let (service, store) = dying_service(&b, &clock);
+        store.stumble(&[Before, AnswerLost]);
         let body = json!({"to": "+14165551234", "message": "stumbling"}).to_string();
         let req = request("POST", "/api/sms/send", &[("x-api-key", KEY), ("content-type", "application/json")], &body);
         let (status, sent) = answer(send_sms::handler::handle(&service, req).await.unwrap());
@@ -173,7 +96,7 @@ async fn an_api_sends_entry_is_written_however_the_closing_write_stumbles() {
         let entries = log(&b).await;
         let entry = entries.iter().find(|m| m.provider_id.as_deref() == sent["id"].as_str()).expect("logged");
         assert_eq!((entry.status, entry.attempts), (MessageStatus::Sent, 1), "{}: {entries:?}", b.name);
-        assert_eq!(store.tries.load(Ordering::SeqCst), 3, "{}", b.name);
+        assert_eq!(store.finished.lock().unwrap().len(), 3, "{}", b.name);
     }
 }
 
@@ -239,7 +162,8 @@ async fn the_closing_writes_tries_carry_one_client_request_token() {
     let config = shared::service::config::Config::from_json(CONFIG).unwrap();
     let plan = config.plan(&[], 0);
     admin.apply(&plan.snapshot, &plan.delete_keys).await.unwrap();
-    let store = Stumbling::new(m.store.clone(), &[Stumble::Before, Stumble::AnswerLost]);
+    let store = integration_tests::platform::Dying::new(m.store.clone());
+    store.stumble(&[Stumble::Before, Stumble::AnswerLost]);
     let clock = Arc::new(AtomicI64::new(T0));
     let gateway = Arc::new(integration_tests::TestGateway::new(m.gateway.clone()));
     let service = Service::new(store, gateway, Default::default(), clock.clone());

@@ -10,8 +10,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use integration_tests::platform::{FUNCTION_TIMEOUT_SECS, PLATFORMS, Platform, STEPS, Step, dying_service};
-use integration_tests::{Backend, backends, s3_record, sqs_batch, trigger_by};
+use integration_tests::platform::{
+    FUNCTION_TIMEOUT_SECS, PLATFORMS, Platform, STEPS, Step, backends_at, dying_service,
+};
+use integration_tests::{Backend, s3_record, sqs_batch, trigger_by};
 use serde_json::{Value, json};
 use shared::domain::{MessageRecord, MessageStatus, TenantId};
 use shared::service::LEASE_MARGIN_SECS;
@@ -36,12 +38,7 @@ const CONFIG: &str = r#"{
 }"#;
 
 async fn setup() -> Vec<(Backend, Arc<AtomicI64>)> {
-    let mut all = Vec::new();
-    for b in backends().await {
-        b.apply(CONFIG).await;
-        all.push((b, Arc::new(AtomicI64::new(T0))));
-    }
-    all
+    backends_at(CONFIG, T0).await
 }
 
 fn direct(records: &[Value]) -> Value {
