@@ -13,6 +13,10 @@ use icu_properties::{CodePointMapData, CodePointSetData};
 /// the line and paragraph separators; and the braille blank, a pattern of
 /// no dots.
 pub fn is_invisible(c: char) -> bool {
+    // ASCII, most of every text: only its controls are invisible.
+    if c.is_ascii() {
+        return c.is_ascii_control();
+    }
     c.is_control()
         || CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c)
         || matches!(
