@@ -2,6 +2,7 @@
 
 use clap::Args;
 use shared::domain::{DeliveryReceipt, TenantId};
+use shared::ports::Clock as _;
 
 use crate::fail::Result;
 use crate::output;
@@ -22,7 +23,7 @@ pub struct MessagesArgs {
 
 pub async fn run(target: &Target, args: MessagesArgs) -> Result {
     let admin = target.admin(false).await?;
-    let now = shared::adapters::clock::system().now();
+    let now = shared::adapters::clock::SystemClock.now();
     let records: Vec<_> =
         admin.messages(args.tenant.as_ref(), args.limit).await?.into_iter().map(|m| m.as_of(now)).collect();
     if args.json {

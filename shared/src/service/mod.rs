@@ -80,11 +80,6 @@ impl Service {
         self
     }
 
-    /// The tunables it runs with.
-    pub fn policy(&self) -> &Policy {
-        &self.policy
-    }
-
     fn now(&self) -> i64 {
         self.clock.now()
     }

@@ -508,9 +508,11 @@ impl DynamoStore {
         let Some(claim) = cancelled.condition_failed(0) else {
             return Err(StoreError(format!("DynamoDB TransactWriteItems cancelled: {:?}", cancelled.codes())));
         };
-        let ours = claim.item().is_some_and(|c| string(c, "token").is_ok_and(|t| t == closing.token))
-            && claim.item().is_some_and(|c| c.get("done").and_then(|d| d.as_bool().ok()) == Some(&true));
-        let released = claim.item().is_none_or(|c| c.is_empty()) && closing.result.is_none();
+        // Done by this holder, or (a release) gone: an earlier try's write.
+        let holder = claim.item();
+        let done = |c: &Item| c.get("done").and_then(|d| d.as_bool().ok()) == Some(&true);
+        let ours = holder.is_some_and(|c| string(c, "token").is_ok_and(|t| t == closing.token) && done(c));
+        let released = holder.is_none_or(Item::is_empty) && closing.result.is_none();
         Ok(if ours || released { Finished::AlreadyDone } else { Finished::TakenOver })
     }
 
