@@ -15,7 +15,7 @@ if ! command -v cargo-lambda >/dev/null; then
     exit 1
 fi
 
-functions=(send-sms voicemail-notify voicemail-trigger delivery-status recording-link)
+functions=(send-sms voicemail-notify voicemail-trigger delivery-status recording-link console)
 packages=()
 embedded=()
 for f in "${functions[@]}"; do

@@ -4,19 +4,27 @@
 # local moto server, then docs/openapi.yaml against the running local server
 # (schemathesis).
 # Installs what it needs (a Python venv in .venv for moto, cfn-lint and SAM;
-# one in .venv-schemathesis for schemathesis).
+# one in .venv-schemathesis for schemathesis; the browser tests' axe-core in
+# tests/browser/node_modules). Chromium itself: .ci/run, or apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Formatting first: it takes a second and fails before anything is built.
 cargo fmt --all --check
 
-# The Python tools install and the template is linted while cargo builds:
-# one waits on the network and the disk, the other on the CPU.
+# axe-core again only when package-lock.json is newer than the install
+# (npm writes node_modules/.package-lock.json last).
+browser_deps() {
+    [ tests/browser/node_modules/.package-lock.json -nt tests/browser/package-lock.json ] ||
+        npm ci --prefix tests/browser --no-audit --no-fund
+}
+
+# The Python tools and axe-core install and the template is linted while
+# cargo builds: one waits on the network and the disk, the other on the CPU.
 python_log="$(mktemp)"
 trap 'kill "${python_tools:-}" 2>/dev/null || true; rm -f "$python_log"' EXIT
-( bash scripts/lint-template.sh && bash scripts/with-moto.sh true && bash scripts/schemathesis.sh --install-only ) \
-    >"$python_log" 2>&1 &
+( browser_deps && bash scripts/lint-template.sh && bash scripts/with-moto.sh true &&
+    bash scripts/schemathesis.sh --install-only ) >"$python_log" 2>&1 &
 python_tools=$!
 # Every feature: the AWS backends, the embedded default, smsctl's DynamoDB;
 # the binaries too (tests/src/binaries.rs runs them), built once here.
@@ -24,7 +32,7 @@ cargo build --workspace --bins --tests --all-features --locked
 # Lints on every target and feature (rustfmt.toml, clippy.toml and the
 # workspace's [workspace.lints]).
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
-wait "$python_tools" || { cat "$python_log" >&2; echo "template lint or Python tools failed" >&2; exit 1; }
+wait "$python_tools" || { cat "$python_log" >&2; echo "template lint, Python tools or axe-core failed" >&2; exit 1; }
 cat "$python_log"
 
 # Bounded fuzzing in the test command; see README for the long run.

@@ -109,9 +109,10 @@ pub fn unlimited_config() -> String {
 
 /// The sample event each function is invoked with: an SMS sent for the
 /// senders, a new voicemail each time for the trigger (another key), the
-/// sample receipt, the sample recording link.
+/// sample receipt, the sample recording link, the console's sign-in page.
 pub fn event(function: &str) -> Vec<u8> {
     let file = match function {
+        "console" => return console_event(),
         HELLO | "send-sms" => "action-api-get.json",
         "voicemail-notify" => "rest-voicemail.json",
         "delivery-status" => "cloudwatch-logs-sms-delivery.json",
@@ -120,6 +121,21 @@ pub fn event(function: &str) -> Vec<u8> {
         other => panic!("no event for {other}"),
     };
     std::fs::read(repo_path(&format!("events/{file}"))).expect("a sample event")
+}
+
+/// `GET /console/sign-in` as the HTTP API hands it to the console: the
+/// sample recording link's request on the console's route. The page reads
+/// nothing from the store (the signed-in pages are measured on the local
+/// server, bench/src/console.rs).
+fn console_event() -> Vec<u8> {
+    let path = repo_path("events/recording-link.json");
+    let mut event: Value = serde_json::from_slice(&std::fs::read(path).expect("a sample event")).expect("JSON");
+    event["routeKey"] = json!("ANY /console/{proxy+}");
+    event["requestContext"]["routeKey"] = event["routeKey"].clone();
+    event["rawPath"] = json!("/console/sign-in");
+    event["requestContext"]["http"]["path"] = event["rawPath"].clone();
+    event["pathParameters"] = json!({"proxy": "sign-in"});
+    event.to_string().into_bytes()
 }
 
 /// An S3 notification of a voicemail no run has seen.

@@ -4,6 +4,7 @@
 //! this under scripts/with-moto.sh.
 
 mod cold;
+mod console;
 mod first;
 mod fixture;
 mod requests;
@@ -20,7 +21,7 @@ use integration_tests::events_config;
 use crate::fixture::{Fixture, HELLO, Setting, moto_table, unlimited_config};
 
 /// Cold init, first request over TLS, warm latency and peak memory,
-/// requests per path, bootstrap sizes.
+/// requests per path, bootstrap sizes, the console's pages.
 #[derive(Parser)]
 struct Args {
     /// Cold starts per binary and setting (medians).
@@ -38,7 +39,15 @@ struct Args {
     /// Warm invocations counted per path after the cold one.
     #[arg(long, default_value_t = 5)]
     path_warm: usize,
-    /// The release binaries of the functions and of hello (target/release).
+    /// Requests per console page on `smsctl serve` (p50, p99, max).
+    #[arg(long, default_value_t = 200)]
+    console_requests: usize,
+    /// Only the console's pages (no moto needed): the other figures are
+    /// not measured.
+    #[arg(long)]
+    console_only: bool,
+    /// The release binaries of the functions, of hello and of smsctl
+    /// (target/release).
     #[arg(long)]
     bins: Option<PathBuf>,
 }
@@ -51,16 +60,25 @@ fn main() {
     let bins = bins.canonicalize().unwrap_or_else(|e| panic!("{}: {e}", bins.display()));
     // One worker: the functions under test and moto need the other core.
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("tokio");
-    let f = rt.block_on(Fixture::new(&bins, &unlimited_config()));
+    if !args.console_only {
+        functions(&args, &rt, &bins, &target);
+    }
+    eprintln!("bench: console pages");
+    console::print(&console::measure(&rt, &bins, args.console_requests), args.console_requests);
+}
+
+/// Everything measured on the function binaries.
+fn functions(args: &Args, rt: &tokio::runtime::Runtime, bins: &std::path::Path, target: &std::path::Path) {
+    let f = rt.block_on(Fixture::new(bins, &unlimited_config()));
     let moto = rt.block_on(moto_table(&unlimited_config()));
     let wire = rt.block_on(moto_table(&events_config()));
     let dir = std::env::temp_dir();
     let tls = rt.block_on(integration_tests::tls::start(moto.endpoint.trim_start_matches("http://"), &dir));
 
-    sizes::print(&target, &FUNCTIONS);
+    sizes::print(target, &FUNCTIONS);
 
     eprintln!("bench: requests per path");
-    requests::print(&requests::measure(&f, &rt, &wire, args.path_warm), args.path_warm);
+    requests::print(&requests::measure(&f, rt, &wire, args.path_warm), args.path_warm);
 
     eprintln!("bench: cold init");
     let binaries: Vec<&str> = std::iter::once(HELLO).chain(FUNCTIONS).collect();

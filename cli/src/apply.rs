@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use shared::adapters::clock::SystemClock;
-use shared::ports::{Admin, Clock as _};
+use shared::ports::{Admin, Change, Clock as _};
 use shared::service::config::Config;
 
 use crate::fail::{Fail, Result};
@@ -50,12 +50,15 @@ pub async fn write(admin: &dyn Admin, config: &Config) -> Result {
     // One read of what is stored: its numbers for the warnings, its keys
     // for the plan.
     let stored = admin.export().await?;
-    let stored_numbers: BTreeMap<_, _> = stored.numbers.into_iter().map(|n| (n.number.clone(), n)).collect();
+    let stored_numbers: BTreeMap<_, _> = stored.numbers.iter().map(|n| (n.number.clone(), n.clone())).collect();
     for warning in config.warnings(&stored_numbers) {
         eprintln!("warning: {warning}");
     }
-    let plan = config.plan(&stored.keys, SystemClock.now());
-    admin.apply(&plan.snapshot, &plan.delete_keys).await?;
+    let now = SystemClock.now();
+    let plan = config.plan(&stored.keys, now);
+    let audit = shared::service::config::audit_of("smsctl apply", now, &stored, &plan.snapshot, &plan.delete_keys);
+    let change = Change { snapshot: plan.snapshot.clone(), delete_keys: plan.delete_keys.clone(), audit };
+    admin.record(&change).await?;
     let s = &plan.snapshot;
     say!(
         "applied: {} number(s), {} tenant(s), {} extension(s), {} API key(s)",

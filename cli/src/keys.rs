@@ -5,8 +5,9 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use serde::de::{Deserialize, IntoDeserializer};
 use shared::adapters::clock::SystemClock;
-use shared::domain::{ApiKey, ApiKeySecret, Permission, TenantScope};
-use shared::ports::{Admin, Clock as _, Snapshot};
+use shared::domain::{ApiKey, ApiKeySecret, KeyHash, Permission, TenantScope};
+use shared::ports::{Admin, Change, Clock as _, Snapshot};
+use shared::service::config::audit_of;
 
 use crate::fail::{Fail, Result};
 use crate::output::{self, say};
@@ -98,7 +99,9 @@ pub async fn run(target: &Target, command: KeysCommand) -> Result {
         KeysCommand::Enable { name } => set_enabled(admin, &name, true).await,
         KeysCommand::Rotate { name, chosen } => rotate(admin, &name, &chosen).await,
         KeysCommand::Delete { name } => {
-            admin.delete_key(&find(admin, &name).await?.hash).await?;
+            let stored = admin.keys().await?;
+            let hash = named(&stored, &name)?.hash.clone();
+            write(admin, &stored, Vec::new(), vec![hash]).await?;
             say!("API key {name:?} deleted");
             Ok(())
         }
@@ -135,16 +138,15 @@ async fn create(admin: &dyn Admin, args: CreateArgs) -> Result {
     }
     let (secret, show) = args.chosen.secret(&args.name)?;
     unused(&stored, &secret)?;
-    admin
-        .put_key(&ApiKey {
-            name: args.name.clone(),
-            hash: secret.hash(),
-            tenants: args.tenants,
-            permissions,
-            enabled: !args.disabled,
-            created_at: SystemClock.now(),
-        })
-        .await?;
+    let key = ApiKey {
+        name: args.name.clone(),
+        hash: secret.hash(),
+        tenants: args.tenants,
+        permissions,
+        enabled: !args.disabled,
+        created_at: SystemClock.now(),
+    };
+    write(admin, &stored, vec![key], Vec::new()).await?;
     confirm(&args.name, &secret, show, "created")
 }
 
@@ -211,9 +213,9 @@ async fn list(admin: &dyn Admin, json: bool) -> Result {
 }
 
 async fn set_enabled(admin: &dyn Admin, name: &str, enabled: bool) -> Result {
-    let mut key = find(admin, name).await?;
-    key.enabled = enabled;
-    admin.put_key(&key).await?;
+    let stored = admin.keys().await?;
+    let key = ApiKey { enabled, ..named(&stored, name)?.clone() };
+    write(admin, &stored, vec![key], Vec::new()).await?;
     say!("API key {name:?} {}", if enabled { "enabled" } else { "disabled" });
     Ok(())
 }
@@ -225,13 +227,17 @@ async fn rotate(admin: &dyn Admin, name: &str, chosen: &ChosenSecret) -> Result 
     unused(&stored, &secret)?;
     let new = ApiKey { hash: secret.hash(), ..old.clone() };
     // One write: the new hash in, the old one out.
-    let snapshot = Snapshot { keys: vec![new], ..Snapshot::default() };
-    admin.apply(&snapshot, &[old.hash]).await?;
+    write(admin, &stored, vec![new], vec![old.hash]).await?;
     confirm(name, &secret, show, "rotated")
 }
 
-async fn find(admin: &dyn Admin, name: &str) -> Result<ApiKey> {
-    named(&admin.keys().await?, name).cloned()
+/// Keys written over the `stored` ones, with what the audit log says of it.
+async fn write(admin: &dyn Admin, stored: &[ApiKey], keys: Vec<ApiKey>, delete_keys: Vec<KeyHash>) -> Result {
+    let before = Snapshot { keys: stored.to_vec(), ..Snapshot::default() };
+    let snapshot = Snapshot { keys, ..Snapshot::default() };
+    let audit = audit_of("smsctl keys", SystemClock.now(), &before, &snapshot, &delete_keys);
+    admin.record(&Change { snapshot, delete_keys, audit }).await?;
+    Ok(())
 }
 
 fn named<'a>(stored: &'a [ApiKey], name: &str) -> Result<&'a ApiKey> {

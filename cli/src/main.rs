@@ -3,6 +3,7 @@
 //! the trigger, and serves the APIs locally.
 
 mod apply;
+mod audit;
 mod fail;
 mod keys;
 mod messages;
@@ -42,6 +43,8 @@ enum Command {
     Outbox(outbox::OutboxArgs),
     /// Lists the message log, newest first.
     Messages(messages::MessagesArgs),
+    /// Lists the audit log of changes, newest first.
+    Audit(audit::AuditArgs),
     /// Applies the local outbox's delivery receipts to the message log.
     Receipts(receipts::ReceiptsArgs),
     /// Serves both APIs locally, routed like API Gateway.
@@ -61,6 +64,7 @@ async fn main() -> ExitCode {
         Command::Keys { command } => keys::run(target, command).await,
         Command::Outbox(args) => outbox::run(target, args).await,
         Command::Messages(args) => messages::run(target, args).await,
+        Command::Audit(args) => audit::run(target, args).await,
         Command::Receipts(args) => receipts::run(target, args).await,
         Command::Serve(args) => serve::run(target, args).await,
         Command::Trigger(args) => trigger::run(target, args).await,

@@ -63,6 +63,6 @@ fn receipt(r: &DeliveryReceipt) -> String {
     }
 }
 
-fn tenant_id(s: &str) -> std::result::Result<TenantId, String> {
+pub fn tenant_id(s: &str) -> std::result::Result<TenantId, String> {
     TenantId::parse(s).ok_or_else(|| format!("expected {}", TenantId::EXPECTED))
 }

@@ -67,6 +67,42 @@ fn apply_writes_once_and_export_never_shows_a_secret() {
 }
 
 #[test]
+fn apply_and_keys_record_their_changes_in_the_audit_log_without_secrets() {
+    let env = Env::new("audit");
+    let generated = secret_of(&env.apply(CONFIG), "generated");
+    let first = env.json(&["audit", "--json"]);
+    let entries = first.as_array().unwrap();
+    // Each item once: a number, a tenant, an extension, two keys.
+    assert_eq!(entries.len(), 5, "{first:#}");
+    assert!(entries.iter().all(|e| e["who"] == "smsctl apply" && e["before"].is_null()), "{first:#}");
+    let tenant = entries.iter().find(|e| e["what"] == "tenant settings").unwrap();
+    assert_eq!(tenant["tenant"], "59");
+    assert!(tenant["after"].as_str().unwrap().contains("\"sender_number\":\"+14165550000\""));
+    // The same file again changes nothing, so says nothing.
+    env.apply(CONFIG);
+    assert_eq!(env.json(&["audit", "--json"]).as_array().unwrap().len(), 5);
+    env.ok(&["keys", "disable", "pbx-integration"]);
+    env.ok(&["keys", "rotate", "generated"]);
+    let log = env.json(&["audit", "--json"]);
+    let (disabled, rotated) = (&log[1], &log[0]);
+    assert_eq!(
+        (disabled["who"].as_str(), disabled["what"].as_str()),
+        (Some("smsctl keys"), Some("API key pbx-integration"))
+    );
+    assert!(disabled["before"].as_str().unwrap().contains("\"enabled\":true"), "{disabled:#}");
+    assert!(disabled["after"].as_str().unwrap().contains("\"enabled\":false"), "{disabled:#}");
+    assert_eq!(rotated["what"], "API key generated: a new secret");
+    let text = env.ok(&["audit", "--tenant", "59"]);
+    assert!(text.contains("pbx-integration") && !text.contains("generated"), "{text}");
+    let everything = log.to_string();
+    for secret in
+        ["test-key-59-abcdef", generated.as_str(), &shared::domain::KeyHash::of("test-key-59-abcdef").as_str()[..16]]
+    {
+        assert!(!everything.contains(secret), "the audit log shows {secret}");
+    }
+}
+
+#[test]
 fn a_malformed_file_is_refused_with_its_path_and_writes_nothing() {
     let env = Env::new("malformed");
     env.apply(CONFIG);

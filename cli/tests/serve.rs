@@ -173,9 +173,12 @@ fn the_demo_key_goes_with_the_demo() {
     // What the demo did stays to be read.
     assert_eq!(env.json(&["outbox", "--json"]).as_array().unwrap().len(), 1);
 
-    // A demo killed before it could: the next serve removes the key.
+    // A demo killed before it could: the next serve removes its keys (the
+    // demo key and the console's operator key).
     drop(env.serve(&["--demo"]));
-    assert_eq!(env.json(&["keys", "list", "--json"]).as_array().unwrap().len(), 1);
+    let left = env.json(&["keys", "list", "--json"]);
+    let names: Vec<&str> = left.as_array().unwrap().iter().map(|k| k["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["demo", "demo-operator"]);
     let server = env.serve(&[]);
     assert_eq!(server.guide_example(DEMO_KEY).1["error"], "Invalid API key.");
     assert_eq!(env.json(&["keys", "list", "--json"]), json!([]));

@@ -33,6 +33,8 @@ fn parsing(c: &mut Criterion) {
                 headers: &headers,
                 body: b"",
                 deadline: None,
+                source: None,
+                base: "",
             };
             action::parse(&req).unwrap()
         });
@@ -48,6 +50,8 @@ fn parsing(c: &mut Criterion) {
                 headers: &json_headers,
                 body: black_box(body),
                 deadline: None,
+                source: None,
+                base: "",
             };
             rest::parse(rest::Endpoint::Send, &req).unwrap()
         });
@@ -83,8 +87,15 @@ fn send(c: &mut Criterion) {
     let headers = HeaderMap::new();
     c.bench_function("action API: whole send on the embedded store (SQLite + outbox)", |b| {
         b.to_async(&rt).iter(|| async {
-            let req =
-                HttpRequest { method: &Method::GET, query: Some(QUERY), headers: &headers, body: b"", deadline: None };
+            let req = HttpRequest {
+                method: &Method::GET,
+                query: Some(QUERY),
+                headers: &headers,
+                body: b"",
+                deadline: None,
+                source: None,
+                base: "",
+            };
             let resp = action::respond(&service, &req).await;
             assert_eq!(resp.status(), 200);
         });

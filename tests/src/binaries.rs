@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use crate::runtime_api::{Outcome, RuntimeApi};
 
-/// The five functions' binaries, as the workspace names them.
-pub const FUNCTIONS: [&str; 5] =
-    ["send-sms", "voicemail-notify", "voicemail-trigger", "delivery-status", "recording-link"];
+/// The six functions' binaries, as the workspace names them.
+pub const FUNCTIONS: [&str; 6] =
+    ["send-sms", "voicemail-notify", "voicemail-trigger", "delivery-status", "recording-link", "console"];
 
 /// How long an invocation (or a failing cold start) may take: debug builds
 /// on a busy CI machine.

@@ -7,10 +7,12 @@
 //!   what the sample events name; [`logs`]: captured logs;
 //! - [`moto`], [`tls`], [`endpoint`], [`platform`]: the AWS stand-ins and
 //!   the platform's redeliveries; [`runtime_api`]: the built binaries run
-//!   against a Lambda Runtime API stand-in, which [`binaries`] builds.
+//!   against a Lambda Runtime API stand-in, which [`binaries`] builds;
+//! - [`browser`]: headless chromium through chromedriver, with axe-core.
 
 pub mod backend;
 pub mod binaries;
+pub mod browser;
 pub mod endpoint;
 pub mod gateway;
 pub mod handlers;

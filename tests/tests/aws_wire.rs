@@ -98,7 +98,15 @@ async fn action_send(service: &Service, to: &str) -> String {
     let headers = HeaderMap::new();
     let resp = shared::inbound::api::action::respond(
         service,
-        &HttpRequest { method: &Method::GET, query: Some(&query), headers: &headers, body: b"", deadline: None },
+        &HttpRequest {
+            method: &Method::GET,
+            query: Some(&query),
+            headers: &headers,
+            body: b"",
+            deadline: None,
+            source: None,
+            base: "",
+        },
     )
     .await;
     let answer = body_json(&resp);
@@ -170,8 +178,15 @@ async fn reserved_slots_never_exceed_a_limit_and_the_last_slot_is_granted() {
         let query =
             format!("apikey={KEY}&action=pbxware.sms.send_message&server=59&to_number=%2B14165557081&body={TEXT_B64}");
         let headers = HeaderMap::new();
-        let req =
-            HttpRequest { method: &Method::GET, query: Some(&query), headers: &headers, body: b"", deadline: None };
+        let req = HttpRequest {
+            method: &Method::GET,
+            query: Some(&query),
+            headers: &headers,
+            body: b"",
+            deadline: None,
+            source: None,
+            base: "",
+        };
         let resp = shared::inbound::api::action::respond(service, &req).await;
         assert_eq!(
             body_json(&resp)["error"],
@@ -192,8 +207,15 @@ async fn rest(service: &Service, endpoint: Endpoint<'_>, body: &str, idempotency
     if let Some(k) = idempotency {
         headers.insert("idempotency-key", HeaderValue::from_str(k).expect("header"));
     }
-    let req =
-        HttpRequest { method: &Method::POST, query: None, headers: &headers, body: body.as_bytes(), deadline: None };
+    let req = HttpRequest {
+        method: &Method::POST,
+        query: None,
+        headers: &headers,
+        body: body.as_bytes(),
+        deadline: None,
+        source: None,
+        base: "",
+    };
     let resp = shared::inbound::api::rest::respond(service, endpoint, &req).await;
     (resp.status().as_u16(), body_json(&resp))
 }
@@ -635,7 +657,15 @@ async fn reading_the_log_is_one_query_and_a_receipt_one_query_and_one_update() {
     let headers = HeaderMap::new();
     let resp = shared::inbound::api::action::respond(
         &service,
-        &HttpRequest { method: &Method::GET, query: Some(&query), headers: &headers, body: b"", deadline: None },
+        &HttpRequest {
+            method: &Method::GET,
+            query: Some(&query),
+            headers: &headers,
+            body: b"",
+            deadline: None,
+            source: None,
+            base: "",
+        },
     )
     .await;
     assert_eq!(body_json(&resp).as_object().map(|o| o.len()), Some(1), "{}", resp.body());

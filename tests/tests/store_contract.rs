@@ -16,8 +16,8 @@ use shared::domain::{
     ApiKey, CountryCode, E164, Extension, ExtensionRecord, KeyHash, MessageKind, MessageRecord, MessageStatus, Owner,
     Permission, RateLimits, SmsNumber, Tenant, TenantId, TenantScope, Window,
 };
-use shared::ports::Snapshot;
 use shared::ports::{Admin, Begun, Claim, Closing, End, Finished, Held, Lookup, Start, Store};
+use shared::ports::{AuditEntry, Change, Clock, DayCount, ListQuery, Session, Snapshot};
 use shared::service::config::Config;
 
 struct Under {
@@ -797,5 +797,317 @@ async fn an_entry_moves_through_its_statuses(name: &str, store: &dyn Store, admi
 async fn message_entries_move_in_place() {
     for u in stores().await {
         an_entry_moves_through_its_statuses(u.name, &*u.store, &*u.admin).await;
+    }
+}
+
+// ---------------------------------------------------------------- console
+
+/// UUIDv7-shaped ids: in the order of `n`, as time orders real ones.
+fn audit_id(n: u32) -> String {
+    format!("019a{n:04x}-7b2c-7000-8000-{n:012x}")
+}
+
+fn entry(n: u32, t: Option<&str>) -> AuditEntry {
+    AuditEntry {
+        id: audit_id(n),
+        at: NOW + i64::from(n),
+        who: "ops-console".to_owned(),
+        tenant: t.map(tenant),
+        what: format!("change {n}"),
+        before: None,
+        after: Some(format!(r#"{{"n":{n}}}"#)),
+    }
+}
+
+/// A change and its audit entries land together: both, again the same
+/// (idempotent), or, refused, neither. DynamoDB refuses a tenant item past
+/// 400 KB (the whole transaction with it); SQLite takes it.
+async fn a_change_lands_with_its_audit_entries(name: &str, admin: &dyn Admin) -> bool {
+    let change = Change {
+        snapshot: Snapshot { tenants: vec![tenant59()], ..Snapshot::default() },
+        delete_keys: vec![],
+        audit: vec![entry(1, Some("59")), entry(2, None)],
+    };
+    admin.record(&change).await.expect("record");
+    admin.record(&change).await.expect("record again");
+    assert_eq!(admin.export().await.expect("export").tenants, vec![tenant59()], "{name}");
+    assert_eq!(admin.audit(Some(&tenant("59")), 10).await.expect("audit"), vec![entry(1, Some("59"))], "{name}");
+    assert_eq!(admin.audit(None, 10).await.expect("audit"), vec![entry(2, None), entry(1, Some("59"))], "{name}");
+
+    let huge = Tenant { id: tenant("60"), allowed_countries: vec![country("CA"); 90_000], ..tenant59() };
+    let refused = Change {
+        snapshot: Snapshot { tenants: vec![huge], ..Snapshot::default() },
+        delete_keys: vec![],
+        audit: vec![entry(3, Some("60"))],
+    };
+    let accepted = admin.record(&refused).await.is_ok();
+    let (tenants, log) = (admin.export().await.expect("export").tenants, admin.audit(None, 10).await.expect("audit"));
+    assert_eq!(tenants.len() == 2, accepted, "{name}: the change written: {accepted}");
+    assert_eq!(log.first() == Some(&entry(3, Some("60"))), accepted, "{name}: its entry written: {accepted}");
+    assert_eq!(log.len(), if accepted { 3 } else { 2 }, "{name}");
+    accepted
+}
+
+#[tokio::test]
+async fn record_writes_a_change_with_its_audit_entries() {
+    for u in stores().await {
+        let accepted = a_change_lands_with_its_audit_entries(u.name, &*u.admin).await;
+        assert_eq!(accepted, u.name == "sqlite", "{}", u.name);
+    }
+}
+
+async fn the_audit_log_is_newest_first(name: &str, admin: &dyn Admin) {
+    for (n, t) in [(3, Some("59")), (1, Some("59")), (5, None), (2, Some("60")), (6, Some("59")), (4, Some("590"))] {
+        admin.record(&Change { audit: vec![entry(n, t)], ..Change::default() }).await.expect("record");
+    }
+    let ids = |v: Vec<AuditEntry>| v.into_iter().map(|e| e.id).collect::<Vec<_>>();
+    let expect = |ns: &[u32]| ns.iter().map(|n| audit_id(*n)).collect::<Vec<_>>();
+    let audit = |t: Option<&'static str>, limit| async move {
+        ids(admin.audit(t.map(tenant).as_ref(), limit).await.expect("audit"))
+    };
+    assert_eq!(audit(Some("59"), 10).await, expect(&[6, 3, 1]), "{name}: newest first");
+    assert_eq!(audit(Some("59"), 2).await, expect(&[6, 3]), "{name}: limited");
+    assert_eq!(audit(Some("60"), 10).await, expect(&[2]), "{name}");
+    assert_eq!(audit(Some("5"), 10).await, expect(&[]), "{name}: tenant 5 is not 59 nor 590");
+    assert_eq!(audit(None, 10).await, expect(&[6, 5, 4, 3, 2, 1]), "{name}: every tenant's, and none's");
+    assert_eq!(audit(None, 3).await, expect(&[6, 5, 4]), "{name}");
+    assert_eq!(audit(None, 0).await, expect(&[]), "{name}");
+    assert_eq!(admin.audit(Some(&tenant("60")), 1).await.expect("audit"), vec![entry(2, Some("60"))], "{name}: whole");
+}
+
+#[tokio::test]
+async fn audit_log_newest_first_per_tenant_and_all() {
+    for u in stores().await {
+        the_audit_log_is_newest_first(u.name, &*u.admin).await;
+    }
+}
+
+async fn tenants_come_a_page_at_a_time(name: &str, admin: &dyn Admin) {
+    let stored: Vec<Tenant> =
+        ["591", "2", "59", "10", "590", "6"].into_iter().map(|id| Tenant { id: tenant(id), ..tenant59() }).collect();
+    admin.apply(&Snapshot { tenants: stored.clone(), ..Snapshot::default() }, &[]).await.expect("apply");
+    let page = |prefix: &'static str, after: Option<&'static str>, limit| async move {
+        let page = admin.tenants(ListQuery { prefix, after, limit }).await.expect("tenants");
+        page.into_iter().map(|t| t.id.as_str().to_owned()).collect::<Vec<_>>()
+    };
+    // Walked in pages of two, in numeric order.
+    let mut walked = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let last = after.clone();
+        let ids: Vec<String> = admin
+            .tenants(ListQuery { prefix: "", after: last.as_deref(), limit: 2 })
+            .await
+            .expect("tenants")
+            .into_iter()
+            .map(|t| t.id.as_str().to_owned())
+            .collect();
+        let Some(next) = ids.last().cloned() else { break };
+        assert!(ids.len() <= 2, "{name}");
+        walked.extend(ids);
+        after = Some(next);
+    }
+    assert_eq!(walked, ["2", "6", "10", "59", "590", "591"], "{name}");
+    assert_eq!(page("59", None, 10).await, ["59", "590", "591"], "{name}: by prefix");
+    assert_eq!(page("59", Some("59"), 1).await, ["590"], "{name}: after is exclusive");
+    assert_eq!(page("59", Some("590"), 10).await, ["591"], "{name}");
+    assert_eq!(page("5", None, 10).await, ["59", "590", "591"], "{name}");
+    assert_eq!(page("", Some("10"), 10).await, ["59", "590", "591"], "{name}: after in numeric order");
+    assert_eq!(page("1", None, 10).await, ["10"], "{name}");
+    assert!(page("7", None, 10).await.is_empty() && page("", None, 0).await.is_empty(), "{name}");
+    let whole = admin.tenants(ListQuery { prefix: "6", after: None, limit: 5 }).await.expect("tenants");
+    assert_eq!(whole, vec![stored[5].clone()], "{name}: whole tenants");
+}
+
+#[tokio::test]
+async fn tenants_by_page_prefix_and_after() {
+    for u in stores().await {
+        tenants_come_a_page_at_a_time(u.name, &*u.admin).await;
+    }
+}
+
+fn ext(t: &str, x: &str) -> ExtensionRecord {
+    ExtensionRecord {
+        tenant: tenant(t),
+        extension: Extension::parse(x).expect("ext"),
+        sms_notifications: x.len().is_multiple_of(2),
+        sms_number: None,
+    }
+}
+
+async fn extensions_come_a_page_at_a_time(name: &str, admin: &dyn Admin) {
+    let mut numbers: Vec<String> = (100..350).map(|x: u32| x.to_string()).collect();
+    numbers.extend(["1", "10", "1000"].map(str::to_owned));
+    let mut extensions: Vec<ExtensionRecord> = numbers.iter().map(|x| ext("59", x)).collect();
+    // Neighbouring partitions, with a number tenant 59 has too.
+    extensions.extend([ext("5", "150"), ext("590", "150")]);
+    let tenants = ["5", "59", "590"].map(|id| Tenant { id: tenant(id), ..tenant59() }).to_vec();
+    admin.apply(&Snapshot { tenants, extensions, ..Snapshot::default() }, &[]).await.expect("apply");
+    numbers.sort();
+    let t59 = tenant("59");
+    let page = |prefix: &'static str, after: Option<&'static str>, limit| {
+        let t59 = t59.clone();
+        async move {
+            let page = admin.extensions(&t59, ListQuery { prefix, after, limit }).await.expect("extensions");
+            assert!(page.iter().all(|x| x.tenant == t59), "{name}: another tenant's extension");
+            page.into_iter().map(|x| x.extension.as_str().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    let mut walked: Vec<ExtensionRecord> = Vec::new();
+    loop {
+        let after = walked.last().map(|x| x.extension.as_str().to_owned());
+        let query = ListQuery { prefix: "", after: after.as_deref(), limit: 100 };
+        let got = admin.extensions(&t59, query).await.expect("extensions");
+        if got.is_empty() {
+            break;
+        }
+        walked.extend(got);
+    }
+    assert_eq!(walked, numbers.iter().map(|x| ext("59", x)).collect::<Vec<_>>(), "{name}: three pages, by number");
+    let range = |from: u32, to: u32| (from..=to).map(|x| x.to_string()).collect::<Vec<_>>();
+    assert_eq!(page("2", None, 1000).await, range(200, 299), "{name}");
+    assert_eq!(page("2", Some("250"), 10).await, range(251, 260), "{name}: after is exclusive");
+    let mut tens = vec!["10".to_owned(), "100".to_owned(), "1000".to_owned()];
+    tens.extend(range(101, 109));
+    assert_eq!(page("10", None, 100).await, tens, "{name}: as strings");
+    assert_eq!(page("10", Some("100"), 3).await, ["1000", "101", "102"], "{name}");
+    assert_eq!(page("10", Some("1005"), 100).await, range(101, 109), "{name}: after a number not stored");
+    assert_eq!(page("", Some("1"), 2).await, ["10", "100"], "{name}");
+    assert_eq!(page("34", None, 100).await, range(340, 349), "{name}");
+    assert!(page("9", None, 10).await.is_empty(), "{name}");
+    assert!(page("", Some("349"), 10).await.is_empty() && page("3", Some("4"), 10).await.is_empty(), "{name}");
+    assert!(page("", None, 0).await.is_empty(), "{name}");
+
+    let x = |x: &str| Extension::parse(x).expect("ext");
+    assert_eq!(admin.extension(&t59, &x("1000")).await.expect("extension"), Some(ext("59", "1000")), "{name}");
+    assert_eq!(admin.extension(&tenant("5"), &x("150")).await.expect("extension"), Some(ext("5", "150")), "{name}");
+    assert_eq!(admin.extension(&t59, &x("9999")).await.expect("extension"), None, "{name}");
+    assert_eq!(admin.extension(&tenant("6"), &x("150")).await.expect("extension"), None, "{name}");
+}
+
+#[tokio::test]
+async fn extensions_by_page_prefix_and_after() {
+    for u in stores().await {
+        extensions_come_a_page_at_a_time(u.name, &*u.admin).await;
+    }
+}
+
+async fn the_number_registry_in_order(name: &str, admin: &dyn Admin) {
+    let mut s = snapshot();
+    s.numbers.insert(0, SmsNumber { number: e164("+442071838750"), tenant: Owner::System, sms_enabled: true });
+    s.numbers.push(SmsNumber { number: e164("+14165550002"), tenant: Owner::Tenant(tenant("100")), sms_enabled: true });
+    admin.apply(&s, &[]).await.expect("apply");
+    let mut expected = s.numbers.clone();
+    expected.sort_by(|a, b| a.number.as_str().cmp(b.number.as_str()));
+    assert_eq!(admin.numbers().await.expect("numbers"), expected, "{name}");
+    assert_eq!(admin.export().await.expect("export").numbers, expected, "{name}: as the export");
+}
+
+#[tokio::test]
+async fn numbers_are_the_whole_registry() {
+    for u in stores().await {
+        the_number_registry_in_order(u.name, &*u.admin).await;
+    }
+}
+
+/// Sessions expire by the wall clock (DynamoDB's TTL reads it).
+fn session(token: &str, created_at: i64, expires_at: i64) -> Session {
+    let key = KeyHash::of("operator-secret-0123456789");
+    Session { hash: KeyHash::of(token), key, created_at, seen_at: created_at, expires_at }
+}
+
+async fn sessions_open_touch_and_close(name: &str, store: &dyn Store, admin: &dyn Admin) {
+    let wall = shared::adapters::clock::SystemClock.now();
+    let open = session("session-token-open-0123456789", wall, wall + 3600);
+    admin.open_session(&open).await.expect("open");
+    assert_eq!(admin.session(&open.hash).await.expect("session"), Some(open.clone()), "{name}");
+    admin.touch_session(&open.hash, wall + 60).await.expect("touch");
+    let touched = Session { seen_at: wall + 60, ..open.clone() };
+    assert_eq!(admin.session(&open.hash).await.expect("session"), Some(touched), "{name}: seen again");
+    assert_eq!(admin.session(&KeyHash::of("never-opened-0123456789")).await.expect("session"), None, "{name}");
+
+    admin.close_session(&open.hash).await.expect("close");
+    assert_eq!(admin.session(&open.hash).await.expect("session"), None, "{name}: closed");
+    admin.touch_session(&open.hash, wall + 120).await.expect("touching a closed session is fine");
+    assert_eq!(admin.session(&open.hash).await.expect("session"), None, "{name}: not brought back");
+    admin.close_session(&open.hash).await.expect("closing twice is fine");
+
+    // Past its expiry: DynamoDB hides what TTL has not deleted yet; SQLite
+    // deletes it at its purge, which a finish runs.
+    let expired = session("session-token-expired-0123456789", wall - 7200, wall - 1);
+    let live = session("session-token-live-0123456789", wall, wall + 3600);
+    admin.open_session(&expired).await.expect("open");
+    admin.open_session(&live).await.expect("open");
+    let r = record("59", wall, "m-purge");
+    let end = End { record: &r, claim: None, now: wall, log_keep_secs: KEEP_LOG, token: "end-purge" };
+    assert_eq!(store.finish(&end).await.expect("finish"), Finished::Done, "{name}");
+    assert_eq!(admin.session(&expired.hash).await.expect("session"), None, "{name}: expired");
+    assert_eq!(admin.session(&live.hash).await.expect("session"), Some(live), "{name}");
+}
+
+#[tokio::test]
+async fn sessions_open_get_touch_close_expire() {
+    for u in stores().await {
+        sessions_open_touch_and_close(u.name, &*u.store, &*u.admin).await;
+    }
+}
+
+async fn failed_sign_ins_count_per_window(name: &str, admin: &dyn Admin) {
+    const WINDOW: i64 = 300;
+    let (source, other) = ("2001:db8::1", "198.51.100.7");
+    let fail = |source: &'static str, at: i64| async move {
+        admin.failed_sign_in(source, at, WINDOW).await.expect("failed sign-in")
+    };
+    let so_far = |source: &'static str, at: i64| async move {
+        admin.sign_in_failures(source, at, WINDOW).await.expect("sign-in failures")
+    };
+    assert_eq!(so_far(source, NOW).await, 0, "{name}");
+    assert_eq!([fail(source, NOW).await, fail(source, NOW + 20).await, fail(source, NOW + 299).await], [1, 2, 3]);
+    assert_eq!(so_far(source, NOW + 100).await, 3, "{name}");
+    assert_eq!(fail(other, NOW + 10).await, 1, "{name}: counted per source");
+    assert_eq!(fail(source, NOW + WINDOW).await, 1, "{name}: the next window starts again");
+    assert_eq!((so_far(source, NOW + WINDOW + 1).await, so_far(other, NOW + WINDOW).await), (1, 0), "{name}");
+}
+
+#[tokio::test]
+async fn failed_sign_ins_per_source_and_window() {
+    for u in stores().await {
+        failed_sign_ins_count_per_window(u.name, &*u.admin).await;
+    }
+}
+
+async fn messages_counted_per_day_and_status(name: &str, store: &dyn Store, admin: &dyn Admin) {
+    const DAY: i64 = 86_400;
+    for r in [
+        record("59", NOW - 1, "before"),
+        record("59", NOW, "a"),
+        record("59", NOW + 20, "bf"),
+        record("59", NOW + 30, "c"),
+        record("59", NOW + DAY + 5, "d"),
+        record("590", NOW + 40, "e"),
+    ] {
+        log(store, &r).await;
+    }
+    let counts = |since, until| async move {
+        let mut counts = admin.daily_counts(&tenant("59"), since, until).await.expect("daily counts");
+        counts.sort_by_key(|c| (c.day, c.status.as_str()));
+        counts
+    };
+    let day = |day, status, count| DayCount { day, status, count };
+    let (sent, failed) = (MessageStatus::Sent, MessageStatus::Failed);
+    assert_eq!(
+        counts(NOW, NOW + 2 * DAY).await,
+        [day(NOW, failed, 1), day(NOW, sent, 2), day(NOW + DAY, sent, 1)],
+        "{name}"
+    );
+    assert_eq!(counts(NOW + 1, NOW + 20).await, [day(NOW, failed, 1)], "{name}: both ends included");
+    assert_eq!(counts(NOW - DAY, NOW - 1).await, [day(NOW - DAY, sent, 1)], "{name}");
+    assert!(counts(NOW + 2 * DAY, NOW + 3 * DAY).await.is_empty(), "{name}");
+}
+
+#[tokio::test]
+async fn daily_counts_per_day_and_status() {
+    for u in stores().await {
+        messages_counted_per_day_and_status(u.name, &*u.store, &*u.admin).await;
     }
 }

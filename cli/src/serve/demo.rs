@@ -3,8 +3,8 @@
 
 use std::net::SocketAddr;
 
-use shared::domain::KeyHash;
-use shared::ports::Admin;
+use shared::domain::{ApiKey, ApiKeySecret, KeyHash, Permission, TenantScope};
+use shared::ports::{Admin, Clock};
 use shared::service::config::Config;
 
 use crate::fail::{Fail, Result};
@@ -18,9 +18,14 @@ const ACTION_EXAMPLE: &str = concat!(
     "&body=WW91IGhhdmUgcmVjZWl2ZWQgYSBuZXcgdm9pY2VtYWlsLg=="
 );
 
+/// The demo's operator key: made afresh at each start (its secret is
+/// printed, never published), gone at the stop.
+const OPERATOR: &str = "demo-operator";
+
 pub struct Demo {
     pub config: Config,
     key: String,
+    operator: Option<ApiKeySecret>,
 }
 
 impl Demo {
@@ -33,7 +38,7 @@ impl Demo {
             .ok_or_else(|| Fail::new("the demo configuration has no API key secret"))?
             .reveal()
             .to_owned();
-        Ok(Demo { config, key })
+        Ok(Demo { config, key, operator: None })
     }
 
     pub fn print(&self, addr: SocketAddr) {
@@ -54,6 +59,10 @@ impl Demo {
              -H \"Content-Type: application/json\" \
              -d '{{ \"extension\": \"1001\", \"message\": \"New voicemail received\" }}'"
         );
+        if let Some(operator) = &self.operator {
+            say!("# The operator console (signs in with a fresh operator key, {OPERATOR}):");
+            say!("{base}/console/sign-in#key={}", operator.reveal());
+        }
         say!();
     }
 }
@@ -63,8 +72,11 @@ impl Demo {
 /// left behind removed.
 pub async fn prepare(admin: &dyn Admin, demo: bool) -> Result<Option<Demo>> {
     if demo {
-        let demo = Demo::load()?;
+        let mut demo = Demo::load()?;
         crate::apply::write(admin, &demo.config).await?;
+        let secret = ApiKeySecret::generate();
+        admin.put_key(&operator_key(&secret)).await?;
+        demo.operator = Some(secret);
         return Ok(Some(demo));
     }
     if remove_key(admin).await? {
@@ -81,15 +93,27 @@ pub async fn finish(admin: &dyn Admin, demo: bool) -> Result {
     Ok(())
 }
 
-/// Removes the demo key, whose secret is public (README, docs/cli.md), from
-/// the store; true when it was there.
+fn operator_key(secret: &ApiKeySecret) -> ApiKey {
+    ApiKey {
+        name: OPERATOR.to_owned(),
+        hash: secret.hash(),
+        tenants: TenantScope::All,
+        permissions: vec![Permission::Admin],
+        enabled: true,
+        created_at: shared::adapters::clock::SystemClock.now(),
+    }
+}
+
+/// Removes the demo key, whose secret is public (README, docs/cli.md), and
+/// the demo's operator key from the store; true when one was there.
 pub async fn remove_key(admin: &dyn Admin) -> Result<bool> {
     let hash = KeyHash::of(&Demo::load()?.key);
-    if !admin.keys().await?.iter().any(|k| k.hash == hash) {
-        return Ok(false);
+    let demo_keys: Vec<KeyHash> =
+        admin.keys().await?.into_iter().filter(|k| k.hash == hash || k.name == OPERATOR).map(|k| k.hash).collect();
+    for hash in &demo_keys {
+        admin.delete_key(hash).await?;
     }
-    admin.delete_key(&hash).await?;
-    Ok(true)
+    Ok(!demo_keys.is_empty())
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -103,7 +104,9 @@ pub async fn serve(
         };
         let Ok(slot) = slot else { break };
         match accepted {
-            Ok((stream, _)) => spawn_connection(&http, &graceful, stream, &context, (slot, clients.join())),
+            Ok((stream, peer)) => {
+                spawn_connection(&http, &graceful, (stream, peer.ip()), &context, (slot, clients.join()));
+            }
             Err(e) => {
                 // Out of file descriptors and the like: pause rather than spin.
                 tracing::warn!(error = %e, "accept failed");
@@ -124,14 +127,14 @@ pub async fn serve(
 fn spawn_connection(
     http: &http1::Builder,
     graceful: &GracefulShutdown,
-    stream: TcpStream,
+    (stream, peer): (TcpStream, IpAddr),
     context: &Arc<Context>,
     holds: impl Send + 'static,
 ) {
     let mut stream = TimeoutStream::new(stream);
     stream.set_write_timeout(Some(context.limits.idle));
     let io = TokioIo::new(Box::pin(stream));
-    let connection = graceful.watch(http.serve_connection(io, handler(context.clone())));
+    let connection = graceful.watch(http.serve_connection(io, handler(context.clone(), peer)));
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::debug!(error = %e, "connection ended with an error");
@@ -145,6 +148,7 @@ fn spawn_connection(
 /// message log.
 fn handler(
     context: Arc<Context>,
+    peer: IpAddr,
 ) -> impl hyper::service::Service<
     Request<Incoming>,
     Response = Response<AnswerBody>,
@@ -155,7 +159,7 @@ fn handler(
     service_fn(move |req| {
         let context = context.clone();
         async move {
-            let response = tokio::spawn(async move { handle(&context, req).await }).await;
+            let response = tokio::spawn(async move { handle(&context, peer, req).await }).await;
             Ok::<_, Infallible>(response.unwrap_or_else(|e| {
                 tracing::error!(error = %e, "handler panicked");
                 internal_error()
@@ -164,12 +168,12 @@ fn handler(
     })
 }
 
-async fn handle(context: &Context, req: Request<Incoming>) -> Response<AnswerBody> {
+async fn handle(context: &Context, peer: IpAddr, req: Request<Incoming>) -> Response<AnswerBody> {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let response = match context.guard.check(req.uri(), req.headers()) {
         Some(refusal) => full(error_response(refusal.status, &refusal.error)),
-        None => respond(context, req).await,
+        None => respond(context, peer, req).await,
     };
     // The path only: the query string may hold an API key. Debug: the
     // outbox prints every SMS already, and a line per request costs.
@@ -177,7 +181,7 @@ async fn handle(context: &Context, req: Request<Incoming>) -> Response<AnswerBod
     response
 }
 
-async fn respond(context: &Context, req: Request<Incoming>) -> Response<AnswerBody> {
+async fn respond(context: &Context, peer: IpAddr, req: Request<Incoming>) -> Response<AnswerBody> {
     if Route::of(req.uri().path()).is_none() {
         return full(shared::inbound::api::not_found());
     }
@@ -201,7 +205,7 @@ async fn respond(context: &Context, req: Request<Incoming>) -> Response<AnswerBo
         }
     };
     let request = Request::from_parts(parts, body);
-    let http = HttpRequest::of(&request);
+    let http = HttpRequest { source: Some(peer), ..HttpRequest::of(&request) };
     routes::respond(&context.service, None, request.uri().path(), &http).await.map(|payload| match payload {
         Payload::Text(text) => Either::Left(Full::new(Bytes::from(text))),
         Payload::Audio { file, len } => Either::Right(AudioBody::new(file, len)),

@@ -114,12 +114,26 @@ impl fmt::Debug for KeyHash {
 
 /// What a key may do: `sms`, the guide's SMS actions (sending, and reading
 /// the message log and extensions' SMS settings); `extensions`, beyond it,
-/// switching an extension's SMS notifications on or off.
+/// switching an extension's SMS notifications on or off; `admin`, signing
+/// in to the operator console for the key's tenants (no API action).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Permission {
     Sms,
     Extensions,
+    Admin,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 3] = [Permission::Sms, Permission::Extensions, Permission::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::Sms => "sms",
+            Permission::Extensions => "extensions",
+            Permission::Admin => "admin",
+        }
+    }
 }
 
 /// Which tenants a key may act for.

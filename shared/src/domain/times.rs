@@ -27,6 +27,19 @@ const SNS_READ: &[BorrowedFormatItem<'_>] =
 const SNS_WRITE: &[BorrowedFormatItem<'_>] =
     format_description!("[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:3]");
 
+/// `2026-11-27`: an HTML date field's value, and the console's days.
+const DAY: &[BorrowedFormatItem<'_>] = format_description!("[year]-[month]-[day]");
+
+/// A day (UTC) as `2026-11-27`; empty out of range.
+pub fn day(epoch_secs: i64) -> String {
+    at(epoch_secs).and_then(|t| t.format(DAY).ok()).unwrap_or_default()
+}
+
+/// The start (UTC) of a `2026-11-27` day, as epoch seconds.
+pub fn parse_day(text: &str) -> Option<i64> {
+    Date::parse(text, DAY).ok().map(|d| d.midnight().assume_utc().unix_timestamp())
+}
+
 fn at(epoch_secs: i64) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(epoch_secs).ok()
 }

@@ -4,6 +4,7 @@
 //! lambda_http glue ([`lambda`]).
 
 pub mod api;
+pub mod console;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod receipts;

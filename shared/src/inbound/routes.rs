@@ -22,6 +22,8 @@ pub enum Route<'a> {
     Voicemail,
     /// `GET /r/{token}`: a recording link.
     Recording(&'a str),
+    /// `/console` and everything under it: the operator console.
+    Console,
 }
 
 /// The HTTP functions, each behind its routes.
@@ -30,6 +32,7 @@ pub enum Function {
     SendSms,
     VoicemailNotify,
     RecordingLink,
+    Console,
 }
 
 impl<'a> Route<'a> {
@@ -40,6 +43,8 @@ impl<'a> Route<'a> {
             "/api/sms/send" => Some(Route::Send),
             "/api/sms/messages" => Some(Route::Messages),
             "/api/sms/notifications/voicemail" => Some(Route::Voicemail),
+            "/console" => Some(Route::Console),
+            p if p.starts_with("/console/") => Some(Route::Console),
             p => {
                 let last = |prefix: &str| p.strip_prefix(prefix).filter(|s| !s.is_empty() && !s.contains('/'));
                 last("/api/sms/messages/").map(Route::Message).or_else(|| last("/r/").map(Route::Recording))
@@ -53,6 +58,7 @@ impl<'a> Route<'a> {
             Route::Action | Route::Send | Route::Messages | Route::Message(_) => Function::SendSms,
             Route::Voicemail => Function::VoicemailNotify,
             Route::Recording(_) => Function::RecordingLink,
+            Route::Console => Function::Console,
         }
     }
 }
@@ -74,6 +80,7 @@ pub async fn respond(
         Some(Route::Message(id)) => api::rest::respond(service, Endpoint::Message(id), req).await,
         Some(Route::Voicemail) => api::rest::respond(service, Endpoint::Voicemail, req).await,
         Some(Route::Recording(token)) => return api::recording::respond(service, req.method, token).await,
+        Some(Route::Console) => super::console::respond(service, path, req).await,
     };
     answer.map(Payload::Text)
 }
@@ -91,6 +98,9 @@ mod tests {
         assert_eq!(function("/api/sms/messages/0192f8a1"), Some(Function::SendSms));
         assert_eq!(function("/api/sms/notifications/voicemail"), Some(Function::VoicemailNotify));
         assert_eq!(function("/r/AAAAAAAAAAAAAAAAAAAAAA"), Some(Function::RecordingLink));
+        assert_eq!(function("/console"), Some(Function::Console));
+        assert_eq!(function("/console/tenants/59/extensions"), Some(Function::Console));
+        assert_eq!(function("/consoles"), None);
         assert_eq!(function("/api/sms/send/"), None);
         assert_eq!(function("/api/sms/messages/a/b"), None);
     }

@@ -9,7 +9,7 @@ mod metrics;
 mod recordings;
 mod store;
 
-pub use admin::{Admin, Snapshot};
+pub use admin::{Admin, AuditEntry, Change, DayCount, ListQuery, Session, Snapshot};
 pub use clock::{Clock, SharedClock};
 pub use gateway::{GatewayError, OutgoingSms, SmsGateway};
 pub use metrics::{Event, Metrics, NoMetrics};

@@ -92,7 +92,7 @@ impl Service {
 
     /// Check 6 for both send endpoints: once per Idempotency-Key, against
     /// the API's budget.
-    async fn api_send(
+    pub(super) async fn api_send(
         &self,
         checked: &Checked,
         to: E164,

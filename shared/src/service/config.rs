@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{
     ApiKey, ApiKeySecret, E164, ExtensionRecord, KeyHash, Owner, Permission, SmsNumber, Tenant, TenantId, TenantScope,
 };
-use crate::ports::Snapshot;
+use crate::ports::{AuditEntry, Snapshot};
 
 /// An API key as the file describes it. `secret` is never exported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +26,67 @@ pub struct KeyConfig {
 
 fn yes() -> bool {
     true
+}
+
+impl KeyConfig {
+    /// A stored key as the file (and the audit log) shows it: never its
+    /// secret, which the store never had, nor its hash.
+    pub fn of(k: &ApiKey) -> KeyConfig {
+        KeyConfig {
+            name: k.name.clone(),
+            secret: None,
+            tenants: k.tenants.clone(),
+            permissions: k.permissions.clone(),
+            enabled: k.enabled,
+        }
+    }
+}
+
+/// What the audit log says of a write from `smsctl` over `stored`: an entry
+/// per item it adds or changes, and per key it deletes or gives a new
+/// secret (said in words: neither the secret nor its hash is logged).
+pub fn audit_of(who: &str, now: i64, stored: &Snapshot, next: &Snapshot, deleted: &[KeyHash]) -> Vec<AuditEntry> {
+    let mut out = Vec::new();
+    let mut item = |tenant: Option<&TenantId>, what: String, before: Option<String>, after: Option<String>| {
+        // Both `None`: a change said in words only (a new secret).
+        if before != after || before.is_none() {
+            out.push(AuditEntry { before, after, ..AuditEntry::of::<()>(who, now, tenant, what, None, None) });
+        }
+    };
+    for n in &next.numbers {
+        let before = stored.numbers.iter().find(|s| s.number == n.number);
+        let tenant = match &n.tenant {
+            Owner::Tenant(t) => Some(t),
+            Owner::System => None,
+        };
+        item(tenant, format!("number {}", n.number), before.map(json), Some(json(n)));
+    }
+    for t in &next.tenants {
+        let before = stored.tenants.iter().find(|s| s.id == t.id);
+        item(Some(&t.id), "tenant settings".to_owned(), before.map(json), Some(json(t)));
+    }
+    for x in &next.extensions {
+        let before = stored.extensions.iter().find(|s| s.tenant == x.tenant && s.extension == x.extension);
+        item(Some(&x.tenant), format!("extension {}", x.extension), before.map(json), Some(json(x)));
+    }
+    for k in &stored.keys {
+        let after = next.keys.iter().find(|n| n.name == k.name);
+        let what = format!("API key {}", k.name);
+        match after {
+            Some(a) if a.hash != k.hash => item(k.tenants.single(), format!("{what}: a new secret"), None, None),
+            None if deleted.contains(&k.hash) => item(k.tenants.single(), what, Some(json(&KeyConfig::of(k))), None),
+            _ => {}
+        }
+    }
+    for k in &next.keys {
+        let before = stored.keys.iter().find(|s| s.name == k.name).map(|b| json(&KeyConfig::of(b)));
+        item(k.tenants.single(), format!("API key {}", k.name), before, Some(json(&KeyConfig::of(k))));
+    }
+    out
+}
+
+fn json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,11 +130,13 @@ impl Config {
                 message: e.into_inner().to_string(),
             }
         })?;
-        config.check_duplicates()?;
+        config.check()?;
         Ok(config)
     }
 
-    fn check_duplicates(&self) -> Result<(), ConfigError> {
+    /// What a file must hold beyond its values' own checks: nothing named
+    /// twice, key names of 1 to 128 characters.
+    pub fn check(&self) -> Result<(), ConfigError> {
         fn first_dup<T: Eq + std::hash::Hash>(items: impl Iterator<Item = T>, what: &str) -> Result<(), ConfigError> {
             let mut seen = HashSet::new();
             for (i, item) in items.enumerate() {

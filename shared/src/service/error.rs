@@ -83,6 +83,22 @@ pub enum Error {
     /// allowed yet: worth a retry.
     #[error("SMS provider is unavailable")]
     ProviderUnavailable(String),
+    /// The console: no session, or it ended.
+    #[error("Please sign in")]
+    NotSignedIn,
+    #[error("Sign-in failed: this is not an enabled operator key (one with the admin permission)")]
+    SignInRefused,
+    #[error("Too many failed sign-ins from this address: try again in {minutes} minutes")]
+    TooManySignIns { minutes: i64 },
+    #[error("This form has expired or did not come from this console: reload the page and try again")]
+    FormExpired,
+    /// Another tenant's, or the number registry for an operator of some
+    /// tenants only.
+    #[error("Your operator key does not allow this")]
+    NotYours,
+    /// A setting refused, with `apply`'s text for it.
+    #[error("{0}")]
+    InvalidSetting(String),
     #[error("Internal error")]
     Storage(String),
     #[error("Internal error")]

@@ -12,6 +12,7 @@ mod api;
 pub mod config;
 mod ending;
 pub mod error;
+pub mod operators;
 pub mod policy;
 mod reasons;
 mod reports;
@@ -29,7 +30,7 @@ pub use requests::{Answer, ApiAction, ApiCall, ApiRequest, ApiStyle, E164Digits,
 pub use rules::fingerprint;
 pub use voicemail::Outcome;
 
-use crate::ports::{DetailsSource, Metrics, NoMetrics, Recordings, SharedClock, SmsGateway, Store};
+use crate::ports::{Admin, DetailsSource, Metrics, NoMetrics, Recordings, SharedClock, SmsGateway, Store};
 
 #[derive(Clone)]
 pub struct Service {
@@ -39,6 +40,8 @@ pub struct Service {
     gateway: Option<Arc<dyn SmsGateway>>,
     details: Option<Arc<dyn DetailsSource>>,
     recordings: Option<Arc<dyn Recordings>>,
+    /// What the console reads and changes beyond the hot path.
+    admin: Option<Arc<dyn Admin>>,
     metrics: Arc<dyn Metrics>,
     policy: Policy,
     clock: SharedClock,
@@ -51,13 +54,33 @@ impl Service {
 
     /// For the functions that never send (delivery receipts, recording links).
     pub fn without_sms(store: Arc<dyn Store>, policy: Policy, clock: SharedClock) -> Self {
-        Service { store, gateway: None, details: None, recordings: None, metrics: Arc::new(NoMetrics), policy, clock }
+        Service {
+            store,
+            gateway: None,
+            details: None,
+            recordings: None,
+            admin: None,
+            metrics: Arc::new(NoMetrics),
+            policy,
+            clock,
+        }
     }
 
     fn gateway(&self) -> Result<&dyn SmsGateway> {
         self.gateway
             .as_deref()
             .ok_or_else(|| Error::Internal("this function was started without an SMS gateway".to_owned()))
+    }
+
+    fn admin(&self) -> Result<&dyn Admin> {
+        self.admin
+            .as_deref()
+            .ok_or_else(|| Error::Internal("this function was started without the console's store".to_owned()))
+    }
+
+    pub fn with_admin(mut self, admin: Arc<dyn Admin>) -> Self {
+        self.admin = Some(admin);
+        self
     }
 
     pub fn with_details(mut self, details: Arc<dyn DetailsSource>) -> Self {

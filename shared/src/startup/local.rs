@@ -52,7 +52,7 @@ impl Settings {
             policy.recording_links = Some(LinkPolicy { base_url, days });
             Arc::new(FolderRecordings::new(&dir))
         });
-        let mut service = Service::new(store.clone(), outbox.clone(), policy, clock);
+        let mut service = Service::new(store.clone(), outbox.clone(), policy, clock).with_admin(store.clone());
         if let Some(folder) = folder {
             service = service.with_recordings(folder);
         }

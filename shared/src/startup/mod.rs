@@ -31,6 +31,9 @@ pub trait Needs {
     const DETAILS: bool = false;
     /// Opens recordings: presigned S3 URLs (on AWS), the folder (embedded).
     const RECORDINGS: bool = false;
+    /// The console: what operators read and change, read uncached (a page
+    /// shows a change as soon as it is saved).
+    const ADMIN: bool = false;
 }
 
 /// The functions' needs.
@@ -60,7 +63,15 @@ pub mod needs {
         const RECORDINGS: bool = true;
     }
 
-    /// Everything (the tests, which drive every function's handler).
+    /// console: its test SMS sends.
+    pub enum Console {}
+    impl Needs for Console {
+        const SMS: bool = true;
+        const ADMIN: bool = true;
+    }
+
+    /// Every function's but the console's (the tests, which drive those
+    /// handlers on the cached configuration they deploy with).
     pub enum All {}
     impl Needs for All {
         const SMS: bool = true;
@@ -91,13 +102,14 @@ impl Settings {
                 let clock = clock::system();
                 // The outbox only where the function sends: it may be a
                 // file (and a thread) of its own.
-                let service = if N::SMS {
+                let (store, service) = if N::SMS {
                     let (store, outbox) = crate::adapters::outbox::embedded(db, outbox, false, clock.clone()).await?;
-                    Service::new(store, outbox, self.policy.clone(), clock)
+                    (store.clone(), Service::new(store, outbox, self.policy.clone(), clock))
                 } else {
                     let store = Arc::new(crate::adapters::sqlite::SqliteStore::open(db)?);
-                    Service::without_sms(store, self.policy.clone(), clock)
+                    (store.clone(), Service::without_sms(store, self.policy.clone(), clock))
                 };
+                let service = if N::ADMIN { service.with_admin(store) } else { service };
                 Ok(if N::RECORDINGS {
                     service.with_recordings(Arc::new(crate::adapters::folder::FolderRecordings::new(recordings)))
                 } else {
@@ -130,8 +142,10 @@ impl Settings {
             }
         }
         let store: Arc<dyn crate::ports::Store> = match t.config_cache_secs {
-            0 => dynamo,
-            secs => Arc::new(crate::adapters::cache::CachedStore::new(dynamo, secs, clock.clone())),
+            secs if secs > 0 && !N::ADMIN => {
+                Arc::new(crate::adapters::cache::CachedStore::new(dynamo.clone(), secs, clock.clone()))
+            }
+            _ => dynamo.clone(),
         };
         let mut service = match parts.sms {
             Some(sms) => Service::new(store, sms, self.policy.clone(), clock.clone()),
@@ -142,6 +156,9 @@ impl Settings {
         }
         if let Some(recordings) = parts.recordings {
             service = service.with_recordings(recordings);
+        }
+        if N::ADMIN {
+            service = service.with_admin(dynamo);
         }
         // On Lambda, metrics go to CloudWatch as EMF log lines.
         match std::env::var("AWS_LAMBDA_FUNCTION_NAME") {

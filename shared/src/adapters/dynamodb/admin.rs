@@ -1,5 +1,6 @@
-//! What operators do (the `Admin` port): whole configurations written in
-//! transactions, exports and key listings by scan, the log by query.
+//! What operators do (the `Admin` port): changes written in transactions
+//! with their audit entries, exports and key listings by scan, the log by
+//! query; the console's reads and sessions are in `console`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -12,11 +13,12 @@ use super::keys::{
 use super::marshal::{Item, data, json, message, n, s, string};
 use super::{DynamoStore, MAX_BATCH, build, directory, failed};
 use crate::domain::{
-    ApiKey, E164, ExtensionRecord, KeyHash, MessageKind, MessageRecord, Permission, SmsNumber, Tenant, TenantId,
+    ApiKey, E164, Extension, ExtensionRecord, KeyHash, MessageKind, MessageRecord, Permission, SmsNumber, Tenant,
+    TenantId,
 };
-use crate::ports::{Admin, Snapshot, StoreError};
+use crate::ports::{Admin, AuditEntry, Change, DayCount, ListQuery, Session, Snapshot, StoreError};
 
-/// The writes an `apply` makes, one per item (DynamoDB refuses a
+/// The writes a `record` makes, one per item (DynamoDB refuses a
 /// transaction that touches an item twice): the last one for an item wins,
 /// which gives the SQLite store's statement-by-statement result.
 #[derive(Default)]
@@ -46,10 +48,21 @@ impl Writes {
 
     /// Tenant items first: when a configuration spans transactions, a key
     /// disabled or deleted leaves its tenants' sending keys no later than
-    /// its own item changes.
+    /// its own item changes. Audit entries last: they land with the last
+    /// part, never before what they tell of.
     fn in_order(self) -> impl Iterator<Item = (Key, Write)> {
-        let (tenants, rest): (Vec<_>, Vec<_>) = self.0.into_iter().partition(|(key, _)| key.sk == "TENANT");
-        tenants.into_iter().chain(rest)
+        let (audit, rest): (Vec<_>, Vec<_>) = self.0.into_iter().partition(|(key, _)| key.is_audit());
+        let (tenants, rest): (Vec<_>, Vec<_>) = rest.into_iter().partition(|(key, _)| key.sk == "TENANT");
+        tenants.into_iter().chain(rest).chain(audit)
+    }
+
+    /// An audit entry, in each list it belongs to; written again, the same.
+    fn audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError> {
+        for key in Key::audit_entry(entry.tenant.as_ref(), &entry.id) {
+            let item = key.with_data(entry)?;
+            self.put(key, item);
+        }
+        Ok(())
     }
 }
 
@@ -101,7 +114,7 @@ impl DynamoStore {
     /// Writes all of them: one transaction when they fit. DynamoDB caps a
     /// transaction at 100 items, so a larger configuration goes in
     /// transactions of 100, each all-or-nothing but not the whole: it was
-    /// validated whole before this point, and since `apply` is idempotent,
+    /// validated whole before this point, and since `record` is idempotent,
     /// running it again completes a write that stopped halfway.
     async fn write(&self, writes: Writes) -> Result<(), StoreError> {
         let items = writes
@@ -286,13 +299,14 @@ fn sending_keys(keys: &BTreeMap<String, ApiKey>, tenant: &TenantId) -> Result<At
 }
 
 /// Tenant ids compare as numbers first, as SQLite's `CAST(id AS INTEGER), id`.
-fn tenant_order(t: &TenantId) -> (u64, &str) {
-    (t.as_str().parse().unwrap_or(u64::MAX), t.as_str())
+pub(super) fn tenant_order(id: &str) -> (u64, &str) {
+    (id.parse().unwrap_or(u64::MAX), id)
 }
 
 #[async_trait]
 impl Admin for DynamoStore {
-    async fn apply(&self, snapshot: &Snapshot, delete_keys: &[KeyHash]) -> Result<(), StoreError> {
+    async fn record(&self, change: &Change) -> Result<(), StoreError> {
+        let (snapshot, delete_keys) = (&change.snapshot, change.delete_keys.as_slice());
         let mut writes = Writes::default();
         for num in &snapshot.numbers {
             let key = Key::number(&num.number);
@@ -318,6 +332,9 @@ impl Admin for DynamoStore {
         }
         // Last: the tenants' sending keys are the keys as written above.
         self.write_tenants(snapshot, !delete_keys.is_empty() || !snapshot.keys.is_empty(), &mut writes).await?;
+        for entry in &change.audit {
+            writes.audit(entry)?;
+        }
         if writes.0.is_empty() {
             return Ok(());
         }
@@ -343,16 +360,13 @@ impl Admin for DynamoStore {
         }
         // The SQLite store's order, so that exports compare across stores.
         snapshot.numbers.sort_by(|a, b| a.number.as_str().cmp(b.number.as_str()));
-        snapshot.tenants.sort_by(|a, b| tenant_order(&a.id).cmp(&tenant_order(&b.id)));
+        snapshot.tenants.sort_by(|a, b| tenant_order(a.id.as_str()).cmp(&tenant_order(b.id.as_str())));
         snapshot.extensions.sort_by(|a, b| {
-            (tenant_order(&a.tenant), a.extension.as_str()).cmp(&(tenant_order(&b.tenant), b.extension.as_str()))
+            let (ta, tb) = (tenant_order(a.tenant.as_str()), tenant_order(b.tenant.as_str()));
+            (ta, a.extension.as_str()).cmp(&(tb, b.extension.as_str()))
         });
         snapshot.keys.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(snapshot)
-    }
-
-    async fn put_key(&self, key: &ApiKey) -> Result<(), StoreError> {
-        self.apply(&Snapshot { keys: vec![key.clone()], ..Snapshot::default() }, &[]).await
     }
 
     async fn keys(&self) -> Result<Vec<ApiKey>, StoreError> {
@@ -360,10 +374,6 @@ impl Admin for DynamoStore {
         let mut keys = items.iter().map(data::<ApiKey>).collect::<Result<Vec<_>, _>>()?;
         keys.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(keys)
-    }
-
-    async fn delete_key(&self, hash: &KeyHash) -> Result<(), StoreError> {
-        self.apply(&Snapshot::default(), std::slice::from_ref(hash)).await
     }
 
     async fn messages(&self, tenant: Option<&TenantId>, limit: usize) -> Result<Vec<MessageRecord>, StoreError> {
@@ -405,6 +415,58 @@ impl Admin for DynamoStore {
             }
         }
     }
+
+    async fn tenants(&self, query: ListQuery<'_>) -> Result<Vec<Tenant>, StoreError> {
+        self.tenant_page(query).await
+    }
+
+    async fn extensions(&self, tenant: &TenantId, query: ListQuery<'_>) -> Result<Vec<ExtensionRecord>, StoreError> {
+        self.extension_page(tenant, query).await
+    }
+
+    async fn extension(&self, tenant: &TenantId, x: &Extension) -> Result<Option<ExtensionRecord>, StoreError> {
+        self.get(Key::extension(tenant, x)).await?.as_ref().map(data).transpose()
+    }
+
+    async fn numbers(&self) -> Result<Vec<SmsNumber>, StoreError> {
+        // A Scan, sorted as SQLite's: admin only, as the export.
+        let items = self.scan("#key = :number", SK, &[(":number", "NUMBER")]).await?;
+        let mut numbers = items.iter().map(data::<SmsNumber>).collect::<Result<Vec<_>, _>>()?;
+        numbers.sort_by(|a, b| a.number.as_str().cmp(b.number.as_str()));
+        Ok(numbers)
+    }
+
+    async fn daily_counts(&self, tenant: &TenantId, since: i64, until: i64) -> Result<Vec<DayCount>, StoreError> {
+        self.count_days(tenant, since, until).await
+    }
+
+    async fn audit(&self, tenant: Option<&TenantId>, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_log(tenant, limit).await
+    }
+
+    async fn open_session(&self, session: &Session) -> Result<(), StoreError> {
+        self.put_session(session).await
+    }
+
+    async fn session(&self, hash: &KeyHash) -> Result<Option<Session>, StoreError> {
+        self.get_session(hash).await
+    }
+
+    async fn touch_session(&self, hash: &KeyHash, seen_at: i64) -> Result<(), StoreError> {
+        self.mark_seen(hash, seen_at).await
+    }
+
+    async fn close_session(&self, hash: &KeyHash) -> Result<(), StoreError> {
+        self.delete_session(hash).await
+    }
+
+    async fn failed_sign_in(&self, source: &str, now: i64, window_secs: i64) -> Result<u32, StoreError> {
+        self.count_sign_in(source, now, window_secs).await
+    }
+
+    async fn sign_in_failures(&self, source: &str, now: i64, window_secs: i64) -> Result<u32, StoreError> {
+        self.sign_in_count(source, now, window_secs).await
+    }
 }
 
 #[cfg(test)]
@@ -439,6 +501,27 @@ mod tests {
         let order: Vec<String> = writes.in_order().map(|(k, _)| k.pk).collect();
         assert_eq!(&order[..2], ["TENANT#59", "TENANT#7"]);
         assert!(order[2..].iter().all(|pk| !pk.starts_with("TENANT#")), "{order:?}");
+    }
+
+    #[test]
+    fn audit_entries_are_written_last() {
+        let t = TenantId::parse("59").unwrap();
+        let entry = AuditEntry {
+            id: "019a0001-7b2c-7000-8000-000000000001".to_owned(),
+            at: 1,
+            who: "ops".to_owned(),
+            tenant: Some(t.clone()),
+            what: "tenant 59".to_owned(),
+            before: None,
+            after: None,
+        };
+        let mut writes = Writes::default();
+        writes.audit(&entry).unwrap();
+        writes.set(Key::tenant(&t), vec![], false);
+        writes.put(Key::number(&E164::parse("+14165550000").unwrap()), Item::new());
+        writes.put(Key::extension(&t, &Extension::parse("1001").unwrap()), Item::new());
+        let order: Vec<String> = writes.in_order().map(|(k, _)| k.pk).collect();
+        assert_eq!(order, ["TENANT#59", "NUMBER#+14165550000", "TENANT#59", "AUDIT#*", "AUDIT#59"]);
     }
 
     #[test]

@@ -39,6 +39,13 @@ pub const API_PER_DAY: &str = "api_per_day";
 pub const RATE_PREFIX: &str = "rate_";
 /// On the key directory: hash to tenant id.
 pub const DIRECTORY: &str = "tenants";
+/// On a console session: when it was last seen, apart from its data so
+/// that a touch is one `SET` (read over the data's own `seen_at`).
+pub const SEEN_AT: &str = "seen_at";
+/// On a failed sign-in window: how many so far.
+pub const COUNT: &str = "count";
+/// The audit partition that holds every entry (tenants' and the rest).
+const ALL_AUDIT: &str = "*";
 
 pub fn rate_counter(budget: MessageKind, window: Window, bucket: i64) -> String {
     format!("{RATE_PREFIX}{}_{window}_{bucket}", budget.as_str())
@@ -81,7 +88,7 @@ impl Key {
     /// Under the tenant's partition, so that one `BatchGetItem` built from
     /// the request reads both.
     pub fn extension(t: &TenantId, x: &Extension) -> Key {
-        Key::new(format!("TENANT#{t}"), &format!("EXT#{x}"))
+        Key::new(format!("TENANT#{t}"), &extension_sort(x.as_str()))
     }
     pub fn number(n: &E164) -> Key {
         Key::new(format!("NUMBER#{n}"), "NUMBER")
@@ -105,6 +112,38 @@ impl Key {
     pub fn message(id: &str) -> Key {
         Key::new(format!("MSG#{id}"), "MSG")
     }
+    /// An audit entry in one partition: its tenant's, or (`None`) the one
+    /// of every entry. The id (UUIDv7) orders a partition by time.
+    pub fn audit(t: Option<&TenantId>, id: &str) -> Key {
+        Key::new(audit_partition(t), id)
+    }
+    /// Where an entry is written: the partition of every entry, and its
+    /// tenant's, so that either list is one `Query`.
+    pub fn audit_entry(t: Option<&TenantId>, id: &str) -> Vec<Key> {
+        let mut keys = vec![Key::audit(None, id)];
+        keys.extend(t.map(|t| Key::audit(Some(t), id)));
+        keys
+    }
+    pub fn is_audit(&self) -> bool {
+        self.pk.starts_with("AUDIT#")
+    }
+    /// A console session, under its token's hash.
+    pub fn session(hash: &str) -> Key {
+        Key::new(format!("SESSION#{hash}"), "SESSION")
+    }
+    /// Failed sign-ins from `source` in window `bucket` (now / window).
+    pub fn sign_in(source: &str, bucket: i64) -> Key {
+        Key::new(format!("SIGNIN#{source}"), &bucket.to_string())
+    }
+}
+
+/// An extension's sort key, or (given a prefix) where its range starts.
+pub fn extension_sort(x: &str) -> String {
+    format!("EXT#{x}")
+}
+
+pub fn audit_partition(t: Option<&TenantId>) -> String {
+    format!("AUDIT#{}", t.map_or(ALL_AUDIT, TenantId::as_str))
 }
 
 pub fn log_partition(t: &TenantId) -> String {
@@ -150,5 +189,14 @@ mod tests {
         let t = TenantId::parse("59").unwrap();
         assert_eq!(Key::tenant(&t).pk, "TENANT#59");
         assert_eq!(Key::extension(&t, &Extension::parse("1001").unwrap()).sk, "EXT#1001");
+    }
+
+    #[test]
+    fn an_audit_entry_is_written_to_every_list_it_is_in() {
+        let t = TenantId::parse("59").unwrap();
+        let pks = |keys: Vec<Key>| keys.into_iter().map(|k| k.pk).collect::<Vec<_>>();
+        assert_eq!(pks(Key::audit_entry(Some(&t), "id")), ["AUDIT#*", "AUDIT#59"]);
+        assert_eq!(pks(Key::audit_entry(None, "id")), ["AUDIT#*"]);
+        assert!(Key::audit(Some(&t), "id").is_audit() && !Key::tenant(&t).is_audit());
     }
 }

@@ -8,12 +8,14 @@
 //!   a rate slot this instance holds ([`slots`]).
 //! - [`counters`]: the rate counters, on the tenant's item.
 //! - [`directory`]: which tenant a single-tenant key names, read at init.
-//! - `admin`: what operators do (the `Admin` port).
+//! - `admin`: what operators do (the `Admin` port); `console`: the
+//!   console's own part of it (pages, the audit log, sessions, sign-ins).
 //!
 //! This file holds the table itself and the request patterns the two share:
 //! batched reads, retried transactions, scans.
 
 mod admin;
+mod console;
 mod counters;
 mod directory;
 mod keys;
@@ -37,7 +39,7 @@ use aws_sdk_dynamodb::types::{
 use keys::{BY_PROVIDER_ID, BY_TENANT_TIME, EXPIRES_AT, Key, LOG_PK, LOG_SK, PK, PROVIDER_ID, SK};
 use marshal::{Item, s};
 
-use crate::ports::StoreError;
+use crate::ports::{SharedClock, StoreError};
 
 /// DynamoDB caps a `BatchGetItem` and a `TransactWriteItems` at 100 items.
 const MAX_BATCH: usize = 100;
@@ -59,6 +61,8 @@ pub struct DynamoStore {
     /// with the budget that will reserve the next block.
     unlogged:
         std::sync::Mutex<std::collections::HashMap<String, (crate::domain::MessageKind, crate::domain::RateLimits)>>,
+    /// TTL's clock, for what it has not deleted yet (console sessions).
+    clock: SharedClock,
 }
 
 fn failed<E, R>(op: &str, e: SdkError<E, R>) -> StoreError
@@ -111,7 +115,16 @@ impl DynamoStore {
             seen: Default::default(),
             hints: Default::default(),
             unlogged: Default::default(),
+            clock: crate::adapters::clock::system(),
         }
+    }
+
+    /// The store with this clock for expiries the caller passes no time for
+    /// (a session's): the product's, when a test sets it.
+    #[must_use]
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Opens the connection in the init phase, so the first request needs

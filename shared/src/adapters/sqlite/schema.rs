@@ -8,8 +8,9 @@ use crate::ports::StoreError;
 
 /// The schema's version (`PRAGMA user_version`). Version 2 gave claims a
 /// holder's token, budgets a kind, and messages an attempt count and their
-/// provider's id, and added recording links; version 3 indexes expiry times.
-const SCHEMA_VERSION: i64 = 3;
+/// provider's id, and added recording links; version 3 indexes expiry times;
+/// version 4 adds the console's sessions, failed sign-ins and the audit log.
+const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS numbers    (number TEXT PRIMARY KEY, data TEXT NOT NULL);
@@ -33,6 +34,13 @@ CREATE INDEX IF NOT EXISTS messages_by_expiry ON messages (expires_at);
 CREATE INDEX IF NOT EXISTS claims_by_expiry ON claims (expires_at);
 CREATE INDEX IF NOT EXISTS rates_by_expiry ON rates (expires_at);
 CREATE INDEX IF NOT EXISTS links_by_expiry ON links (expires_at);
+CREATE TABLE IF NOT EXISTS sessions   (hash TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions (expires_at);
+CREATE TABLE IF NOT EXISTS sign_ins   (source TEXT NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL,
+                                       expires_at INTEGER NOT NULL, PRIMARY KEY (source, bucket));
+CREATE INDEX IF NOT EXISTS sign_ins_by_expiry ON sign_ins (expires_at);
+CREATE TABLE IF NOT EXISTS audit      (id TEXT PRIMARY KEY, tenant TEXT, at INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_by_tenant ON audit (tenant, id);
 ";
 
 /// From version 1: claims and rate counters are short-lived and go; the

@@ -276,6 +276,8 @@ fn purge(conn: &Connection, now: i64) -> Result<(), StoreError> {
         "DELETE FROM claims WHERE expires_at <= ?1",
         "DELETE FROM rates WHERE expires_at <= ?1",
         "DELETE FROM links WHERE expires_at <= ?1",
+        "DELETE FROM sessions WHERE expires_at <= ?1",
+        "DELETE FROM sign_ins WHERE expires_at <= ?1",
     ] {
         exec(conn, sql, [now])?;
     }

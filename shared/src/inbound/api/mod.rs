@@ -29,6 +29,11 @@ pub struct HttpRequest<'a> {
     pub body: &'a [u8],
     /// The invocation's deadline (epoch milliseconds), on Lambda.
     pub deadline: Option<u64>,
+    /// The client's address, as the server or API Gateway saw it.
+    pub source: Option<std::net::IpAddr>,
+    /// What precedes the routes in the browser's URLs (API Gateway's
+    /// `/<stage>`; empty locally): the console's links start with it.
+    pub base: &'a str,
 }
 
 impl<'a> HttpRequest<'a> {
@@ -40,10 +45,12 @@ impl<'a> HttpRequest<'a> {
             headers: req.headers(),
             body: req.body().as_ref(),
             deadline: None,
+            source: None,
+            base: "",
         }
     }
 
-    fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 

@@ -60,7 +60,10 @@ pub async fn respond(service: &Service, endpoint: Endpoint<'_>, req: &HttpReques
 
 pub fn status(e: &Error) -> StatusCode {
     match e {
-        Error::InvalidApiKey => StatusCode::UNAUTHORIZED,
+        Error::InvalidApiKey | Error::NotSignedIn | Error::SignInRefused => StatusCode::UNAUTHORIZED,
+        Error::FormExpired | Error::NotYours => StatusCode::FORBIDDEN,
+        Error::InvalidSetting(_) => StatusCode::BAD_REQUEST,
+        Error::TooManySignIns { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::KeyNotForSms
         | Error::KeyNotForExtensions
         | Error::KeyNotForTenant

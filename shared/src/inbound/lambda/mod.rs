@@ -34,12 +34,17 @@ use crate::service::Service;
 pub fn api_request(req: &Request) -> (&str, HttpRequest<'_>) {
     let mut http = HttpRequest::of(req);
     http.deadline = req.lambda_context_ref().map(|c| c.deadline);
-    let stage = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV1(c)) => c.stage.as_deref(),
-        Some(RequestContext::ApiGatewayV2(c)) => c.stage.as_deref(),
-        _ => None,
+    let (stage, source) = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(c)) => (c.stage.as_deref(), c.identity.source_ip.as_deref()),
+        Some(RequestContext::ApiGatewayV2(c)) => (c.stage.as_deref(), c.http.source_ip.as_deref()),
+        _ => (None, None),
     };
-    (route(req.uri().path(), stage), http)
+    http.source = source.and_then(|ip| ip.parse().ok());
+    let path = req.uri().path();
+    let route = route(path, stage);
+    // What the browser's URLs carry before the route: the console's links.
+    http.base = path.strip_suffix(route).unwrap_or("");
+    (route, http)
 }
 
 fn route<'p>(path: &'p str, stage: Option<&str>) -> &'p str {

@@ -1,0 +1,229 @@
+//! The operator console in a real browser (Debian's chromium): the
+//! guide's settings done by clicking, a key's secret shown once, a test
+//! SMS followed to `delivered`, sign-out; an operator of one tenant kept
+//! to it on every page and form; forms without their token refused;
+//! hostile markup shown as text; axe-core on every page; the screenshots
+//! of docs/console/.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{Env, Server};
+use integration_tests::browser::Browser;
+
+const OPERATOR: &str = "operator-all-0123456789abcdef";
+const OPERATOR_60: &str = "operator-60-0123456789abcdef";
+
+const CONFIG: &str = r#"{
+  "numbers": [{"number": "+14165550000", "tenant": "59", "sms_enabled": true},
+              {"number": "+14165550001", "tenant": "*", "sms_enabled": true},
+              {"number": "+14165550060", "tenant": "60", "sms_enabled": true}],
+  "tenants": [{"id": "59", "active": false, "api_enabled": true, "voicemail_notifications": false,
+               "voicemail_template": "<b>VM</b> on {extension} <script>alert(1)</script>"},
+              {"id": "60", "active": true, "sender_number": "+14165550060", "api_enabled": true,
+               "voicemail_notifications": true}],
+  "extensions": [{"tenant": "59", "extension": "1001", "sms_notifications": false},
+                 {"tenant": "60", "extension": "2001", "sms_notifications": true, "sms_number": "+14165552001"}],
+  "api_keys": [{"name": "ops", "secret": "operator-all-0123456789abcdef", "tenants": ["*"], "permissions": ["admin"]},
+               {"name": "ops-60", "secret": "operator-60-0123456789abcdef", "tenants": ["60"], "permissions": ["admin"]}]
+}"#;
+
+fn console() -> (Env, Server) {
+    let env = Env::new("console");
+    env.apply(CONFIG);
+    let server = env.serve(&[]);
+    (env, server)
+}
+
+fn url(server: &Server, path: &str) -> String {
+    format!("http://{}/console{path}", server.addr)
+}
+
+async fn sign_in(browser: &Browser, server: &Server, key: &str) {
+    browser.goto(&url(server, "/")).await;
+    browser.fill("#key", key).await;
+    browser.click("form.card button").await;
+    browser.text("table caption").await;
+}
+
+/// The page's HTML source, as the browser has it.
+async fn source(browser: &Browser) -> String {
+    browser.client().source().await.expect("the page source")
+}
+
+async fn check(browser: &Browser, name: &str, shot: Option<&str>) {
+    browser.assert_accessible(name).await;
+    if let Some(file) = shot {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/console");
+        browser.screenshot(&dir.join(file)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_configures_a_tenant_and_follows_a_test_sms() {
+    let (_env, server) = console();
+    let browser = Browser::start().await;
+    browser.goto(&url(&server, "/tenants")).await;
+    assert!(browser.client().current_url().await.unwrap().path().ends_with("/console/sign-in"));
+    check(&browser, "sign-in", Some("sign-in.png")).await;
+    sign_in(&browser, &server, OPERATOR).await;
+    check(&browser, "tenants", Some("tenants.png")).await;
+    browser.click("a[href$='/tenants/59']").await;
+    let status = browser.text("section.status").await;
+    assert!(status.contains("Active is No"), "{status}");
+    assert!(
+        status.contains("Action sms_message returned with error: ERR: SMS not enabled for this tenant:"),
+        "{status}"
+    );
+    assert!(browser.text("#sender_note").await.contains("Invalid or missing sender SMS number"));
+    // Hostile markup in a template is text, never markup.
+    assert!(browser.text("#voicemail_template").await.contains("<script>alert(1)</script>"));
+    assert!(source(&browser).await.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    check(&browser, "notifications", None).await;
+
+    browser.click("input[name='active'][value='yes']").await;
+    browser.click("#sender_number option[value='+14165550000']").await;
+    browser.click("input[name='voicemail'][value='yes']").await;
+    browser.fill("#voicemail_template", "New voicemail on {extension} from {caller_id}").await;
+    browser.click("form.settings button[type='submit']:not([formaction])").await;
+    assert_eq!(browser.text("p.notice.saved").await, "Notifications saved.");
+    let status = browser.text("section.status").await;
+    assert!(status.contains("no enabled API key allows SMS actions"), "{status}");
+    assert!(status.contains("Voicemail SMS: sent for extensions"), "{status}");
+    assert!(browser.text("#preview").await.contains("New voicemail on 1001 from +14165550123"));
+    assert!(browser.text("table.audit").await.contains("notifications"));
+    check(&browser, "notifications, saved", Some("notifications.png")).await;
+
+    extensions(&browser).await;
+    let secret = create_key(&browser).await;
+    test_sms(&browser, &server).await;
+
+    browser.click("form.signout button").await;
+    browser.text("form.card").await;
+    browser.goto(&url(&server, "/tenants/59")).await;
+    assert!(browser.client().current_url().await.unwrap().path().ends_with("/console/sign-in"));
+    // The new key sends through the API: the console's change is the store's.
+    let (status, body) = server.post("/api/sms/send", &secret, r#"{"to": "+14165551234", "message": "Hi"}"#);
+    assert_eq!(status, 200, "{body}");
+}
+
+async fn extensions(browser: &Browser) {
+    browser.click("nav.tabs a[href$='/extensions']").await;
+    browser.click("#on-1001 option[value='yes']").await;
+    browser.click("form[aria-label='Extension 1001'] button").await;
+    assert_eq!(browser.text("#error-1001").await, "Destination does not have an assigned SMS number");
+    check(browser, "extensions, refused", None).await;
+    browser.click("#on-1001 option[value='yes']").await;
+    browser.fill("#number-1001", "+14165551234").await;
+    browser.click("form[aria-label='Extension 1001'] button").await;
+    assert_eq!(browser.text("p.notice.saved").await, "Extension 1001 saved.");
+    check(browser, "extensions", Some("extensions.png")).await;
+}
+
+/// A key created: its secret shown once, never again.
+async fn create_key(browser: &Browser) -> String {
+    browser.click("nav.tabs a[href$='/api']").await;
+    browser.fill("#new-name", "integration").await;
+    browser.click("button[value='create']").await;
+    let secret = browser.text(".notice.secret code").await;
+    assert!(secret.starts_with("sk_") && secret.len() > 30, "{secret}");
+    check(browser, "SMS API, new key", Some("api.png")).await;
+    browser.click("nav.tabs a[href$='/api']").await;
+    browser.text("form.key h3").await;
+    let page = source(browser).await;
+    assert!(!page.contains(&secret), "the secret is shown once only");
+    assert!(browser.text("section.status").await.contains("API: can send"));
+    secret
+}
+
+/// A test SMS, followed in Messages until its receipt says `delivered`.
+async fn test_sms(browser: &Browser, server: &Server) {
+    browser.click("nav.tabs a[href$='/messages']").await;
+    browser.fill("#test-to", "+14165551234").await;
+    browser.click("form.settings button").await;
+    assert!(browser.text("p.notice.saved").await.starts_with("Test SMS "));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        browser.goto(&url(server, "/tenants/59/messages?status=delivered")).await;
+        if source(browser).await.contains("badge delivered") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the test SMS never reached delivered");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    check(browser, "messages", Some("messages.png")).await;
+    browser.click("table.messages a").await;
+    assert!(browser.text("dl.detail").await.contains("delivered"));
+    check(browser, "message", None).await;
+    browser.goto(&url(server, "/numbers")).await;
+    check(browser, "numbers", Some("numbers.png")).await;
+}
+
+/// Every page and form of a tenant, as (method, path, form fields).
+const TENANT_ROUTES: &[(&str, &str, &str)] = &[
+    ("GET", "", ""),
+    ("GET", "/preview?fragment=1&template=x", ""),
+    ("GET", "/api", ""),
+    ("GET", "/extensions", ""),
+    ("GET", "/messages", ""),
+    ("GET", "/messages/some-id", ""),
+    ("POST", "/notifications", "active=yes&voicemail=yes&sender_number=%2B14165550000"),
+    ("POST", "/api", "api_enabled=no"),
+    ("POST", "/keys", "do=create&name=intruder&permission=sms"),
+    ("POST", "/extensions", "extension=1001&sms_notifications=no"),
+    ("POST", "/limits", "allowed_countries=US"),
+    ("POST", "/test-sms", "to=%2B14165551234&message=hi"),
+];
+
+/// A request with the browser's session cookie.
+fn with_cookie(server: &Server, method: &str, path: &str, cookie: &str, form: &str) -> (u16, String) {
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\nConnection: close\r\nCookie: {cookie}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len(),
+        host = server.addr,
+    );
+    server.raw(request.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_of_one_tenant_sees_and_changes_only_it() {
+    let (env, server) = console();
+    let browser = Browser::start().await;
+    sign_in(&browser, &server, OPERATOR_60).await;
+    let listed = browser.text("table tbody").await;
+    assert!(listed.contains("Tenant 60") && !listed.contains("Tenant 59"), "{listed}");
+    let cookie = browser.client().get_named_cookie(shared::inbound::console::COOKIE).await.expect("the session cookie");
+    let cookie = format!("{}={}", cookie.name(), cookie.value());
+    browser.goto(&url(&server, "/tenants/60")).await;
+    let csrf = browser.attr("input[name='csrf']", "value").await.expect("a form token");
+    for (method, rest, form) in TENANT_ROUTES {
+        let form = if *method == "POST" { format!("csrf={csrf}&{form}") } else { String::new() };
+        let (status, body) = with_cookie(&server, method, &format!("/console/tenants/59{rest}"), &cookie, &form);
+        assert_eq!(status, 403, "{method} {rest}: {body}");
+        assert!(body.contains("Your operator key does not allow this"), "{method} {rest}: {body}");
+    }
+    for (method, form) in
+        [("GET", String::new()), ("POST", format!("csrf={csrf}&number=%2B14165550099&tenant=60&sms_enabled=yes"))]
+    {
+        let (status, _) = with_cookie(&server, method, "/console/numbers", &cookie, &form);
+        assert_eq!(status, 403, "{method} /console/numbers");
+    }
+    // Its own tenant's forms work with the token, and not without it.
+    let (status, body) = with_cookie(&server, "POST", "/console/tenants/60/api", &cookie, "api_enabled=no");
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("This form has expired or did not come from this console"), "{body}");
+    let forged = format!("csrf={}&api_enabled=no", "0".repeat(32));
+    assert_eq!(with_cookie(&server, "POST", "/console/tenants/60/api", &cookie, &forged).0, 403);
+    let (status, body) =
+        with_cookie(&server, "POST", "/console/tenants/60/api", &cookie, &format!("csrf={csrf}&api_enabled=no"));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("SMS API saved."));
+    let exported = env.json(&["export"]);
+    assert_eq!(exported["tenants"][0]["active"], false, "tenant 59 untouched");
+    assert_eq!(exported["tenants"][1]["api_enabled"], false, "tenant 60 changed");
+    let audit = env.ok(&["audit", "--tenant", "60"]);
+    assert!(audit.contains("ops-60") && audit.contains("SMS API"), "{audit}");
+}

@@ -1,0 +1,3 @@
+//! `console`: the operator console at `/console/{proxy+}`, the same pages
+//! `smsctl serve` serves at `/console/`.
+pub mod handler;
