@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark (docs/benchmarks.md): builds what it measures, then prints
-# every figure in one run, the local server last (scripts/bench-serve.sh).
+# every figure in one run (the console's pages on `smsctl serve` after the
+# functions' figures), the local server last (scripts/bench-serve.sh).
+# `target/release/bench --console-only` measures the console's pages alone.
 # Slow (release builds with LTO, tens of thousands of invocations): not part
 # of the test command. Options go to the bench
 # binary, e.g. `bash scripts/bench.sh --runs 20 --warm 10000`

@@ -25,6 +25,7 @@ const WARM_UP: usize = 20;
 /// One page's figures.
 pub struct Page {
     pub name: &'static str,
+    pub path: String,
     pub samples: Vec<Duration>,
     /// The answer's body, in bytes (the last one).
     pub bytes: usize,
@@ -48,7 +49,7 @@ pub fn measure(rt: &tokio::runtime::Runtime, bins: &Path, n: usize) -> Console {
         .into_iter()
         .map(|(name, path)| {
             let (samples, bytes) = timed(&server.addr, &cookie, &path, n);
-            Page { name, samples, bytes }
+            Page { name, path, samples, bytes }
         })
         .collect();
     drop(server);
@@ -182,7 +183,7 @@ pub fn print(c: &Console, n: usize) {
     println!(
         "\n## Console pages (smsctl serve, embedded store; {} tenants, {} extensions and {} log entries over {} days \
          in tenant {}; {n} requests per page, one at a time, after {WARM_UP})\n",
-        4,
+        seed::TENANTS,
         seed::EXTENSIONS,
         seed::MESSAGES,
         seed::DAYS,
@@ -193,15 +194,16 @@ pub fn print(c: &Console, n: usize) {
         ms(c.seeded.config),
         ms(c.seeded.log)
     );
-    println!("| page | p50 | p99 | max | body | p99 under 50 ms |");
-    println!("|---|---:|---:|---:|---:|---|");
+    println!("| page | request | p50 | p99 | max | body | p99 under 50 ms |");
+    println!("|---|---|---:|---:|---:|---:|---|");
     for p in &c.pages {
         let p99 = percentile(&p.samples, 99.0);
         let max = p.samples.iter().max().copied().unwrap_or_default();
         let met = if p99 < GOAL { "yes" } else { "**no**" };
         println!(
-            "| {} | {} | {} | {} | {:.1} kB | {met} |",
+            "| {} | `{}` | {} | {} | {} | {:.1} kB | {met} |",
             p.name,
+            p.path.trim_start_matches("/console"),
             ms(percentile(&p.samples, 50.0)),
             ms(p99),
             ms(max),

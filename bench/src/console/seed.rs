@@ -20,6 +20,7 @@ use tokio::task::JoinSet;
 pub const TENANT: &str = "59";
 /// The small ones: a few log entries each, so that the log's index matters.
 const OTHERS: [&str; 3] = ["60", "61", "62"];
+pub const TENANTS: usize = 1 + OTHERS.len();
 pub const EXTENSIONS: usize = 10_000;
 /// The first extension: they are numbered from it, 10000 to 19999.
 pub const FIRST_EXTENSION: usize = 10_000;

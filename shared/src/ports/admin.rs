@@ -123,8 +123,9 @@ pub trait Admin: Send + Sync {
     async fn extension(&self, tenant: &TenantId, x: &Extension) -> Result<Option<ExtensionRecord>, StoreError>;
     /// The whole number registry.
     async fn numbers(&self) -> Result<Vec<SmsNumber>, StoreError>;
-    /// A tenant's messages whose last change falls in `since..=until`, counted
-    /// per day and status (stored statuses: `unknown` counts as `sending`).
+    /// A tenant's messages whose last change falls on the days (UTC) from
+    /// `since`'s through `until`'s, counted per day and status (stored
+    /// statuses: `unknown` counts as `sending`).
     async fn daily_counts(&self, tenant: &TenantId, since: i64, until: i64) -> Result<Vec<DayCount>, StoreError>;
     /// The audit log, newest first: one tenant's, or (`None`) all of it.
     async fn audit(&self, tenant: Option<&TenantId>, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;

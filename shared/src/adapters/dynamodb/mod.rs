@@ -39,7 +39,7 @@ use aws_sdk_dynamodb::types::{
 use keys::{BY_PROVIDER_ID, BY_TENANT_TIME, EXPIRES_AT, Key, LOG_PK, LOG_SK, PK, PROVIDER_ID, SK};
 use marshal::{Item, s};
 
-use crate::ports::{SharedClock, StoreError};
+use crate::ports::StoreError;
 
 /// DynamoDB caps a `BatchGetItem` and a `TransactWriteItems` at 100 items.
 const MAX_BATCH: usize = 100;
@@ -61,8 +61,6 @@ pub struct DynamoStore {
     /// with the budget that will reserve the next block.
     unlogged:
         std::sync::Mutex<std::collections::HashMap<String, (crate::domain::MessageKind, crate::domain::RateLimits)>>,
-    /// TTL's clock, for what it has not deleted yet (console sessions).
-    clock: SharedClock,
 }
 
 fn failed<E, R>(op: &str, e: SdkError<E, R>) -> StoreError
@@ -115,16 +113,7 @@ impl DynamoStore {
             seen: Default::default(),
             hints: Default::default(),
             unlogged: Default::default(),
-            clock: crate::adapters::clock::system(),
         }
-    }
-
-    /// The store with this clock for expiries the caller passes no time for
-    /// (a session's): the product's, when a test sets it.
-    #[must_use]
-    pub fn with_clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
-        self
     }
 
     /// Opens the connection in the init phase, so the first request needs

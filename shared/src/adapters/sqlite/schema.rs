@@ -9,8 +9,10 @@ use crate::ports::StoreError;
 /// The schema's version (`PRAGMA user_version`). Version 2 gave claims a
 /// holder's token, budgets a kind, and messages an attempt count and their
 /// provider's id, and added recording links; version 3 indexes expiry times;
-/// version 4 adds the console's sessions, failed sign-ins and the audit log.
-const SCHEMA_VERSION: i64 = 4;
+/// version 4 adds the console's sessions, failed sign-ins and the audit log;
+/// version 5 the log's counts per tenant, day and status (kept by triggers)
+/// and indexes for its status and destination filters.
+const SCHEMA_VERSION: i64 = 5;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS numbers    (number TEXT PRIMARY KEY, data TEXT NOT NULL);
@@ -41,6 +43,29 @@ CREATE TABLE IF NOT EXISTS sign_ins   (source TEXT NOT NULL, bucket INTEGER NOT 
 CREATE INDEX IF NOT EXISTS sign_ins_by_expiry ON sign_ins (expires_at);
 CREATE TABLE IF NOT EXISTS audit      (id TEXT PRIMARY KEY, tenant TEXT, at INTEGER NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_by_tenant ON audit (tenant, id);
+CREATE INDEX IF NOT EXISTS messages_by_status ON messages (tenant, data ->> '$.status', at);
+CREATE INDEX IF NOT EXISTS messages_by_recipient ON messages (tenant, data ->> '$.to', at);
+CREATE TABLE IF NOT EXISTS daily      (tenant TEXT NOT NULL, day INTEGER NOT NULL, status TEXT NOT NULL,
+                                       count INTEGER NOT NULL, PRIMARY KEY (tenant, day, status)) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS daily_on_insert AFTER INSERT ON messages BEGIN
+  INSERT INTO daily VALUES (NEW.tenant, NEW.at - NEW.at % 86400, NEW.data ->> '$.status', 1)
+    ON CONFLICT DO UPDATE SET count = count + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS daily_on_update AFTER UPDATE OF tenant, at, data ON messages BEGIN
+  UPDATE daily SET count = count - 1
+   WHERE tenant = OLD.tenant AND day = OLD.at - OLD.at % 86400 AND status = OLD.data ->> '$.status';
+  INSERT INTO daily VALUES (NEW.tenant, NEW.at - NEW.at % 86400, NEW.data ->> '$.status', 1)
+    ON CONFLICT DO UPDATE SET count = count + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS daily_on_delete AFTER DELETE ON messages BEGIN
+  UPDATE daily SET count = count - 1
+   WHERE tenant = OLD.tenant AND day = OLD.at - OLD.at % 86400 AND status = OLD.data ->> '$.status';
+END;
+";
+
+/// To version 5: the counts of the log already there.
+const COUNT_DAYS: &str = "
+INSERT INTO daily SELECT tenant, at - at % 86400, data ->> '$.status', count(*) FROM messages GROUP BY 1, 2, 3;
 ";
 
 /// From version 1: claims and rate counters are short-lived and go; the
@@ -66,7 +91,63 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     }
     if version < SCHEMA_VERSION {
         tx.execute_batch(SCHEMA).map_err(err)?;
+        if version < 5 {
+            tx.execute_batch(COUNT_DAYS).map_err(err)?;
+        }
         tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(err)?;
     }
     tx.commit().map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(conn: &Connection) -> Vec<(i64, String, i64)> {
+        let mut stmt = conn.prepare("SELECT day, status, count FROM daily WHERE count > 0 ORDER BY 1, 2").unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect()
+    }
+
+    fn put(conn: &Connection, id: &str, at: i64, status: &str) {
+        let data = format!(r#"{{"status":"{status}"}}"#);
+        conn.execute(
+            "INSERT INTO messages (id, tenant, at, data, expires_at) VALUES (?1, '59', ?2, ?3, 0)
+             ON CONFLICT (id) DO UPDATE SET at = ?2, data = ?3",
+            rusqlite::params![id, at, data],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn the_daily_counts_follow_every_write_and_a_version_4_file_gets_its_log_counted() {
+        let dir = std::env::temp_dir().join(format!("sms-schema-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("v4.db");
+        let _ = std::fs::remove_file(&path);
+        let mut conn = super::super::db::open(&path).unwrap();
+        migrate(&mut conn).unwrap();
+        // A file of version 4: its log, no counts yet.
+        conn.execute_batch(
+            "DROP TRIGGER daily_on_insert; DROP TRIGGER daily_on_update; DROP TRIGGER daily_on_delete;
+             DROP TABLE daily; PRAGMA user_version = 4;",
+        )
+        .unwrap();
+        let day = 20_000 * 86_400;
+        put(&conn, "a", day + 5, "sent");
+        put(&conn, "b", day + 6, "sent");
+        put(&conn, "c", day + 86_400, "failed");
+        migrate(&mut conn).unwrap();
+        let mut expected = vec![(day, "sent".to_owned(), 2), (day + 86_400, "failed".to_owned(), 1)];
+        assert_eq!(counts(&conn), expected);
+        // A status reached the next day moves the message; a delete takes it out.
+        put(&conn, "a", day + 86_400 + 9, "delivered");
+        expected =
+            vec![(day, "sent".into(), 1), (day + 86_400, "delivered".into(), 1), (day + 86_400, "failed".into(), 1)];
+        assert_eq!(counts(&conn), expected);
+        conn.execute("DELETE FROM messages WHERE id = 'c'", []).unwrap();
+        conn.execute("UPDATE messages SET data = '{\"status\":\"delivered\"}' WHERE id = 'b'", []).unwrap();
+        assert_eq!(counts(&conn), [(day, "delivered".into(), 1), (day + 86_400, "delivered".into(), 1)]);
+        drop(conn);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

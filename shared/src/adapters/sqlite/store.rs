@@ -138,22 +138,8 @@ impl Store for SqliteStore {
             q.to.map(str::to_owned),
             i64::try_from(limit).unwrap_or(i64::MAX),
         );
-        let messages = self
-            .db
-            .call(move |conn| {
-                messages(
-                    conn,
-                    "SELECT data, attempts FROM messages
-                      WHERE tenant = ?1 AND at BETWEEN ?2 AND ?3
-                        AND (?4 IS NULL OR at < ?4 OR (at = ?4 AND id < ?5))
-                        AND (?6 IS NULL OR json_extract(data, '$.status') = ?6)
-                        AND (?7 IS NULL OR json_extract(data, '$.from') = ?7)
-                        AND (?8 IS NULL OR json_extract(data, '$.to') = ?8)
-                      ORDER BY at DESC, id DESC LIMIT ?9",
-                    params,
-                )
-            })
-            .await?;
+        let sql = page_sql(q);
+        let messages = self.db.call(move |conn| messages(conn, &sql, params)).await?;
         let next =
             (messages.len() == limit).then(|| messages.last().map(|m| Cursor { at: m.at, id: m.id.clone() })).flatten();
         Ok(MessagePage { messages, next })
@@ -269,6 +255,22 @@ fn finish(conn: &Connection, end: &End<'_>) -> Result<Finished, StoreError> {
     Ok(Finished::Done)
 }
 
+/// A page's query with only the filters it has, so that one on the status
+/// or the destination reads its own index (schema.rs), not the whole range;
+/// an absent filter's parameter is still bound (`?N IS NULL`).
+fn page_sql(q: &MessageQuery<'_>) -> String {
+    let filter =
+        |on: bool, test: &str, n: u8| if on { format!(" AND {test} = ?{n}") } else { format!(" AND ?{n} IS NULL") };
+    format!(
+        "SELECT data, attempts FROM messages
+          WHERE tenant = ?1 AND at BETWEEN ?2 AND ?3 AND (?4 IS NULL OR at < ?4 OR (at = ?4 AND id < ?5)){}{}{}
+          ORDER BY at DESC, id DESC LIMIT ?9",
+        filter(q.status.is_some(), "data ->> '$.status'", 6),
+        filter(q.from.is_some(), "data ->> '$.from'", 7),
+        filter(q.to.is_some(), "data ->> '$.to'", 8),
+    )
+}
+
 /// SQLite has no TTL: what expired goes as new work ends (indexed).
 fn purge(conn: &Connection, now: i64) -> Result<(), StoreError> {
     for sql in [
@@ -278,6 +280,7 @@ fn purge(conn: &Connection, now: i64) -> Result<(), StoreError> {
         "DELETE FROM links WHERE expires_at <= ?1",
         "DELETE FROM sessions WHERE expires_at <= ?1",
         "DELETE FROM sign_ins WHERE expires_at <= ?1",
+        "DELETE FROM daily WHERE count <= 0 AND day <= ?1",
     ] {
         exec(conn, sql, [now])?;
     }
