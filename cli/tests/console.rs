@@ -97,16 +97,58 @@ async fn an_operator_configures_a_tenant_and_follows_a_test_sms() {
     check(&browser, "notifications, saved", Some("notifications.png")).await;
 
     extensions(&browser).await;
-    let secret = create_key(&browser).await;
+    create_key(&browser, &server).await;
     test_sms(&browser, &server).await;
 
+    phone_width(&browser, &server).await;
     browser.click("form.signout button").await;
     browser.text("form.card").await;
     browser.goto(&url(&server, "/tenants/59")).await;
     assert!(browser.client().current_url().await.unwrap().path().ends_with("/console/sign-in"));
-    // The new key sends through the API: the console's change is the store's.
-    let (status, body) = server.post("/api/sms/send", &secret, r#"{"to": "+14165551234", "message": "Hi"}"#);
-    assert_eq!(status, 200, "{body}");
+}
+
+/// Every page at a phone's width (390 px): nothing wider than the screen.
+async fn phone_width(browser: &Browser, server: &Server) {
+    browser.set_window_size(390, 844).await;
+    for page in
+        ["/tenants", "/tenants/59", "/tenants/59/api", "/tenants/59/extensions", "/tenants/59/messages", "/numbers"]
+    {
+        browser.goto(&url(server, page)).await;
+        let wide = browser.overflows_sideways().await;
+        if wide {
+            let script = "return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth).map(e => e.tagName + '.' + e.className).slice(0, 12).join(' ');";
+            let culprits = browser.client().execute(script, vec![]).await.unwrap();
+            panic!("{page} scrolls sideways at 390 px: {culprits}");
+        }
+    }
+    browser.goto(&url(server, "/tenants/59")).await;
+    check(browser, "notifications at a phone's width", Some("phone.png")).await;
+    browser.set_window_size(1280, 900).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_is_used_by_keyboard_alone() {
+    let (_env, server) = console();
+    let browser = Browser::start().await;
+    browser.goto(&url(&server, "/sign-in")).await;
+    // The skip link, the console's name, then the key; typed in, Enter signs in.
+    assert_eq!(browser.tab_through(3).await, ["a", "a", "input#key[key]"]);
+    let field = browser.client().active_element().await.unwrap();
+    field.send_keys(&format!("{OPERATOR}\u{e007}")).await.unwrap();
+    browser.text("table caption").await;
+    browser.goto(&url(&server, "/tenants/59")).await;
+    let order = browser.tab_through(40).await;
+    for control in [
+        "input[active]",
+        "select#sender_number[sender_number]",
+        "input[voicemail]",
+        "textarea#voicemail_template[voicemail_template]",
+        "button",
+    ] {
+        assert!(order.iter().any(|c| c == control), "{control} is not reached by Tab: {order:?}");
+    }
+    let links = order.iter().filter(|c| *c == "a").count();
+    assert!(links >= 5, "the navigation and tabs are reached by Tab: {order:?}");
 }
 
 async fn extensions(browser: &Browser) {
@@ -122,8 +164,9 @@ async fn extensions(browser: &Browser) {
     check(browser, "extensions", Some("extensions.png")).await;
 }
 
-/// A key created: its secret shown once, never again.
-async fn create_key(browser: &Browser) -> String {
+/// A key created: its secret shown once, never again; it sends at once (the
+/// console's change is the store's), and its last SMS shows.
+async fn create_key(browser: &Browser, server: &Server) {
     browser.click("nav.tabs a[href$='/api']").await;
     browser.fill("#new-name", "integration").await;
     browser.click("button[value='create']").await;
@@ -135,7 +178,13 @@ async fn create_key(browser: &Browser) -> String {
     let page = source(browser).await;
     assert!(!page.contains(&secret), "the secret is shown once only");
     assert!(browser.text("section.status").await.contains("API: can send"));
-    secret
+    let note = browser.text("form[aria-label='Key integration'] p.note").await;
+    assert!(note.ends_with("Last SMS for this tenant: none among its last 1000 messages"), "{note}");
+    let (status, body) = server.post("/api/sms/send", &secret, r#"{"to": "+14165551234", "message": "Hi"}"#);
+    assert_eq!(status, 200, "{body}");
+    browser.click("nav.tabs a[href$='/api']").await;
+    let note = browser.text("form[aria-label='Key integration'] p.note").await;
+    assert!(note.contains("Last SMS for this tenant: 20") && note.ends_with(" UTC"), "{note}");
 }
 
 /// A test SMS, followed in Messages until its receipt says `delivered`.

@@ -164,6 +164,28 @@ impl Browser {
         self.find(css).await.text().await.unwrap_or_else(|e| panic!("text of {css}: {e}"))
     }
 
+    /// Presses Tab `n` times from the page's start; what took the focus each
+    /// time, as `tag#id[name]` (the keyboard's way through the page).
+    pub async fn tab_through(&self, n: usize) -> Vec<String> {
+        let describe = "const e = document.activeElement; \
+            return e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.name ? '[' + e.name + ']' : '');";
+        let mut seen = Vec::with_capacity(n);
+        for _ in 0..n {
+            let focused = self.client.active_element().await.unwrap_or_else(|e| panic!("the focused element: {e}"));
+            focused.send_keys("\u{e004}").await.unwrap_or_else(|e| panic!("press Tab: {e}"));
+            let name = self.client.execute(describe, vec![]).await.unwrap_or_else(|e| panic!("describe: {e}"));
+            seen.push(name.as_str().unwrap_or_default().to_owned());
+        }
+        seen
+    }
+
+    /// Whether the page is wider than the window (it would scroll sideways).
+    pub async fn overflows_sideways(&self) -> bool {
+        let script = "return document.documentElement.scrollWidth > window.innerWidth;";
+        let wide = self.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("measure the page: {e}"));
+        wide.as_bool().unwrap_or(true)
+    }
+
     /// An attribute of the element (a form's hidden token).
     pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
         self.find(css).await.attr(name).await.unwrap_or_else(|e| panic!("attribute {name} of {css}: {e}"))

@@ -27,6 +27,7 @@ pub async fn seed_sent(store: &dyn Store, provider_id: &str) -> shared::domain::
         attempts: 1,
         receipt: None,
         lease_until: None,
+        key: None,
     };
     let start = shared::ports::Start {
         record: &record,

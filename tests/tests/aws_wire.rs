@@ -439,6 +439,7 @@ async fn each_hot_path_store_operation_is_one_request() {
         attempts: 0,
         receipt: None,
         lease_until: None,
+        key: None,
     };
     let claim = |token| Claim { id: "c", fingerprint: "f", token, lease_until: now + 60, keep_secs: 60 };
     let start = |token, budget| Start {

@@ -29,6 +29,7 @@ async fn every_sample_event_answers_and_sends() {
         ("action-api-reports-list.json", ""),
         ("rest-messages.json", ""),
         ("recording-link.json", ""),
+        ("console-sign-in-http-api-prod.json", ""),
     ];
     let mut files: Vec<String> = std::fs::read_dir(integration_tests::repo_path("events"))
         .unwrap()
@@ -136,6 +137,15 @@ async fn reads(b: &integration_tests::Backend, file: &str) -> Option<Result<(), 
                 status == 200 && kind == "audio/wav" && resp.body().as_ref() == audio.as_slice(),
                 format!("{status} {kind}"),
             ))
+        }
+        "console-sign-in-http-api-prod.json" => {
+            let text = std::fs::read_to_string(integration_tests::repo_path(&format!("events/{file}"))).unwrap();
+            let resp =
+                console::handler::handle(&b.service(), lambda_http::request::from_str(&text).unwrap()).await.unwrap();
+            let page = String::from_utf8_lossy(resp.body().as_ref()).into_owned();
+            // The stage stays in the page's links; no session is needed to see it.
+            let ok = resp.status() == 200 && page.contains(r#"action="/prod/console/sign-in""#);
+            Some(check(ok, format!("{} {page}", resp.status())))
         }
         _ => None,
     }

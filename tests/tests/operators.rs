@@ -208,6 +208,9 @@ async fn changes_are_checked_written_with_their_audit_entry_and_kept_to_the_oper
         );
         let (status, body) = integration_tests::answer(send_sms::handler::handle(&service, req).await.unwrap());
         assert_eq!(status, 200, "{name}: {body}");
+        let last = service.keys_last_sms(&op, &own).await.unwrap();
+        assert_eq!(last.get("crm"), Some(&T0), "{name}: the key's last SMS, off the log");
+        assert_eq!(last.get("sender"), None);
         let audit = b.admin.audit(Some(&own), 10).await.unwrap();
         let created = audit.iter().find(|a| a.what == "API key crm").expect("the key's entry");
         let after = created.after.as_deref().unwrap();

@@ -459,6 +459,7 @@ fn record(tenant_id: &str, at: i64, id: &str) -> MessageRecord {
         attempts: 0,
         receipt: None,
         lease_until: None,
+        key: None,
     }
 }
 

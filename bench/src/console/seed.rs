@@ -149,6 +149,7 @@ fn record(tenant: &str, i: usize, n: usize, now: i64) -> MessageRecord {
             at,
         }),
         lease_until: None,
+        key: None,
     }
 }
 

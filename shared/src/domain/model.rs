@@ -320,6 +320,10 @@ pub struct MessageRecord {
     /// the outcome unrecorded, and readers see the entry as `unknown`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_until: Option<i64>,
+    /// The name of the API key that asked for it (an API request's): the
+    /// console's "last SMS" of a key, read off the log at no cost to a send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 /// What the provider reported of a sent message's delivery.

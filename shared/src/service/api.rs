@@ -80,7 +80,7 @@ impl Service {
         if !tenant.api_enabled {
             return Err(Error::ApiDisabled);
         }
-        let checked = self.check_sender(tenant, found.sender)?;
+        let checked = Checked { key: Some(key.name), ..self.check_sender(tenant, found.sender)? };
         Ok(Admitted {
             request,
             checked,

@@ -146,6 +146,8 @@ pub struct Sent {
 }
 
 /// What an API request gets.
+// Answered once per request and consumed at once: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
     Sent(Sent),

@@ -7,11 +7,13 @@ use crate::domain::{
     TenantId, VoicemailDetails, sha256_hex,
 };
 
-/// A tenant that passed check 4, with its sender number.
+/// A tenant that passed check 4, with its sender number, and who asked:
+/// the API key's name (none for the console's test SMS).
 #[derive(Debug, Clone)]
 pub struct Checked {
     pub tenant: Tenant,
     pub sender: E164,
+    pub key: Option<String>,
 }
 
 impl Checked {

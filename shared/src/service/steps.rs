@@ -45,7 +45,7 @@ impl Service {
     pub(super) fn check_sender(&self, tenant: Tenant, entry: Option<SmsNumber>) -> Result<Checked> {
         let sender = tenant.sender_number.clone().ok_or(Error::InvalidSender)?;
         match entry {
-            Some(n) if n.number == sender && n.usable_by(&tenant.id) => Ok(Checked { tenant, sender }),
+            Some(n) if n.number == sender && n.usable_by(&tenant.id) => Ok(Checked { tenant, sender, key: None }),
             _ => Err(Error::InvalidSender),
         }
     }
@@ -118,6 +118,7 @@ impl<'a> Work<'a> {
         let mut work = Work::new(service, api_message_id(), tenant, kind, None, claim, deadline);
         work.address(checked, to);
         work.record.segments = text.segments();
+        work.record.key.clone_from(&checked.key);
         work
     }
 
@@ -157,6 +158,7 @@ impl<'a> Work<'a> {
             attempts: 0,
             receipt: None,
             lease_until: None,
+            key: None,
         };
         let lease_until = service.lease_until(deadline);
         let record = MessageRecord { lease_until: Some(lease_until), ..record };

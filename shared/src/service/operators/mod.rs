@@ -9,4 +9,4 @@ mod overview;
 
 pub use access::{Operator, SESSION_IDLE_SECS, SESSION_MAX_SECS, SignedIn, csrf_token};
 pub use changes::{KeyChange, Limits, Notifications};
-pub use overview::{DayCount, Readiness, TenantOverview};
+pub use overview::{DayCount, LAST_USE_SCAN, Readiness, TenantOverview};

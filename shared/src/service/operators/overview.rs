@@ -1,6 +1,8 @@
 //! What operators read: a tenant at a glance (can it send, and if not the
 //! first check that fails), its lists a page at a time, its log by day.
 
+use std::collections::BTreeMap;
+
 use super::super::{Answer, Error, PageQuery, Result, Sent, Service, rules::Checked};
 use super::Operator;
 use crate::domain::{
@@ -11,6 +13,10 @@ use crate::ports::{AuditEntry, Found, ListQuery, Lookup, MessagePage};
 
 /// Entries of the audit log a tenant's page shows.
 const AUDIT_SHOWN: usize = 20;
+
+/// How far back the SMS API page looks for each key's last SMS: the
+/// tenant's newest log entries (each names the key that sent it).
+pub const LAST_USE_SCAN: usize = 1000;
 
 /// Check 4 (and the voicemail's part of check 5) as they stand now: `None`
 /// where a send would pass them, else the error it would meet first.
@@ -72,6 +78,20 @@ impl Service {
         };
         let senders = numbers.into_iter().filter(|n| n.usable_by(id)).collect();
         Ok(TenantOverview { tenant, sender_entry, senders, readiness, keys, audit })
+    }
+
+    /// When each of the tenant's keys last sent an SMS, among its newest
+    /// [`LAST_USE_SCAN`] log entries: key name to epoch seconds.
+    pub async fn keys_last_sms(&self, op: &Operator, id: &TenantId) -> Result<BTreeMap<String, i64>> {
+        op.check(id)?;
+        let mut last = BTreeMap::new();
+        for m in self.admin()?.messages(Some(id), LAST_USE_SCAN).await? {
+            if let Some(key) = m.key {
+                let at = last.entry(key).or_insert(m.at);
+                *at = (*at).max(m.at);
+            }
+        }
+        Ok(last)
     }
 
     /// The tenants an operator may see whose id starts with `q.prefix`.

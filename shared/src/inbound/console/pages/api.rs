@@ -2,6 +2,8 @@
 //! holds the tenant (names and rights, never a secret or a hash; a new or
 //! rotated key's secret shown once).
 
+use std::collections::BTreeMap;
+
 use http::Response;
 use maud::{Markup, html};
 
@@ -9,7 +11,7 @@ use super::super::forms::{Form, parse};
 use super::super::layout::{Frame, Notice, Tab, when, yes_no};
 use super::super::session::{Signed, html_response};
 use crate::domain::{ApiKey, ApiKeySecret, Permission, TenantId, TenantScope};
-use crate::service::operators::{KeyChange, TenantOverview};
+use crate::service::operators::{KeyChange, LAST_USE_SCAN, TenantOverview};
 use crate::service::{Error, Service};
 
 pub async fn view(
@@ -20,6 +22,7 @@ pub async fn view(
     secret: Option<(&str, &ApiKeySecret)>,
 ) -> Result<Response<String>, Error> {
     let o = service.tenant_overview(&s.operator, id).await?;
+    let last = service.keys_last_sms(&s.operator, id).await?;
     let frame = s.frame();
     let status = Notice::status(Notice::failed(notice.as_ref()));
     let content = html! {
@@ -36,7 +39,7 @@ pub async fn view(
                 output { code { (secret.reveal()) } }
             }
         }
-        (keys(&frame, &o, s))
+        (keys(&frame, &o, s, &last))
         (create(&frame, id))
     };
     Ok(html_response(status, frame.page(&format!("Tenant {id} · SMS API"), notice.as_ref(), content)))
@@ -96,21 +99,25 @@ fn parse_scope(text: &str) -> Result<TenantScope, Error> {
     serde_json::from_str::<TenantScope>(&json).map_err(|e| Error::InvalidSetting(format!("Tenants: {e}")))
 }
 
-fn keys(frame: &Frame<'_>, o: &TenantOverview, s: &Signed<'_>) -> Markup {
+fn keys(frame: &Frame<'_>, o: &TenantOverview, s: &Signed<'_>, last: &BTreeMap<String, i64>) -> Markup {
     html! {
         h2 { "API keys" }
         @if o.keys.is_empty() { p { "No key is valid for this tenant yet." } }
-        @for k in &o.keys { (key_form(frame, &o.tenant.id, k, s.operator.covers_scope(&k.tenants))) }
+        @for k in &o.keys { (key_form(frame, &o.tenant.id, k, s.operator.covers_scope(&k.tenants), last.get(&k.name).copied())) }
     }
 }
 
-fn key_form(frame: &Frame<'_>, id: &TenantId, k: &ApiKey, mine: bool) -> Markup {
+fn key_form(frame: &Frame<'_>, id: &TenantId, k: &ApiKey, mine: bool, last: Option<i64>) -> Markup {
     let scope = k.tenants.to_strings().join(", ");
     html! {
         form.key method="post" action=(frame.url(&format!("/tenants/{id}/keys"))) aria-label={ "Key " (k.name) } {
             (frame.csrf_field())
             input type="hidden" name="name" value=(k.name);
-            h3 { (k.name) } p.note { "Created " (when(k.created_at)) ", tenants " (scope) }
+            h3 { (k.name) }
+            p.note {
+                "Created " (when(k.created_at)) ", tenants " (scope) ". Last SMS for this tenant: "
+                @match last { Some(at) => (when(at)), None => { "none among its last " (LAST_USE_SCAN) " messages" } }
+            }
             fieldset disabled[!mine] {
                 legend { "Permissions of " (k.name) }
                 @for p in Permission::ALL {
