@@ -27,7 +27,9 @@ const CONFIG: &str = r#"{
   "extensions": [{"tenant": "59", "extension": "1001", "sms_notifications": false},
                  {"tenant": "60", "extension": "2001", "sms_notifications": true, "sms_number": "+14165552001"}],
   "api_keys": [{"name": "ops", "secret": "operator-all-0123456789abcdef", "tenants": ["*"], "permissions": ["admin"]},
-               {"name": "ops-60", "secret": "operator-60-0123456789abcdef", "tenants": ["60"], "permissions": ["admin"]}]
+               {"name": "ops-60", "secret": "operator-60-0123456789abcdef", "tenants": ["60"], "permissions": ["admin"]},
+               {"name": "<img src=x onerror=alert(1)>", "secret": "hostile-name-0123456789abcdef", "tenants": ["59"],
+                "permissions": ["sms"], "enabled": false}]
 }"#;
 
 fn console() -> (Env, Server) {
@@ -177,6 +179,8 @@ async fn create_key(browser: &Browser, server: &Server) {
     browser.text("form.key h3").await;
     let page = source(browser).await;
     assert!(!page.contains(&secret), "the secret is shown once only");
+    // A key's name with markup is text.
+    assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;") && !page.contains("<img src=x"), "{page}");
     assert!(browser.text("section.status").await.contains("API: can send"));
     let note = browser.text("form[aria-label='Key integration'] p.note").await;
     assert!(note.ends_with("Last SMS for this tenant: none among its last 1000 messages"), "{note}");
