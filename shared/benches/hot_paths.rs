@@ -27,15 +27,7 @@ fn parsing(c: &mut Criterion) {
     let headers = HeaderMap::new();
     c.bench_function("action API: parse the guide's request", |b| {
         b.iter(|| {
-            let req = HttpRequest {
-                method: &Method::GET,
-                query: Some(black_box(QUERY)),
-                headers: &headers,
-                body: b"",
-                deadline: None,
-                source: None,
-                base: "",
-            };
+            let req = HttpRequest::new(&Method::GET, Some(black_box(QUERY)), &headers, b"");
             action::parse(&req).unwrap()
         });
     });
@@ -44,15 +36,7 @@ fn parsing(c: &mut Criterion) {
     let body = br#"{"to": "+14165551234", "message": "Test SMS notification"}"#;
     c.bench_function("REST: parse the guide's send body", |b| {
         b.iter(|| {
-            let req = HttpRequest {
-                method: &Method::POST,
-                query: None,
-                headers: &json_headers,
-                body: black_box(body),
-                deadline: None,
-                source: None,
-                base: "",
-            };
+            let req = HttpRequest::new(&Method::POST, None, &json_headers, black_box(body));
             rest::parse(rest::Endpoint::Send, &req).unwrap()
         });
     });
@@ -87,15 +71,7 @@ fn send(c: &mut Criterion) {
     let headers = HeaderMap::new();
     c.bench_function("action API: whole send on the embedded store (SQLite + outbox)", |b| {
         b.to_async(&rt).iter(|| async {
-            let req = HttpRequest {
-                method: &Method::GET,
-                query: Some(QUERY),
-                headers: &headers,
-                body: b"",
-                deadline: None,
-                source: None,
-                base: "",
-            };
+            let req = HttpRequest::new(&Method::GET, Some(QUERY), &headers, b"");
             let resp = action::respond(&service, &req).await;
             assert_eq!(resp.status(), 200);
         });

@@ -26,7 +26,7 @@ fn hostile() -> impl Strategy<Value = String> {
 }
 
 fn req<'a>(method: &'a Method, query: Option<&'a str>, headers: &'a HeaderMap, body: &'a [u8]) -> HttpRequest<'a> {
-    HttpRequest { method, query, headers, body, deadline: None, source: None, base: "" }
+    HttpRequest::new(method, query, headers, body)
 }
 
 proptest! {

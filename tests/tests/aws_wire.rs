@@ -96,19 +96,9 @@ async fn action_send(service: &Service, to: &str) -> String {
         to.replace('+', "%2B")
     );
     let headers = HeaderMap::new();
-    let resp = shared::inbound::api::action::respond(
-        service,
-        &HttpRequest {
-            method: &Method::GET,
-            query: Some(&query),
-            headers: &headers,
-            body: b"",
-            deadline: None,
-            source: None,
-            base: "",
-        },
-    )
-    .await;
+    let resp =
+        shared::inbound::api::action::respond(service, &HttpRequest::new(&Method::GET, Some(&query), &headers, b""))
+            .await;
     let answer = body_json(&resp);
     assert_eq!((resp.status().as_u16(), &answer["success"]), (200, &json!("SMS message sent")), "{answer}");
     answer["id"].as_str().expect("id").to_owned()
@@ -178,15 +168,7 @@ async fn reserved_slots_never_exceed_a_limit_and_the_last_slot_is_granted() {
         let query =
             format!("apikey={KEY}&action=pbxware.sms.send_message&server=59&to_number=%2B14165557081&body={TEXT_B64}");
         let headers = HeaderMap::new();
-        let req = HttpRequest {
-            method: &Method::GET,
-            query: Some(&query),
-            headers: &headers,
-            body: b"",
-            deadline: None,
-            source: None,
-            base: "",
-        };
+        let req = HttpRequest::new(&Method::GET, Some(&query), &headers, b"");
         let resp = shared::inbound::api::action::respond(service, &req).await;
         assert_eq!(
             body_json(&resp)["error"],
@@ -207,15 +189,7 @@ async fn rest(service: &Service, endpoint: Endpoint<'_>, body: &str, idempotency
     if let Some(k) = idempotency {
         headers.insert("idempotency-key", HeaderValue::from_str(k).expect("header"));
     }
-    let req = HttpRequest {
-        method: &Method::POST,
-        query: None,
-        headers: &headers,
-        body: body.as_bytes(),
-        deadline: None,
-        source: None,
-        base: "",
-    };
+    let req = HttpRequest::new(&Method::POST, None, &headers, body.as_bytes());
     let resp = shared::inbound::api::rest::respond(service, endpoint, &req).await;
     (resp.status().as_u16(), body_json(&resp))
 }
@@ -656,19 +630,9 @@ async fn reading_the_log_is_one_query_and_a_receipt_one_query_and_one_update() {
     let query =
         format!("apikey={KEY}&action=pbxware.sms.reports.list&server=59&start_date=Jan-01-2020&end_date=Dec-31-2099");
     let headers = HeaderMap::new();
-    let resp = shared::inbound::api::action::respond(
-        &service,
-        &HttpRequest {
-            method: &Method::GET,
-            query: Some(&query),
-            headers: &headers,
-            body: b"",
-            deadline: None,
-            source: None,
-            base: "",
-        },
-    )
-    .await;
+    let resp =
+        shared::inbound::api::action::respond(&service, &HttpRequest::new(&Method::GET, Some(&query), &headers, b""))
+            .await;
     assert_eq!(body_json(&resp).as_object().map(|o| o.len()), Some(1), "{}", resp.body());
     let r = m.requests_since_mark(&[]).await;
     // Key and tenant from the cache the send filled; then the log.

@@ -67,15 +67,7 @@ async fn send(service: &Service, key: &str, server: &str, to: &str) -> (u16, Val
         to.replace('+', "%2B")
     );
     let headers = HeaderMap::new();
-    let req = HttpRequest {
-        method: &Method::GET,
-        query: Some(&query),
-        headers: &headers,
-        body: b"",
-        deadline: None,
-        source: None,
-        base: "",
-    };
+    let req = HttpRequest::new(&Method::GET, Some(&query), &headers, b"");
     let resp = shared::inbound::api::action::respond(service, &req).await;
     (resp.status().as_u16(), serde_json::from_str(resp.body()).expect("JSON answer"))
 }
@@ -86,15 +78,7 @@ async fn rest_send(service: &Service, key: &str, to: &str) -> (u16, Value) {
     headers.insert("x-api-key", http::HeaderValue::from_str(key).expect("header"));
     headers.insert("content-type", http::HeaderValue::from_static("application/json"));
     let body = serde_json::json!({"to": to, "message": "Cold send"}).to_string();
-    let req = HttpRequest {
-        method: &Method::POST,
-        query: None,
-        headers: &headers,
-        body: body.as_bytes(),
-        deadline: None,
-        source: None,
-        base: "",
-    };
+    let req = HttpRequest::new(&Method::POST, None, &headers, body.as_bytes());
     let resp = shared::inbound::api::rest::respond(service, shared::inbound::api::rest::Endpoint::Send, &req).await;
     (resp.status().as_u16(), serde_json::from_str(resp.body()).expect("JSON answer"))
 }

@@ -37,17 +37,15 @@ pub struct HttpRequest<'a> {
 }
 
 impl<'a> HttpRequest<'a> {
+    /// These parts, with no deadline, source or base (a request built by
+    /// hand: the benchmarks', the tests').
+    pub fn new(method: &'a Method, query: Option<&'a str>, headers: &'a HeaderMap, body: &'a [u8]) -> Self {
+        HttpRequest { method, query, headers, body, deadline: None, source: None, base: "" }
+    }
+
     /// The parts of any `http::Request` (lambda_http's, the local server's).
     pub fn of<B: AsRef<[u8]>>(req: &'a http::Request<B>) -> Self {
-        HttpRequest {
-            method: req.method(),
-            query: req.uri().query(),
-            headers: req.headers(),
-            body: req.body().as_ref(),
-            deadline: None,
-            source: None,
-            base: "",
-        }
+        Self::new(req.method(), req.uri().query(), req.headers(), req.body().as_ref())
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
