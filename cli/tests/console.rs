@@ -80,6 +80,10 @@ async fn an_operator_configures_a_tenant_and_follows_a_test_sms() {
         "{status}"
     );
     assert!(browser.text("#sender_note").await.contains("Invalid or missing sender SMS number"));
+    let requirements = browser.text("ul.requirements").await;
+    assert!(requirements.contains("SMS Notifications must be Active: not met"), "{requirements}");
+    assert!(requirements.contains("A valid Sender Number must be configured: not met"), "{requirements}");
+    assert!(requirements.contains("met by every extension whose SMS notifications are on"), "{requirements}");
     // Hostile markup in a template is text, never markup.
     assert!(browser.text("#voicemail_template").await.contains("<script>alert(1)</script>"));
     assert!(source(&browser).await.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));

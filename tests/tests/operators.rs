@@ -184,6 +184,10 @@ async fn changes_are_checked_written_with_their_audit_entry_and_kept_to_the_oper
             sms_number: None,
         };
         assert_eq!(service.set_extension(&op, x.clone()).await.unwrap_err(), Error::NoDestination);
+        assert_eq!(service.extensions_without_number(&op, &own).await.unwrap(), 0, "{name}");
+        // `apply` writes one with a warning; the requirement then reads unmet.
+        b.apply(r#"{"extensions": [{"tenant": "59", "extension": "1002", "sms_notifications": true}]}"#).await;
+        assert_eq!(service.extensions_without_number(&op, &own).await.unwrap(), 1, "{name}");
         let x = ExtensionRecord { sms_number: E164::parse("+14165551234"), ..x };
         service.set_extension(&op, x.clone()).await.unwrap();
         assert_eq!(b.admin.extension(&own, &x.extension).await.unwrap(), Some(x), "{name}");

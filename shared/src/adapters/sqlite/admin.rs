@@ -77,6 +77,19 @@ impl Admin for SqliteStore {
         self.db.call(move |conn| one(conn, sql, params![tenant, x])).await
     }
 
+    async fn extensions_without_number(&self, tenant: &TenantId) -> Result<usize, StoreError> {
+        let tenant = tenant.as_str().to_owned();
+        let sql = "SELECT count(*) FROM extensions
+                    WHERE tenant = ?1 AND data ->> '$.sms_notifications' AND data ->> '$.sms_number' IS NULL";
+        self.db
+            .call(move |conn| {
+                let n: i64 =
+                    conn.prepare_cached(sql).and_then(|mut s| s.query_row([tenant], |r| r.get(0))).map_err(err)?;
+                Ok(usize::try_from(n).unwrap_or_default())
+            })
+            .await
+    }
+
     async fn numbers(&self) -> Result<Vec<SmsNumber>, StoreError> {
         self.db.call(|conn| all(conn, "SELECT data FROM numbers ORDER BY number", [])).await
     }

@@ -80,6 +80,13 @@ impl Service {
         Ok(TenantOverview { tenant, sender_entry, senders, readiness, keys, audit })
     }
 
+    /// The guide's third voicemail requirement, per extension: how many of
+    /// the tenant's extensions with SMS notifications on have no number.
+    pub async fn extensions_without_number(&self, op: &Operator, id: &TenantId) -> Result<usize> {
+        op.check(id)?;
+        Ok(self.admin()?.extensions_without_number(id).await?)
+    }
+
     /// When each of the tenant's keys last sent an SMS, among its newest
     /// [`LAST_USE_SCAN`] log entries: key name to epoch seconds.
     pub async fn keys_last_sms(&self, op: &Operator, id: &TenantId) -> Result<BTreeMap<String, i64>> {

@@ -18,12 +18,13 @@ pub async fn view(
     notice: Option<Notice>,
 ) -> Result<Response<String>, Error> {
     let o = service.tenant_overview(&s.operator, id).await?;
+    let without_number = service.extensions_without_number(&s.operator, id).await?;
     let draft = s.query().get("template").map(str::to_owned);
     let status = Notice::status(Notice::failed(notice.as_ref()));
     let frame = s.frame();
     let content = html! {
         (frame.tenant_head(&o, Tab::Notifications))
-        (form(&frame, &o, draft.as_deref()))
+        (form(&frame, &o, without_number, draft.as_deref()))
         (audit(&o))
     };
     Ok(html_response(status, frame.page(&format!("Tenant {id} · Notifications"), notice.as_ref(), content)))
@@ -62,7 +63,7 @@ pub async fn preview(service: &Service, s: &Signed<'_>, id: &TenantId) -> Result
     Ok(html_response(StatusCode::OK, preview_of(query.get("template"))))
 }
 
-fn form(frame: &Frame<'_>, o: &TenantOverview, draft: Option<&str>) -> Markup {
+fn form(frame: &Frame<'_>, o: &TenantOverview, without_number: usize, draft: Option<&str>) -> Markup {
     let t = &o.tenant;
     let template = draft.map(str::to_owned).or_else(|| t.voicemail_template.as_ref().map(ToString::to_string));
     html! {
@@ -73,7 +74,7 @@ fn form(frame: &Frame<'_>, o: &TenantOverview, draft: Option<&str>) -> Markup {
             (sender_choice(o))
             h2 { "Notification Types" }
             (yes_no("voicemail", "Voicemail", t.voicemail_notifications))
-            (requirements(o))
+            (requirements(o, without_number))
             label for="voicemail_template" { "Voicemail template" }
             textarea #voicemail_template name="voicemail_template" rows="3" aria-describedby="placeholders" data-preview="preview" { (template.as_deref().unwrap_or("")) }
             p #placeholders .note { "Placeholders: " code { "{extension}" } ", " code { "{caller_id}" } ", " code { "{duration}" } ", "
@@ -108,15 +109,21 @@ fn sender_choice(o: &TenantOverview) -> Markup {
     }
 }
 
-fn requirements(o: &TenantOverview) -> Markup {
+fn requirements(o: &TenantOverview, without_number: usize) -> Markup {
     let sender_ok = o.senders.iter().any(|s| Some(&s.number) == o.tenant.sender_number.as_ref());
     let met = |ok: bool| if ok { "met" } else { "not met" };
     html! {
         ul.requirements aria-label="Requirements" {
             li.(met(o.tenant.active)) { "SMS Notifications must be Active: " (met(o.tenant.active)) }
             li.(met(sender_ok)) { "A valid Sender Number must be configured: " (met(sender_ok)) }
-            li { "The extension must have a valid SMS number assigned: checked per extension on the "
-                 "Extensions page" }
+            li.(met(without_number == 0)) {
+                "The extension must have a valid SMS number assigned: "
+                @match without_number {
+                    0 => "met by every extension whose SMS notifications are on",
+                    1 => "not met by 1 extension whose SMS notifications are on (Extensions)",
+                    n => { "not met by " (n) " extensions whose SMS notifications are on (Extensions)" }
+                }
+            }
         }
     }
 }
