@@ -5,12 +5,27 @@
 # (schemathesis).
 # Installs what it needs (a Python venv in .venv for moto, cfn-lint and SAM;
 # one in .venv-schemathesis for schemathesis; the browser tests' axe-core in
-# tests/browser/node_modules). Chromium itself: .ci/run, or apt.
+# tests/browser/node_modules; Debian's chromium, chromedriver and npm, with
+# apt, when they are missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Formatting first: it takes a second and fails before anything is built.
 cargo fmt --all --check
+
+# System packages, only when missing (sudo unless already root): venv for
+# the Python tools; Debian's chromium and chromedriver for the console's
+# browser tests (tests/src/browser.rs never downloads a browser); npm for
+# their axe-core.
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+missing=()
+python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+command -v npm >/dev/null || missing+=(npm)
+if [ "${#missing[@]}" -gt 0 ]; then
+    as_root apt-get update -qq && as_root apt-get install -y -qq "${missing[@]}"
+fi
 
 # axe-core again only when package-lock.json is newer than the install
 # (npm writes node_modules/.package-lock.json last).
