@@ -84,6 +84,15 @@ async fn a_session_ends_when_idle_at_its_absolute_time_at_sign_out_and_with_its_
         };
         service.change_key(&ops, &t("59"), demoted).await.unwrap();
         assert_eq!(service.operator(&signed.token).await.unwrap_err(), Error::NotSignedIn, "{name}: no admin");
+        // An operator key is no API key: `admin` gives no API action.
+        let req = integration_tests::request(
+            "POST",
+            "/api/sms/send",
+            &[("x-api-key", OPERATOR), ("content-type", "application/json")],
+            r#"{"server": "60", "to": "+14165551234", "message": "x"}"#,
+        );
+        let (status, body) = integration_tests::answer(send_sms::handler::handle(&service, req).await.unwrap());
+        assert_eq!((status, body["error"].as_str()), (403, Some("API key does not allow SMS actions")), "{name}");
         // A key without `admin` does not sign in; nor does a made-up token.
         assert_eq!(
             service.sign_in("sender-key-0123456789abcdef", "192.0.2.1").await.unwrap_err(),

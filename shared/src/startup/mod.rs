@@ -27,6 +27,10 @@ pub trait Needs {
     /// Sends SMS: the gateway (connected in init, with `AWS_PREWARM`) and
     /// libphonenumber's metadata (loaded in init).
     const SMS: bool = false;
+    /// Readies the SMS parts in init (libphonenumber's metadata, the SNS
+    /// connection); without, their first use does (the console's rare test
+    /// SMS is no reason for every cold start to pay for them).
+    const SMS_IN_INIT: bool = Self::SMS;
     /// Fills voicemail templates from the S3 object's metadata.
     const DETAILS: bool = false;
     /// Opens recordings: presigned S3 URLs (on AWS), the folder (embedded).
@@ -63,10 +67,11 @@ pub mod needs {
         const RECORDINGS: bool = true;
     }
 
-    /// console: its test SMS sends.
+    /// console: its test SMS sends, readied at first use.
     pub enum Console {}
     impl Needs for Console {
         const SMS: bool = true;
+        const SMS_IN_INIT: bool = false;
         const ADMIN: bool = true;
     }
 
@@ -83,7 +88,7 @@ pub mod needs {
 impl Settings {
     /// The service over the store and gateway this configuration names.
     pub async fn service<N: Needs>(&self) -> Result<Service, StartupError> {
-        if !N::SMS {
+        if !N::SMS_IN_INIT {
             return self.backend_service::<N>().await;
         }
         // libphonenumber's metadata loads on a thread of its own while the
@@ -136,7 +141,7 @@ impl Settings {
         let dynamo = Arc::new(crate::adapters::dynamodb::DynamoStore::new(aws, table));
         let parts = aws_parts::<N>(aws, t, &clock);
         if t.prewarm {
-            match &parts.sms {
+            match parts.sms.as_ref().filter(|_| N::SMS_IN_INIT) {
                 Some(sms) => drop(tokio::join!(dynamo.prewarm(), sms.prewarm())),
                 None => dynamo.prewarm().await,
             }
