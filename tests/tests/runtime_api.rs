@@ -28,7 +28,7 @@ const TEMPLATE_TEXT: &str = "New voicemail on 1001 from unknown";
 const SQS_MESSAGE_ID: &str = "059f36b4-87a3-44ab-83d2-661975830a7d";
 
 /// (event file, function, SMS text) — the table in events/README.md.
-const CASES: [(&str, &str, &str); 16] = [
+const CASES: [(&str, &str, &str); 17] = [
     ("action-api-get.json", "send-sms", "You have received a new voicemail."),
     ("action-api-post-form.json", "send-sms", "Test SMS notification"),
     ("rest-send.json", "send-sms", "Test SMS notification"),
@@ -45,6 +45,7 @@ const CASES: [(&str, &str, &str); 16] = [
     ("action-api-reports-list.json", "send-sms", ""),
     ("rest-messages.json", "send-sms", ""),
     ("recording-link.json", "recording-link", ""),
+    ("console-sign-in-http-api-prod.json", "console", ""),
 ];
 
 /// A fresh SQLite file holding events/config.json, applied as `smsctl apply`
@@ -174,6 +175,13 @@ fn reads(file: &str, function: &str, db: &Path) {
     let dir = recordings.to_str().unwrap().to_owned();
     let mut lambda = Lambda::start(function, db, &[("SMS_RECORDINGS_DIR", dir.as_str())]);
     let outcome = lambda.invoke_file(file);
+    if function == "console" {
+        let v = outcome.response_json();
+        let page = v["body"].as_str().unwrap_or_default();
+        assert_eq!(v["statusCode"].as_u64(), Some(200), "{file}: {v}");
+        assert!(page.contains(r#"action="/prod/console/sign-in""#), "{file}: the stage in the form: {page}");
+        return;
+    }
     if function == "recording-link" {
         let v = outcome.response_json();
         assert_eq!((v["statusCode"].as_u64(), v["isBase64Encoded"].as_bool()), (Some(200), Some(true)), "{file}: {v}");

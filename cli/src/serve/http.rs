@@ -206,9 +206,11 @@ async fn respond(context: &Context, peer: IpAddr, req: Request<Incoming>) -> Res
     };
     let request = Request::from_parts(parts, body);
     let http = HttpRequest { source: Some(peer), ..HttpRequest::of(&request) };
-    routes::respond(&context.service, None, request.uri().path(), &http).await.map(|payload| match payload {
-        Payload::Text(text) => Either::Left(Full::new(Bytes::from(text))),
-        Payload::Audio { file, len } => Either::Right(AudioBody::new(file, len)),
+    routes::respond::<routes::serving::Every>(&context.service, request.uri().path(), &http).await.map(|payload| {
+        match payload {
+            Payload::Text(text) => Either::Left(Full::new(Bytes::from(text))),
+            Payload::Audio { file, len } => Either::Right(AudioBody::new(file, len)),
+        }
     })
 }
 

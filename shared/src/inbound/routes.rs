@@ -63,24 +63,80 @@ impl<'a> Route<'a> {
     }
 }
 
-/// The answer to a request on `path`, if `serving` (one function; `None`:
-/// every one, as the local server) serves its route; 404 otherwise.
-pub async fn respond(
-    service: &Service,
-    serving: Option<Function>,
-    path: &str,
-    req: &HttpRequest<'_>,
-) -> Response<Payload> {
-    let route = Route::of(path).filter(|r| serving.is_none_or(|f| r.function() == f));
+/// Who answers: one function (its Lambda handler) or every one (the local
+/// server), as a type, so that each route's code is linked only where it is
+/// served: a function's bootstrap carries its own routes, not the console's.
+pub trait Serving {
+    /// `None`: every function's routes.
+    const FUNCTION: Option<Function>;
+}
+
+/// The [`Serving`] types.
+pub mod serving {
+    use super::{Function, Serving};
+
+    pub enum SendSms {}
+    impl Serving for SendSms {
+        const FUNCTION: Option<Function> = Some(Function::SendSms);
+    }
+
+    pub enum VoicemailNotify {}
+    impl Serving for VoicemailNotify {
+        const FUNCTION: Option<Function> = Some(Function::VoicemailNotify);
+    }
+
+    pub enum RecordingLink {}
+    impl Serving for RecordingLink {
+        const FUNCTION: Option<Function> = Some(Function::RecordingLink);
+    }
+
+    pub enum Console {}
+    impl Serving for Console {
+        const FUNCTION: Option<Function> = Some(Function::Console);
+    }
+
+    /// The local server.
+    pub enum Every {}
+    impl Serving for Every {
+        const FUNCTION: Option<Function> = None;
+    }
+}
+
+/// Whether `serving` answers `function`'s routes (a constant per
+/// [`Serving`] type: the other routes' arms fold away).
+const fn serves(serving: Option<Function>, function: Function) -> bool {
+    match serving {
+        None => true,
+        Some(f) => f as u8 == function as u8,
+    }
+}
+
+/// The answer to a request on `path` if `S` serves its route; 404 otherwise.
+pub async fn respond<S: Serving>(service: &Service, path: &str, req: &HttpRequest<'_>) -> Response<Payload> {
+    let route = Route::of(path).filter(|r| serves(S::FUNCTION, r.function()));
     let answer = match route {
-        None => not_found(),
-        Some(Route::Action) => api::action::respond(service, req).await,
-        Some(Route::Send) => api::rest::respond(service, Endpoint::Send, req).await,
-        Some(Route::Messages) => api::rest::respond(service, Endpoint::Messages, req).await,
-        Some(Route::Message(id)) => api::rest::respond(service, Endpoint::Message(id), req).await,
-        Some(Route::Voicemail) => api::rest::respond(service, Endpoint::Voicemail, req).await,
-        Some(Route::Recording(token)) => return api::recording::respond(service, req.method, token).await,
-        Some(Route::Console) => super::console::respond(service, path, req).await,
+        Some(Route::Action) if const { serves(S::FUNCTION, Function::SendSms) } => {
+            api::action::respond(service, req).await
+        }
+        Some(Route::Send) if const { serves(S::FUNCTION, Function::SendSms) } => {
+            api::rest::respond(service, Endpoint::Send, req).await
+        }
+        Some(Route::Messages) if const { serves(S::FUNCTION, Function::SendSms) } => {
+            api::rest::respond(service, Endpoint::Messages, req).await
+        }
+        Some(Route::Message(id)) if const { serves(S::FUNCTION, Function::SendSms) } => {
+            api::rest::respond(service, Endpoint::Message(id), req).await
+        }
+        Some(Route::Voicemail) if const { serves(S::FUNCTION, Function::VoicemailNotify) } => {
+            api::rest::respond(service, Endpoint::Voicemail, req).await
+        }
+        Some(Route::Recording(token)) if const { serves(S::FUNCTION, Function::RecordingLink) } => {
+            return api::recording::respond(service, req.method, token).await;
+        }
+        Some(Route::Console) if const { serves(S::FUNCTION, Function::Console) } => {
+            super::console::respond(service, path, req).await
+        }
+        _ => not_found(),
     };
     answer.map(Payload::Text)
 }
@@ -88,6 +144,17 @@ pub async fn respond(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_serving_type_serves_its_functions_routes() {
+        for f in [Function::SendSms, Function::VoicemailNotify, Function::RecordingLink, Function::Console] {
+            assert!(serves(None, f));
+            assert!(serves(Some(f), f));
+        }
+        assert!(!serves(serving::SendSms::FUNCTION, Function::Console));
+        assert!(!serves(serving::Console::FUNCTION, Function::SendSms));
+        assert!(serves(serving::Every::FUNCTION, Function::Console));
+    }
 
     #[test]
     fn routes_go_to_template_yamls_functions() {

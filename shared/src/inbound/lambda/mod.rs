@@ -20,7 +20,7 @@ use lambda_http::request::{LambdaRequest, RequestContext};
 use lambda_http::{Adapter, Body, IntoResponse, LambdaEvent, Request, RequestExt, Service as Tower, TransformResponse};
 
 use super::api::{HttpRequest, Payload, error_response};
-use super::routes::{self, Function};
+use super::routes::{self, Serving};
 use crate::service::Service;
 
 /// The route a request asks for, and its parts for the API code.
@@ -62,12 +62,12 @@ fn route<'p>(path: &'p str, stage: Option<&str>) -> &'p str {
     if rest.is_empty() { "/" } else { rest }
 }
 
-/// An HTTP function's answer to a request, through the routing table,
-/// `function`'s routes only; a recording's audio read whole (a Lambda
-/// answer is one payload, within the recording cap).
-pub async fn respond(service: &Service, function: Function, req: Request) -> Response<Body> {
+/// An HTTP function's answer to a request, through the routing table, its
+/// own routes only (`S`); a recording's audio read whole (a Lambda answer
+/// is one payload, within the recording cap).
+pub async fn respond<S: Serving>(service: &Service, req: Request) -> Response<Body> {
     let (path, http) = api_request(&req);
-    let (parts, payload) = routes::respond(service, Some(function), path, &http).await.into_parts();
+    let (parts, payload) = routes::respond::<S>(service, path, &http).await.into_parts();
     let body = match payload {
         Payload::Text(text) if text.is_empty() => Ok(Body::Empty),
         Payload::Text(text) => Ok(Body::Text(text)),
