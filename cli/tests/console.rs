@@ -3,7 +3,7 @@
 //! SMS followed to `delivered`, sign-out; an operator of one tenant kept
 //! to it on every page and form; forms without their token refused;
 //! hostile markup shown as text; axe-core on every page; the screenshots
-//! of docs/console/.
+//! of docs/console/ (`UPDATE_SCREENSHOTS=1 cargo test -p smsctl --test console`).
 
 mod common;
 
@@ -55,10 +55,17 @@ async fn source(browser: &Browser) -> String {
     browser.client().source().await.expect("the page source")
 }
 
+/// axe-core on the page, and its screenshot: under target/ on every run,
+/// and into docs/console/ with `UPDATE_SCREENSHOTS=1` (so that a test run
+/// leaves the committed pictures alone).
 async fn check(browser: &Browser, name: &str, shot: Option<&str>) {
     browser.assert_accessible(name).await;
     if let Some(file) = shot {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/console");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let dir = match std::env::var_os("UPDATE_SCREENSHOTS") {
+            Some(_) => root.join("docs/console"),
+            None => root.join("target/console-screenshots"),
+        };
         browser.screenshot(&dir.join(file)).await;
     }
 }
