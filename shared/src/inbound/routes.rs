@@ -3,6 +3,7 @@
 //! handler answers its own routes through it; the local server answers all
 //! of them.
 
+use futures_util::future::BoxFuture;
 use http::Response;
 
 use super::api::{self, HttpRequest, Payload, not_found, rest::Endpoint};
@@ -112,33 +113,44 @@ const fn serves(serving: Option<Function>, function: Function) -> bool {
 }
 
 /// The answer to a request on `path` if `S` serves its route; 404 otherwise.
-pub async fn respond<S: Serving>(service: &Service, path: &str, req: &HttpRequest<'_>) -> Response<Payload> {
-    let route = Route::of(path).filter(|r| serves(S::FUNCTION, r.function()));
-    let answer = match route {
+///
+/// Not an `async fn` on purpose: in a future's state machine an arm's code
+/// stays reachable through its resume states even under a constant-false
+/// guard, so every function linked every route (the console's pages in
+/// send-sms). Here an arm `S` does not serve is plain dead code, and its
+/// future is never built; the one allocation per request is the price.
+pub fn respond<'a, S: Serving>(
+    service: &'a Service,
+    path: &'a str,
+    req: &'a HttpRequest<'a>,
+) -> BoxFuture<'a, Response<Payload>> {
+    let text = |answer: BoxFuture<'a, Response<String>>| -> BoxFuture<'a, Response<Payload>> {
+        Box::pin(async move { answer.await.map(Payload::Text) })
+    };
+    match Route::of(path).filter(|r| serves(S::FUNCTION, r.function())) {
         Some(Route::Action) if const { serves(S::FUNCTION, Function::SendSms) } => {
-            api::action::respond(service, req).await
+            text(Box::pin(api::action::respond(service, req)))
         }
         Some(Route::Send) if const { serves(S::FUNCTION, Function::SendSms) } => {
-            api::rest::respond(service, Endpoint::Send, req).await
+            text(Box::pin(api::rest::respond(service, Endpoint::Send, req)))
         }
         Some(Route::Messages) if const { serves(S::FUNCTION, Function::SendSms) } => {
-            api::rest::respond(service, Endpoint::Messages, req).await
+            text(Box::pin(api::rest::respond(service, Endpoint::Messages, req)))
         }
         Some(Route::Message(id)) if const { serves(S::FUNCTION, Function::SendSms) } => {
-            api::rest::respond(service, Endpoint::Message(id), req).await
+            text(Box::pin(api::rest::respond(service, Endpoint::Message(id), req)))
         }
         Some(Route::Voicemail) if const { serves(S::FUNCTION, Function::VoicemailNotify) } => {
-            api::rest::respond(service, Endpoint::Voicemail, req).await
+            text(Box::pin(api::rest::respond(service, Endpoint::Voicemail, req)))
         }
         Some(Route::Recording(token)) if const { serves(S::FUNCTION, Function::RecordingLink) } => {
-            return api::recording::respond(service, req.method, token).await;
+            Box::pin(api::recording::respond(service, req.method, token))
         }
         Some(Route::Console) if const { serves(S::FUNCTION, Function::Console) } => {
-            super::console::respond(service, path, req).await
+            text(Box::pin(super::console::respond(service, path, req)))
         }
-        _ => not_found(),
-    };
-    answer.map(Payload::Text)
+        _ => Box::pin(std::future::ready(not_found().map(Payload::Text))),
+    }
 }
 
 #[cfg(test)]
