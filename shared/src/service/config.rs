@@ -85,6 +85,10 @@ pub fn audit_of(who: &str, now: i64, stored: &Snapshot, next: &Snapshot, deleted
     out
 }
 
+fn warn(path: String, message: String) -> ConfigError {
+    ConfigError { path, message }
+}
+
 fn json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
@@ -102,7 +106,8 @@ pub struct Config {
     pub api_keys: Vec<KeyConfig>,
 }
 
-/// Why a configuration file was refused: the JSON path of the problem.
+/// A problem at a JSON path of a configuration file: why it was refused,
+/// or (from [`Config::warnings`]) what it writes that will not qualify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{path}: {message}")]
 pub struct ConfigError {
@@ -164,42 +169,48 @@ impl Config {
     /// Well-formed references that do not qualify: written, but worth a word.
     /// `stored` tells what the store already knows of a number the file does
     /// not list.
-    pub fn warnings(&self, stored: &BTreeMap<E164, SmsNumber>) -> Vec<String> {
+    pub fn warnings(&self, stored: &BTreeMap<E164, SmsNumber>) -> Vec<ConfigError> {
         let mut out = Vec::new();
         let known: HashSet<&TenantId> = self.tenants.iter().map(|t| &t.id).collect();
         for (i, t) in self.tenants.iter().enumerate() {
             let Some(sender) = &t.sender_number else {
-                out.push(format!("$.tenants[{i}]: tenant {} has no sender number yet", t.id));
+                out.push(warn(format!("$.tenants[{i}]"), format!("tenant {} has no sender number yet", t.id)));
                 continue;
             };
             let entry = self.numbers.iter().find(|n| &n.number == sender).or_else(|| stored.get(sender));
             match entry {
-                None => out.push(format!("$.tenants[{i}].sender_number: {sender} is not in the number registry")),
+                None => out.push(warn(
+                    format!("$.tenants[{i}].sender_number"),
+                    format!("{sender} is not in the number registry"),
+                )),
                 Some(n) if !n.sms_enabled => {
-                    out.push(format!("$.tenants[{i}].sender_number: {sender} is not SMS-enabled"));
+                    out.push(warn(format!("$.tenants[{i}].sender_number"), format!("{sender} is not SMS-enabled")));
                 }
                 Some(n) if !n.tenant.allows(&t.id) => {
-                    out.push(format!("$.tenants[{i}].sender_number: {sender} belongs to tenant {}", n.tenant.as_str()));
+                    out.push(warn(
+                        format!("$.tenants[{i}].sender_number"),
+                        format!("{sender} belongs to tenant {}", n.tenant.as_str()),
+                    ));
                 }
                 Some(_) => {}
             }
         }
         for (i, e) in self.extensions.iter().enumerate() {
             if !known.contains(&e.tenant) {
-                out.push(format!(
-                    "$.extensions[{i}]: tenant {} is not in this file (it must exist in the store)",
-                    e.tenant
+                out.push(warn(
+                    format!("$.extensions[{i}]"),
+                    format!("tenant {} is not in this file (it must exist in the store)", e.tenant),
                 ));
             }
             if e.sms_number.is_none() {
-                out.push(format!("$.extensions[{i}]: extension {} has no SMS number", e.extension));
+                out.push(warn(format!("$.extensions[{i}]"), format!("extension {} has no SMS number", e.extension)));
             }
         }
         for (i, n) in self.numbers.iter().enumerate() {
             if let Owner::Tenant(t) = &n.tenant
                 && !known.contains(t)
             {
-                out.push(format!("$.numbers[{i}]: tenant {t} is not in this file"));
+                out.push(warn(format!("$.numbers[{i}]"), format!("tenant {t} is not in this file")));
             }
         }
         out
@@ -345,7 +356,7 @@ mod tests {
             &EXAMPLE.replace("\"tenant\": \"59\", \"sms_enabled\": true", "\"tenant\": \"60\", \"sms_enabled\": false"),
         )
         .unwrap();
-        let w = c.warnings(&BTreeMap::new());
+        let w: Vec<String> = c.warnings(&BTreeMap::new()).iter().map(ToString::to_string).collect();
         assert!(w.contains(&"$.tenants[0].sender_number: +14165550000 is not SMS-enabled".to_owned()), "{w:?}");
         let c = Config::from_json(
             &EXAMPLE
@@ -356,7 +367,8 @@ mod tests {
         .unwrap();
         assert!(
             c.warnings(&BTreeMap::new())
-                .contains(&"$.tenants[0].sender_number: +14165550000 belongs to tenant 60".to_owned())
+                .iter()
+                .any(|w| w.to_string() == "$.tenants[0].sender_number: +14165550000 belongs to tenant 60")
         );
     }
 

@@ -78,7 +78,7 @@ impl Service {
         let config = Config { tenants: vec![after.clone()], ..Config::default() };
         let numbers: BTreeMap<E164, SmsNumber> =
             self.admin()?.numbers().await?.into_iter().map(|n| (n.number.clone(), n)).collect();
-        let warnings = config.warnings(&numbers).into_iter().map(|w| without_path(&w)).collect();
+        let warnings = config.warnings(&numbers).into_iter().map(|w| w.message).collect();
         let snapshot = Snapshot { tenants: vec![after.clone()], ..Snapshot::default() };
         let entry = self.audit_entry(op, Some(&after.id), what, Some(&before), Some(&after))?;
         self.record(snapshot, Vec::new(), entry).await?;
@@ -113,7 +113,7 @@ impl Service {
             return Ok(Vec::new());
         }
         let config = Config { numbers: vec![next.clone()], ..Config::default() };
-        let warnings = config.warnings(&BTreeMap::new()).into_iter().map(|w| without_path(&w)).collect();
+        let warnings = config.warnings(&BTreeMap::new()).into_iter().map(|w| w.message).collect();
         let what = format!("number {}", next.number);
         let entry = self.audit_entry(op, None, &what, before, Some(&next))?;
         self.record(Snapshot { numbers: vec![next], ..Snapshot::default() }, Vec::new(), entry).await?;
@@ -164,7 +164,7 @@ impl Service {
             }
             let config = KeyConfig { name, secret: None, tenants, permissions, enabled };
             let file = Config { api_keys: vec![config], ..Config::default() };
-            file.check().map_err(|e| Error::InvalidSetting(without_path(&e.to_string())))?;
+            file.check().map_err(|e| Error::InvalidSetting(e.message))?;
             Ok(file.plan(before.into_iter().cloned().collect::<Vec<_>>().as_slice(), self.now()))
         };
         let (plan, rotate) = match (change, before) {
@@ -219,14 +219,5 @@ impl Service {
     ) -> Result<()> {
         tracing::info!(operator = %entry.who, what = %entry.what, "console change");
         Ok(self.admin()?.record(&Change { snapshot, delete_keys, audit: vec![entry] }).await?)
-    }
-}
-
-/// `apply`'s text without the file's JSON path, which names a place in a
-/// file the console's operator never wrote.
-fn without_path(text: &str) -> String {
-    match text.split_once(": ") {
-        Some((path, rest)) if path.starts_with('$') => rest.to_owned(),
-        _ => text.to_owned(),
     }
 }
