@@ -160,15 +160,9 @@ impl DynamoStore {
     /// A table made by an earlier version gets the indexes one at a time,
     /// as DynamoDB allows.
     async fn add_missing_indexes(&self) -> Result<(), StoreError> {
-        let described = self
-            .client
-            .describe_table()
-            .table_name(&self.table)
-            .send()
-            .await
-            .map_err(|e| failed("DescribeTable", e))?;
-        let existing: Vec<String> = described
-            .table()
+        let existing: Vec<String> = self
+            .describe()
+            .await?
             .map(|t| t.global_secondary_indexes().iter().filter_map(|i| i.index_name().map(str::to_owned)).collect())
             .unwrap_or_default();
         for index in [log_index()?, provider_index()?] {
@@ -195,6 +189,11 @@ impl DynamoStore {
         Ok(())
     }
 
+    async fn describe(&self) -> Result<Option<aws_sdk_dynamodb::types::TableDescription>, StoreError> {
+        let out = self.client.describe_table().table_name(&self.table).send().await;
+        Ok(out.map_err(|e| failed("DescribeTable", e))?.table)
+    }
+
     async fn wait_active(&self) -> Result<(), StoreError> {
         let deadline = tokio::time::Instant::now() + TABLE_WAIT;
         self.client.wait_until_table_exists().table_name(&self.table).wait(TABLE_WAIT).await.map_err(|e| {
@@ -202,14 +201,7 @@ impl DynamoStore {
         })?;
         // The waiter looks at the table only; new indexes build afterwards.
         loop {
-            let out = self
-                .client
-                .describe_table()
-                .table_name(&self.table)
-                .send()
-                .await
-                .map_err(|e| failed("DescribeTable", e))?;
-            let building = out.table().is_some_and(|t| {
+            let building = self.describe().await?.is_some_and(|t| {
                 t.global_secondary_indexes().iter().any(|i| i.index_status().is_some_and(|s| s.as_str() != "ACTIVE"))
             });
             if !building {
