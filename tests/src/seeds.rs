@@ -29,16 +29,19 @@ pub async fn seed_sent(store: &dyn Store, provider_id: &str) -> shared::domain::
         lease_until: None,
         key: None,
     };
-    let start = shared::ports::Start {
-        record: &record,
-        claim: None,
-        budget: None,
-        now: record.at,
-        log_keep_secs: 90 * 86_400,
-        link: None,
-    };
-    store.begin(&start).await.unwrap();
+    log_entry(store, &record).await;
     record
+}
+
+/// How long a seeded log entry is kept: the default log's 90 days.
+pub const KEEP_LOG: i64 = 90 * 86_400;
+
+/// Writes `record` into the log as it stands, claimless and budgetless (a
+/// message whose work is over); panics unless the store started it.
+pub async fn log_entry(store: &dyn Store, record: &shared::domain::MessageRecord) {
+    let start =
+        shared::ports::Start { record, claim: None, budget: None, now: record.at, log_keep_secs: KEEP_LOG, link: None };
+    assert_eq!(store.begin(&start).await.expect("a log entry written"), shared::ports::Begun::Started);
 }
 
 /// The recording link of events/recording-link.json, and its object.

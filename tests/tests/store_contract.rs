@@ -441,7 +441,7 @@ async fn put_key_keys_delete_key() {
 
 // ---------------------------------------------------------------- claims
 
-const KEEP_LOG: i64 = 90 * 86_400;
+use integration_tests::KEEP_LOG;
 
 fn record(tenant_id: &str, at: i64, id: &str) -> MessageRecord {
     MessageRecord {
@@ -713,10 +713,7 @@ async fn budget_windows() {
 // ---------------------------------------------------------------- log
 
 /// Writes a log entry as it ends (no claim, no budget).
-async fn log(store: &dyn Store, r: &MessageRecord) {
-    let start = Start { record: r, claim: None, budget: None, now: r.at, log_keep_secs: KEEP_LOG, link: None };
-    assert_eq!(store.begin(&start).await.expect("begin"), Begun::Started);
-}
+use integration_tests::log_entry as log;
 
 async fn the_log_is_newest_first_per_tenant(name: &str, store: &dyn Store, admin: &dyn Admin) {
     let records = [

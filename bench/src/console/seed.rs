@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use shared::adapters::sqlite::SqliteStore;
 use shared::domain::{DeliveryReceipt, Extension, MessageKind, MessageRecord, MessageStatus, TenantId};
-use shared::ports::{Admin, Start, Store};
+use shared::ports::Admin;
 use shared::service::config::Config;
 use tokio::task::JoinSet;
 
@@ -66,17 +66,7 @@ async fn log(store: &Arc<SqliteStore>, records: impl Iterator<Item = MessageReco
             tasks.join_next().await.expect("a task").expect("a log write");
         }
         let store = store.clone();
-        tasks.spawn(async move {
-            let start = Start {
-                record: &record,
-                claim: None,
-                budget: None,
-                now: record.at,
-                log_keep_secs: 90 * 86_400,
-                link: None,
-            };
-            store.begin(&start).await.map(drop).expect("a log entry written");
-        });
+        tasks.spawn(async move { integration_tests::log_entry(&*store, &record).await });
     }
     while let Some(done) = tasks.join_next().await {
         done.expect("a log write");
