@@ -175,6 +175,17 @@ async fn extensions(browser: &Browser) {
     browser.click("form[aria-label='Extension 1001'] button").await;
     assert_eq!(browser.text("p.notice.saved").await, "Extension 1001 saved.");
     check(browser, "extensions", Some("extensions.png")).await;
+    // One being added, refused: said above the page (it lists no such row).
+    browser.fill("#new-extension", "1005").await;
+    browser.click("#new-on option[value='yes']").await;
+    browser.click("form[aria-labelledby='add-ext'] button").await;
+    let refused = browser.text("p.notice.failed").await;
+    assert_eq!(refused, "Not saved: Extension 1005: Destination does not have an assigned SMS number");
+    // A page's forms post back to that page.
+    browser.fill("#q", "100").await;
+    browser.click("form.search button").await;
+    let action = browser.attr("form[aria-label='Extension 1001']", "action").await.unwrap_or_default();
+    assert!(action.ends_with("/console/tenants/59/extensions?q=100"), "{action}");
 }
 
 /// A key created: its secret shown once, never again; it sends at once (the

@@ -38,7 +38,17 @@ async fn view_with(
     let prefix = query.get("q").filter(|q| q.bytes().all(|b| b.is_ascii_digit())).unwrap_or("");
     let after = query.get("after");
     let list = service.extensions_page(&s.operator, id, ListQuery { prefix, after, limit: PAGE }).await?;
+    // A refusal of an extension this page does not list (one being added)
+    // is said above the page.
+    let (row, notice) = match row {
+        Some((x, e)) if !list.iter().any(|r| r.extension == x) => {
+            (None, Some(Notice::Failed(format!("Extension {x}: {e}"))))
+        }
+        row => (row, notice),
+    };
     let frame = s.frame();
+    // Forms post back to this page, so that their answer shows it again.
+    let here = page_url(&frame, id, prefix, after);
     let failed = row.is_some() || Notice::failed(notice.as_ref());
     let content = html! {
         (frame.tenant_head(&o, Tab::Extensions))
@@ -47,11 +57,11 @@ async fn view_with(
             input #q type="search" name="q" value=(prefix) inputmode="numeric";
             button type="submit" { "Search" }
         }
-        (rows(&frame, id, &list, row.as_ref()))
+        (rows(&frame, &here, &list, row.as_ref()))
         @if list.len() == PAGE { @if let Some(last) = list.last() {
-            a.next href=(frame.url(&format!("/tenants/{id}/extensions?q={prefix}&after={}", last.extension))) { "Next extensions" }
+            a.next href=(page_url(&frame, id, prefix, Some(last.extension.as_str()))) { "Next extensions" }
         } }
-        (add(&frame, id))
+        (add(&frame, &here))
         (limits_form(&frame, &o.tenant))
     };
     let status = Notice::status(failed);
@@ -127,21 +137,31 @@ fn pair(kind: MessageKind, per_minute: Option<u32>, per_day: Option<u32>) -> Opt
     (set != default).then_some(set)
 }
 
-fn rows(frame: &Frame<'_>, id: &TenantId, list: &[ExtensionRecord], row: Option<&RowError>) -> Markup {
+/// This page of the extensions: its prefix, and where it starts.
+fn page_url(frame: &Frame<'_>, id: &TenantId, prefix: &str, after: Option<&str>) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("q", prefix);
+    if let Some(after) = after {
+        query.append_pair("after", after);
+    }
+    frame.url(&format!("/tenants/{id}/extensions?{}", query.finish()))
+}
+
+fn rows(frame: &Frame<'_>, here: &str, list: &[ExtensionRecord], row: Option<&RowError>) -> Markup {
     html! {
         @if list.is_empty() { p { "No extension matches." } }
         ul.extensions { @for x in list {
             @let error = row.filter(|(e, _)| e == &x.extension).map(|(_, t)| t.as_str());
-            li { (extension_form(frame, id, x, error)) }
+            li { (extension_form(frame, here, x, error)) }
         } }
     }
 }
 
-fn extension_form(frame: &Frame<'_>, id: &TenantId, x: &ExtensionRecord, error: Option<&str>) -> Markup {
+fn extension_form(frame: &Frame<'_>, here: &str, x: &ExtensionRecord, error: Option<&str>) -> Markup {
     let ext = x.extension.as_str();
     let (on_id, number_id, error_id) = (format!("on-{ext}"), format!("number-{ext}"), format!("error-{ext}"));
     html! {
-        form.extension method="post" action=(frame.url(&format!("/tenants/{id}/extensions"))) aria-label={ "Extension " (ext) } {
+        form.extension method="post" action=(here) aria-label={ "Extension " (ext) } {
             (frame.csrf_field())
             input type="hidden" name="extension" value=(ext);
             strong { "Extension " (ext) }
@@ -159,9 +179,9 @@ fn extension_form(frame: &Frame<'_>, id: &TenantId, x: &ExtensionRecord, error: 
     }
 }
 
-fn add(frame: &Frame<'_>, id: &TenantId) -> Markup {
+fn add(frame: &Frame<'_>, here: &str) -> Markup {
     html! {
-        form.extension method="post" action=(frame.url(&format!("/tenants/{id}/extensions"))) aria-labelledby="add-ext" {
+        form.extension method="post" action=(here) aria-labelledby="add-ext" {
             (frame.csrf_field())
             h2 #add-ext { "Add an extension" }
             label for="new-extension" { "Extension" }

@@ -4,6 +4,7 @@
 
 use maud::{Markup, html};
 
+use crate::domain::times::day;
 use crate::service::operators::DayCount;
 
 const WIDTH: u32 = 720;
@@ -29,19 +30,19 @@ pub fn svg(days: &[DayCount]) -> Markup {
                     @for (j, ((class, name), v)) in SERIES.iter().zip(values(d)).enumerate() {
                         @let h = v * HEIGHT / max;
                         rect class={ "bar " (class) } x=(x0 + u32::try_from(j).unwrap_or(0) * bar) y=(HEIGHT - h) width=(bar) height=(h.max(1)) {
-                            title { (super::label(d.day)) ": " (v) " " (name) }
+                            title { (day(d.day)) ": " (v) " " (name) }
                         }
                     }
                 }
                 @if let (Some(first), Some(last)) = (days.first(), days.last()) {
-                    text x="0" y=(HEIGHT + 16) { (super::label(first.day)) }
-                    text x=(WIDTH) y=(HEIGHT + 16) text-anchor="end" { (super::label(last.day)) }
+                    text x="0" y=(HEIGHT + 16) { (day(first.day)) }
+                    text x=(WIDTH) y=(HEIGHT + 16) text-anchor="end" { (day(last.day)) }
                 }
             }
             ul.legend { @for (class, name) in SERIES { li { span class={ "swatch " (class) } {} (name) } } }
             details { summary { "The figures" }
                 table { thead { tr { th scope="col" { "Day" } @for (_, name) in SERIES { th scope="col" { (name) } } } }
-                    tbody { @for d in days { tr { th scope="row" { (super::label(d.day)) } @for v in values(d) { td { (v) } } } } } }
+                    tbody { @for d in days { tr { th scope="row" { (day(d.day)) } @for v in values(d) { td { (v) } } } } } }
             }
         }
     }

@@ -7,7 +7,7 @@ use maud::{Markup, html};
 use super::super::forms::Form;
 use super::super::layout::{Frame, Notice, Tab, when};
 use super::super::session::{Signed, html_response};
-use crate::domain::times::{day, parse_day};
+use crate::domain::times::parse_day;
 use crate::domain::{Cursor, E164, MessageRecord, MessageStatus, MessageText, TenantId};
 use crate::service::{Error, PageQuery, Service};
 
@@ -168,9 +168,4 @@ fn test_form(frame: &Frame<'_>, id: &TenantId) -> Markup {
             button type="submit" { "Send test SMS" }
         }
     }
-}
-
-/// The chart's day labels.
-fn label(day_start: i64) -> String {
-    day(day_start)
 }
