@@ -80,7 +80,7 @@ impl Service {
             self.admin()?.numbers().await?.into_iter().map(|n| (n.number.clone(), n)).collect();
         let warnings = config.warnings(&numbers).into_iter().map(|w| w.message).collect();
         let snapshot = Snapshot { tenants: vec![after.clone()], ..Snapshot::default() };
-        let entry = self.audit_entry(op, Some(&after.id), what, Some(&before), Some(&after))?;
+        let entry = self.audit_entry(op, Some(&after.id), what, Some(&before), Some(&after));
         self.record(snapshot, Vec::new(), entry).await?;
         Ok(warnings)
     }
@@ -98,7 +98,7 @@ impl Service {
             return Ok(());
         }
         let what = format!("extension {}", next.extension);
-        let entry = self.audit_entry(op, Some(&next.tenant), &what, before.as_ref(), Some(&next))?;
+        let entry = self.audit_entry(op, Some(&next.tenant), &what, before.as_ref(), Some(&next));
         self.record(Snapshot { extensions: vec![next], ..Snapshot::default() }, Vec::new(), entry).await
     }
 
@@ -115,7 +115,7 @@ impl Service {
         let config = Config { numbers: vec![next.clone()], ..Config::default() };
         let warnings = config.warnings(&BTreeMap::new()).into_iter().map(|w| w.message).collect();
         let what = format!("number {}", next.number);
-        let entry = self.audit_entry(op, None, &what, before, Some(&next))?;
+        let entry = self.audit_entry(op, None, &what, before, Some(&next));
         self.record(Snapshot { numbers: vec![next], ..Snapshot::default() }, Vec::new(), entry).await?;
         Ok(warnings)
     }
@@ -146,7 +146,7 @@ impl Service {
         let scope = after.as_ref().or(before).and_then(|k| k.tenants.single()).cloned();
         let what = format!("API key {name}");
         let entry =
-            self.audit_entry(op, scope.as_ref(), &what, before.map(KeyConfig::of), after.as_ref().map(KeyConfig::of))?;
+            self.audit_entry(op, scope.as_ref(), &what, before.map(KeyConfig::of), after.as_ref().map(KeyConfig::of));
         let snapshot = Snapshot { keys: after.into_iter().collect(), ..Snapshot::default() };
         self.record(snapshot, delete.into_iter().collect(), entry).await?;
         Ok(secret)
@@ -207,8 +207,8 @@ impl Service {
         what: &str,
         before: Option<T>,
         after: Option<T>,
-    ) -> Result<AuditEntry> {
-        Ok(AuditEntry::of(&op.name, self.now(), tenant, what.to_owned(), before.as_ref(), after.as_ref()))
+    ) -> AuditEntry {
+        AuditEntry::of(&op.name, self.now(), tenant, what.to_owned(), before.as_ref(), after.as_ref())
     }
 
     async fn record(
