@@ -13,8 +13,15 @@ use std::time::{Duration, Instant};
 use crate::runtime_api::{Outcome, RuntimeApi};
 
 /// The six functions' binaries, as the workspace names them.
-pub const FUNCTIONS: [&str; 6] =
-    ["send-sms", "voicemail-notify", "voicemail-trigger", "delivery-status", "recording-link", "console"];
+pub const FUNCTIONS: [&str; 7] = [
+    "send-sms",
+    "voicemail-notify",
+    "voicemail-trigger",
+    "delivery-status",
+    "recording-link",
+    "console",
+    "scheduled-sender",
+];
 
 /// How long an invocation (or a failing cold start) may take: debug builds
 /// on a busy CI machine.

@@ -28,6 +28,6 @@ pub use gateway::{SentReader, SentSms, TestGateway};
 pub use handlers::{answer, invoke_event, request, s3_record, sqs_batch, trigger, trigger_by};
 pub use logs::{CaptureGuard, Logs, capture_logs};
 pub use seeds::{
-    KEEP_LOG, SAMPLE_LINK_TOKEN, SAMPLE_RECEIPT_ID, SAMPLE_RECORDING_KEY, events_config, log_entry, repo_path,
-    seed_link, seed_sent,
+    KEEP_LOG, SAMPLE_JOB_PREFIX, SAMPLE_LINK_TOKEN, SAMPLE_RECEIPT_ID, SAMPLE_RECORDING_KEY, SAMPLE_WAITING_ID,
+    events_config, log_entry, repo_path, seed_link, seed_sent, seed_waiting,
 };

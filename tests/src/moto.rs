@@ -419,10 +419,56 @@ impl Moto {
 }
 
 /// One HTTP request to moto's own API; its body.
+/// Every recorded request (of any test) whose URL or body names `needle`,
+/// as `Transcribe.<Operation>` (its target) or `S3 <METHOD> <path>`.
+pub async fn calls_naming(endpoint: &str, needle: &str) -> Vec<String> {
+    let text = call(Method::GET, &format!("{endpoint}/moto-api/recorder/download-recording")).await;
+    let mut calls = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let entry: Value = serde_json::from_str(line).expect("a recording line is JSON");
+        let url = entry["url"].as_str().unwrap_or_default();
+        let raw = entry["body"].as_str().unwrap_or_default();
+        let body = match entry["body_encoded"].as_bool() {
+            Some(true) => String::from_utf8_lossy(&BASE64.decode(raw).unwrap_or_default()).into_owned(),
+            _ => raw.to_owned(),
+        };
+        if !url.contains(needle) && !body.contains(needle) {
+            continue;
+        }
+        let target = entry["headers"]
+            .as_object()
+            .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case("X-Amz-Target")))
+            .and_then(|(_, v)| v.as_str());
+        calls.push(match target {
+            Some(target) => target.to_owned(),
+            None => {
+                let path = url.split_once("://").map_or(url, |(_, rest)| &rest[rest.find('/').unwrap_or(0)..]);
+                let path = path.split('?').next().unwrap_or(path);
+                format!("S3 {} {path}", entry["method"].as_str().unwrap_or_default())
+            }
+        });
+    }
+    calls
+}
+
+/// Makes moto's Transcribe jobs complete at their first look (its state
+/// manager), as a job long finished would answer.
+pub async fn complete_transcription_jobs_at_once(endpoint: &str) {
+    let body = r#"{"model_name": "transcribe::transcriptionjob", "transition": {"progression": "immediate"}}"#;
+    call_with(Method::POST, &format!("{endpoint}/moto-api/state-manager/set-transition"), body).await;
+}
+
 async fn call(method: Method, url: &str) -> String {
+    call_with(method, url, "").await
+}
+
+async fn call_with(method: Method, url: &str, body: &str) -> String {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let request =
-        http::Request::builder().method(method).uri(url).body(Full::new(Bytes::new())).expect("a valid moto URL");
+    let request = http::Request::builder()
+        .method(method)
+        .uri(url)
+        .body(Full::new(Bytes::from(body.to_owned())))
+        .expect("a valid moto URL");
     let response = client.request(request).await.unwrap_or_else(|e| panic!("moto at {url} does not answer: {e}"));
     let status = response.status();
     let body = response

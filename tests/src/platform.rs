@@ -15,7 +15,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use shared::domain::{ExtensionRecord, KeyHash, MessageRecord, Receipt, RecordingLink};
 use shared::ports::{
-    Begun, End, Finished, Found, Lookup, MessagePage, MessageQuery, Received, Start, Store, StoreError,
+    Begun, End, Finished, Found, Lookup, MessagePage, MessageQuery, Received, Resume, Resumed, Start, Store,
+    StoreError, Waiting,
 };
 use shared::service::Service;
 
@@ -24,7 +25,8 @@ use shared::service::Service;
 pub enum Step {
     /// Read the configuration; nothing written yet.
     BeforeClaim,
-    /// The claim is taken (and the log entry `sending`); nothing sent.
+    /// The claim is taken (and the log entry `sending`); nothing sent. In
+    /// a voicemail's second phase: taken again from its wait.
     AfterClaim,
     /// Sent; the claim not yet marked done.
     AfterSend,
@@ -141,6 +143,21 @@ impl Store for Dying {
 
     async fn link(&self, hash: &KeyHash) -> Result<Option<RecordingLink>, StoreError> {
         self.inner.link(hash).await
+    }
+
+    async fn waiting(&self, message_id: &str) -> Result<Option<Waiting>, StoreError> {
+        self.inner.waiting(message_id).await
+    }
+
+    async fn resume(&self, resume: &Resume<'_>) -> Result<Resumed, StoreError> {
+        self.maybe_die(Step::BeforeClaim).await;
+        let resumed = self.inner.resume(resume).await?;
+        self.maybe_die(Step::AfterClaim).await;
+        Ok(resumed)
+    }
+
+    async fn due(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.inner.due(now, limit).await
     }
 }
 

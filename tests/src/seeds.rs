@@ -83,3 +83,64 @@ pub fn events_config() -> String {
 pub fn repo_path(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
 }
+
+/// The message id events/transcribe-job-*.json's job names (after the
+/// stack's prefix, `sms-notifications-`).
+pub const SAMPLE_JOB_PREFIX: &str = "sms-notifications-";
+pub const SAMPLE_WAITING_ID: &str = "vm-0123456789abcdef0123456789abcdef";
+
+/// A voicemail of tenant 59's extension 1001 waiting for its transcript
+/// under `message_id`, due at `due`, as the trigger's first phase leaves it
+/// (its claim taken, then finished as `transcribing`, the wait written).
+pub async fn seed_waiting(store: &dyn Store, message_id: &str, now: i64, due: i64) {
+    use shared::domain::{Extension, MessageKind, MessageRecord, MessageStatus, TenantId, VoicemailDetails};
+    use shared::ports::{Begun, Claim, Closing, End, Finished, S3Object, Start, Voicemail, WaitChange, Waiting};
+    let extension = Extension::parse("1001").unwrap();
+    let key = format!("voicemail/59/1001/{message_id}.wav");
+    let voicemail = Voicemail {
+        identity: format!("s3://pbx-voicemail/{key}#0A"),
+        tenant: TenantId::parse("59").unwrap(),
+        details: VoicemailDetails::new(&extension),
+        extension: extension.clone(),
+        object: Some(S3Object { bucket: "pbx-voicemail".to_owned(), key }),
+    };
+    let claim_id = format!("vm#{}", voicemail.identity);
+    let mut record = MessageRecord {
+        id: message_id.to_owned(),
+        tenant: voicemail.tenant.clone(),
+        kind: MessageKind::Voicemail,
+        extension: Some(extension),
+        from: String::new(),
+        to: String::new(),
+        status: MessageStatus::Sending,
+        provider_id: None,
+        segments: 0,
+        error: None,
+        at: now,
+        attempts: 0,
+        receipt: None,
+        lease_until: Some(now + 60),
+        key: None,
+    };
+    let claim = Claim {
+        id: &claim_id,
+        fingerprint: &voicemail.identity,
+        token: "seed",
+        lease_until: now + 60,
+        keep_secs: 86_400,
+    };
+    let start = Start { record: &record, claim: Some(claim), budget: None, now, log_keep_secs: KEEP_LOG, link: None };
+    assert_eq!(store.begin(&start).await.expect("a claim taken"), Begun::Started);
+    (record.status, record.lease_until) = (MessageStatus::Transcribing, None);
+    let waiting = Waiting { message_id: message_id.to_owned(), claim: claim_id.clone(), voicemail, job: true, due };
+    let closing = Closing { id: &claim_id, token: "seed", result: Some("transcribing"), keep_secs: 86_400 };
+    let end = End {
+        record: &record,
+        claim: Some(closing),
+        now,
+        log_keep_secs: KEEP_LOG,
+        token: "seed-end",
+        wait: Some(WaitChange::Park(&waiting)),
+    };
+    assert_eq!(store.finish(&end).await.expect("a wait written"), Finished::Done);
+}

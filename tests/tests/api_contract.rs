@@ -738,6 +738,15 @@ impl shared::ports::Store for BrokenStore {
     async fn link(&self, _: &shared::domain::KeyHash) -> Result<Option<shared::domain::RecordingLink>, StoreError> {
         Err(StoreError("disk on fire".into()))
     }
+    async fn waiting(&self, _: &str) -> Result<Option<shared::ports::Waiting>, StoreError> {
+        Err(StoreError("disk on fire".into()))
+    }
+    async fn resume(&self, _: &shared::ports::Resume<'_>) -> Result<shared::ports::Resumed, StoreError> {
+        Err(StoreError("disk on fire".into()))
+    }
+    async fn due(&self, _: i64, _: usize) -> Result<Vec<String>, StoreError> {
+        Err(StoreError("disk on fire".into()))
+    }
 }
 
 use shared::ports::StoreError;

@@ -30,6 +30,9 @@ async fn every_sample_event_answers_and_sends() {
         ("rest-messages.json", ""),
         ("recording-link.json", ""),
         ("console-sign-in-http-api-prod.json", ""),
+        ("transcribe-job-completed.json", ""),
+        ("transcribe-job-failed.json", ""),
+        ("schedule.json", ""),
     ];
     let mut files: Vec<String> = std::fs::read_dir(integration_tests::repo_path("events"))
         .unwrap()
@@ -147,6 +150,33 @@ async fn reads(b: &integration_tests::Backend, file: &str) -> Option<Result<(), 
             let ok = resp.status() == 200 && page.contains(r#"action="/prod/console/sign-in""#);
             Some(check(ok, format!("{} {page}", resp.status())))
         }
+        f if f.starts_with("transcribe-job") || f == "schedule.json" => Some(waited(b, file).await),
         _ => None,
     }
+}
+
+/// A voicemail waiting for its transcript, finished by the job's end (the
+/// stack's prefix is the sample's) or, once due, by the scheduled run.
+async fn waited(b: &integration_tests::Backend, file: &str) -> Result<(), String> {
+    use integration_tests::{SAMPLE_JOB_PREFIX, SAMPLE_WAITING_ID, seed_waiting};
+    b.apply(&events_config()).await;
+    let now = shared::ports::Clock::now(&*shared::adapters::clock::system());
+    seed_waiting(&*b.store, SAMPLE_WAITING_ID, now, now).await;
+    let text = std::fs::read_to_string(integration_tests::repo_path(&format!("events/{file}"))).unwrap();
+    let payload: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut policy = b.policy.clone();
+    policy.transcripts.job_prefix = SAMPLE_JOB_PREFIX.to_owned();
+    let svc =
+        shared::service::Service::new(b.store.clone(), b.gateway.clone(), policy, shared::adapters::clock::system());
+    let answer = if file == "schedule.json" {
+        let event = lambda_runtime::LambdaEvent::new(serde_json::from_value(payload).unwrap(), Default::default());
+        serde_json::to_value(scheduled_sender::handler::handle(&svc, event).await.map_err(|e| e.to_string())?).unwrap()
+    } else {
+        integration_tests::trigger(&svc, payload).await?
+    };
+    let sent = b.sent().await;
+    let ok = answer == json!({"sent": 1, "skipped": 0, "duplicates": 0})
+        && sent.len() == 1
+        && sent[0].text == "New voicemail on 1001 from unknown";
+    if ok { Ok(()) } else { Err(format!("{answer} {sent:?}")) }
 }

@@ -28,7 +28,7 @@ const TEMPLATE_TEXT: &str = "New voicemail on 1001 from unknown";
 const SQS_MESSAGE_ID: &str = "059f36b4-87a3-44ab-83d2-661975830a7d";
 
 /// (event file, function, SMS text) — the table in events/README.md.
-const CASES: [(&str, &str, &str); 17] = [
+const CASES: [(&str, &str, &str); 20] = [
     ("action-api-get.json", "send-sms", "You have received a new voicemail."),
     ("action-api-post-form.json", "send-sms", "Test SMS notification"),
     ("rest-send.json", "send-sms", "Test SMS notification"),
@@ -46,6 +46,9 @@ const CASES: [(&str, &str, &str); 17] = [
     ("rest-messages.json", "send-sms", ""),
     ("recording-link.json", "recording-link", ""),
     ("console-sign-in-http-api-prod.json", "console", ""),
+    ("transcribe-job-completed.json", "voicemail-trigger", ""),
+    ("transcribe-job-failed.json", "voicemail-trigger", ""),
+    ("schedule.json", "scheduled-sender", ""),
 ];
 
 /// A fresh SQLite file holding events/config.json, applied as `smsctl apply`
@@ -169,6 +172,17 @@ fn every_sample_event_answers_through_the_built_binaries() {
 fn reads(file: &str, function: &str, db: &Path) {
     let store = shared::adapters::sqlite::SqliteStore::open(db).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    if file.starts_with("transcribe-job") || function == "scheduled-sender" {
+        // A voicemail waiting for the sample's job, due now.
+        let now = shared::ports::Clock::now(&*shared::adapters::clock::system());
+        runtime.block_on(integration_tests::seed_waiting(&store, integration_tests::SAMPLE_WAITING_ID, now, now));
+        let mut lambda =
+            Lambda::start(function, db, &[("TRANSCRIBE_JOB_PREFIX", integration_tests::SAMPLE_JOB_PREFIX)]);
+        let answer = lambda.invoke_file(file).response_json();
+        assert_eq!(answer, json!({"sent": 1, "skipped": 0, "duplicates": 0}), "{file}\n{}", lambda.output());
+        assert_sms(&outbox(db)[0], TEMPLATE_TEXT, file);
+        return;
+    }
     let recordings = db.with_extension("recordings");
     let audio = runtime.block_on(integration_tests::seed_link(&store, &recordings));
     let seeded = format!("seeded-{}", "for-the-link");

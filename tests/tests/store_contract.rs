@@ -74,6 +74,8 @@ fn tenant59() -> Tenant {
         allowed_countries: vec![country("CA"), country("US")],
         rate_limits: Some(RateLimits { per_minute: 5, per_day: 50 }),
         voicemail_rate_limits: Some(RateLimits { per_minute: 7, per_day: 70 }),
+        transcription: None,
+        max_segments: None,
     }
 }
 
@@ -95,6 +97,8 @@ fn snapshot() -> Snapshot {
                 allowed_countries: vec![],
                 rate_limits: None,
                 voicemail_rate_limits: None,
+                transcription: None,
+                max_segments: None,
             },
         ],
         extensions: vec![
@@ -496,7 +500,7 @@ async fn ended(store: &dyn Store, id: &str, token: &str, result: Option<&str>, n
     let closing = Closing { id, token, result, keep_secs: 1000 };
     // One end per holder: its tries share a token.
     let end_token = format!("end-{token}");
-    let end = End { record: &rec, claim: Some(closing), now, log_keep_secs: KEEP_LOG, token: &end_token };
+    let end = End { record: &rec, claim: Some(closing), now, log_keep_secs: KEEP_LOG, token: &end_token, wait: None };
     store.finish(&end).await.expect("finish")
 }
 
@@ -772,7 +776,8 @@ async fn an_entry_moves_through_its_statuses(name: &str, store: &dyn Store, admi
     let failed =
         MessageRecord { error: Some("SNS Publish: timeout".to_owned()), ..entry(MessageStatus::Failed, NOW + 1) };
     let release = Closing { id: "vm#moves", token: "t1", result: None, keep_secs: 1000 };
-    let end = End { record: &failed, claim: Some(release), now: NOW + 1, log_keep_secs: KEEP_LOG, token: "e1" };
+    let end =
+        End { record: &failed, claim: Some(release), now: NOW + 1, log_keep_secs: KEEP_LOG, token: "e1", wait: None };
     assert_eq!(store.finish(&end).await.expect("finish"), Finished::Done);
     let log = admin.messages(Some(&t70), 10).await.expect("messages");
     assert_eq!((log.len(), log[0].status, log[0].attempts), (1, MessageStatus::Failed, 1), "{name}");
@@ -784,7 +789,8 @@ async fn an_entry_moves_through_its_statuses(name: &str, store: &dyn Store, admi
     assert_eq!(store.begin(&start).await.expect("begin"), Begun::Started, "{name}: released, so the retry takes it");
     let sent = MessageRecord { provider_id: Some("p-1".to_owned()), ..entry(MessageStatus::Sent, NOW + 121) };
     let finish = Closing { id: "vm#moves", token: "t2", result: Some("p-1"), keep_secs: 1000 };
-    let end = End { record: &sent, claim: Some(finish), now: NOW + 121, log_keep_secs: KEEP_LOG, token: "e2" };
+    let end =
+        End { record: &sent, claim: Some(finish), now: NOW + 121, log_keep_secs: KEEP_LOG, token: "e2", wait: None };
     assert_eq!(store.finish(&end).await.expect("finish"), Finished::Done);
     assert_eq!(store.finish(&end).await.expect("finish"), Finished::AlreadyDone, "{name}: its try again");
     let log = admin.messages(Some(&t70), 10).await.expect("messages");

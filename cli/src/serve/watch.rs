@@ -181,7 +181,7 @@ fn encode_key(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::inbound::trigger::{Invocation, decode_key};
+    use shared::inbound::trigger::{Announced, Invocation, decode_key};
 
     #[cfg(unix)]
     #[test]
@@ -212,7 +212,7 @@ mod tests {
         let Invocation::Direct(items) = KeyLayout::default().parse(&event) else {
             panic!("not a direct invocation: {event}");
         };
-        let [Ok(vm)] = &items[..] else { panic!("{items:?}") };
+        let [Ok(Announced::Voicemail(vm))] = &items[..] else { panic!("{items:?}") };
         assert_eq!((vm.tenant.as_str(), vm.extension.as_str()), ("59", "1001"));
         let sequencer = format!("{:016X}{:016X}", 1_700_000_000u64 * 1_000_000_000, 42);
         assert_eq!(vm.identity, format!("s3://local/voicemail/59/1001/my msg.wav#{sequencer}"));

@@ -17,7 +17,8 @@ use crate::domain::{
     ApiKey, Extension, ExtensionRecord, KeyHash, MessageRecord, Receipt, RecordingLink, SmsNumber, Tenant, TenantId,
 };
 use crate::ports::{
-    Begun, End, Finished, Found, Lookup, MessagePage, MessageQuery, Received, SharedClock, Start, Store, StoreError,
+    Begun, End, Finished, Found, Lookup, MessagePage, MessageQuery, Received, Resume, Resumed, SharedClock, Start,
+    Store, StoreError, Waiting,
 };
 
 const MAX_ENTRIES: usize = 10_000;
@@ -155,5 +156,17 @@ impl Store for CachedStore {
 
     async fn link(&self, hash: &KeyHash) -> Result<Option<RecordingLink>, StoreError> {
         self.inner.link(hash).await
+    }
+
+    async fn waiting(&self, message_id: &str) -> Result<Option<Waiting>, StoreError> {
+        self.inner.waiting(message_id).await
+    }
+
+    async fn resume(&self, resume: &Resume<'_>) -> Result<Resumed, StoreError> {
+        self.inner.resume(resume).await
+    }
+
+    async fn due(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.inner.due(now, limit).await
     }
 }

@@ -1,6 +1,7 @@
 //! Recordings in a folder laid out like the bucket (the embedded default's
 //! stand-in for S3: `smsctl serve --watch DIR`, `SMS_RECORDINGS_DIR`): a
-//! recording link hands out the file itself, there is nothing to presign.
+//! recording link hands out the file itself, there is nothing to presign;
+//! a sidecar transcript beside a recording is read from there too.
 //!
 //! Only a regular file inside the folder is handed out, however the folder
 //! changes after the SMS went: the key's folders are real folders (no link
@@ -14,8 +15,11 @@ use std::path::{Component, Path, PathBuf};
 
 use async_trait::async_trait;
 
-use crate::domain::RecordingLink;
-use crate::ports::{Recording, Recordings, StoreError};
+use std::io::Read;
+
+use super::{MAX_TRANSCRIPT_FILE, transcript_of};
+use crate::domain::{RecordingLink, Transcript};
+use crate::ports::{Recording, Recordings, S3Object, StoreError, TranscriptFiles};
 
 pub struct FolderRecordings {
     dir: PathBuf,
@@ -40,6 +44,21 @@ impl Recordings for FolderRecordings {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(StoreError(format!("opening {}: {e}", link.key))),
         }
+    }
+}
+
+#[async_trait]
+impl TranscriptFiles for FolderRecordings {
+    /// The bucket is this folder's.
+    async fn read(&self, file: &S3Object) -> Option<Transcript> {
+        let (dir, key) = (self.dir.clone(), file.key.clone());
+        let read = tokio::task::spawn_blocking(move || {
+            let (file, _) = open_inside(&dir, &key).ok()??;
+            let mut bytes = Vec::new();
+            file.take(MAX_TRANSCRIPT_FILE).read_to_end(&mut bytes).ok()?;
+            transcript_of(&key, &bytes)
+        });
+        read.await.ok().flatten()
     }
 }
 

@@ -1,14 +1,17 @@
 //! The voicemail objects in S3: their user metadata for templates that need
 //! more than the extension (one HeadObject, only when the template asks),
-//! and presigned URLs for recording links (at each click, valid minutes).
+//! transcript files (a sidecar, a job's output: one GetObject each), and
+//! presigned URLs for recording links (at each click, valid minutes).
 
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::DisplayErrorContext;
+use aws_sdk_s3::operation::get_object::GetObjectError;
 
-use crate::domain::RecordingLink;
+use super::{MAX_TRANSCRIPT_FILE, transcript_of};
 use crate::domain::text::escape;
-use crate::ports::{DetailsSource, Recording, Recordings, StoreError, Voicemail};
+use crate::domain::{RecordingLink, Transcript};
+use crate::ports::{DetailsSource, Recording, Recordings, S3Object, StoreError, TranscriptFiles, Voicemail};
 
 /// How long a presigned recording URL works: the click that asked for it,
 /// and a listener's pause.
@@ -62,6 +65,39 @@ impl DetailsSource for S3Voicemails {
         d.or_duration_secs(pick(DURATION).and_then(|v| v.trim().parse().ok()));
         // The upload's own time beats the event's.
         d.set_received_at(pick(RECEIVED_AT));
+    }
+}
+
+#[async_trait]
+impl TranscriptFiles for S3Voicemails {
+    async fn read(&self, file: &S3Object) -> Option<Transcript> {
+        let (bucket, key) = (escape(&file.bucket), escape(&file.key));
+        let object = match self.client.get_object().bucket(&file.bucket).key(&file.key).send().await {
+            Ok(object) => object,
+            // Most voicemails have no sidecar: that is no news. Without
+            // s3:ListBucket (template.yaml grants none), S3 answers a
+            // missing key 403, not 404.
+            Err(e) if matches!(e.as_service_error(), Some(GetObjectError::NoSuchKey(_))) => return None,
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 403) => {
+                tracing::debug!(%bucket, %key, "transcript file absent or not readable (403)");
+                return None;
+            }
+            Err(e) => {
+                tracing::warn!(%bucket, %key, error = %DisplayErrorContext(&e), "transcript file unreadable");
+                return None;
+            }
+        };
+        if object.content_length().is_some_and(|n| n.unsigned_abs() > MAX_TRANSCRIPT_FILE) {
+            tracing::warn!(%bucket, %key, "transcript file too large; not read");
+            return None;
+        }
+        match object.body.collect().await {
+            Ok(bytes) => transcript_of(&file.key, &bytes.into_bytes()),
+            Err(e) => {
+                tracing::warn!(%bucket, %key, error = %e, "transcript file unreadable");
+                None
+            }
+        }
     }
 }
 

@@ -13,6 +13,7 @@ mod receipt;
 mod template;
 pub mod text;
 pub mod times;
+mod transcript;
 pub mod ttl_map;
 
 pub use cursor::Cursor;
@@ -28,3 +29,4 @@ pub use model::{
 pub use phone::{CountryCode, E164, warm_up};
 pub use receipt::{Receipt, status_log_line};
 pub use template::{DEFAULT_VOICEMAIL_TEXT, Template, VoicemailDetails};
+pub use transcript::{CUT_MARK, Language, MaxSegments, NO_TRANSCRIPT, Provider, Transcript, Transcription, fit};

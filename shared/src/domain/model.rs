@@ -5,7 +5,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{CountryCode, E164, Extension, KeyHash, Permission, Template, TenantId, TenantScope};
+use super::{
+    CountryCode, E164, Extension, KeyHash, MaxSegments, Permission, Template, TenantId, TenantScope, Transcription,
+};
 
 /// Who may send from a number: one tenant, or every tenant (`"*"`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,6 +152,14 @@ pub struct Tenant {
     /// The voicemail trigger's own limits, apart from the API's budget.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voicemail_rate_limits: Option<RateLimits>,
+    /// Who transcribes voicemails for `{transcript}` when neither the
+    /// PBX's event nor a sidecar file brings one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcription: Option<Transcription>,
+    /// How many segments a voicemail SMS with a transcript may take (the
+    /// transcript is cut to fit); [`MaxSegments::DEFAULT`] when not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_segments: Option<MaxSegments>,
 }
 
 impl Tenant {
@@ -222,6 +232,9 @@ impl MessageKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageStatus {
+    /// A voicemail waiting for its transcript: sent when the transcription
+    /// completes, fails, or takes too long.
+    Transcribing,
     /// Claimed and under way (or its run died: the lease tells).
     Sending,
     /// The provider took it.
@@ -243,7 +256,8 @@ pub enum MessageStatus {
 }
 
 impl MessageStatus {
-    pub const ALL: [MessageStatus; 8] = [
+    pub const ALL: [MessageStatus; 9] = [
+        MessageStatus::Transcribing,
         MessageStatus::Sending,
         MessageStatus::Sent,
         MessageStatus::Delivered,
@@ -256,10 +270,12 @@ impl MessageStatus {
 
     /// What a filter on the status accepts, for its error text (a test
     /// checks it names [`Self::ALL`]).
-    pub const EXPECTED: &'static str = "sending, sent, delivered, failed, refused, opted_out, skipped or unknown";
+    pub const EXPECTED: &'static str =
+        "transcribing, sending, sent, delivered, failed, refused, opted_out, skipped or unknown";
 
     pub fn as_str(self) -> &'static str {
         match self {
+            MessageStatus::Transcribing => "transcribing",
             MessageStatus::Sending => "sending",
             MessageStatus::Sent => "sent",
             MessageStatus::Delivered => "delivered",

@@ -2,13 +2,13 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::Extension;
 use super::text::clean_field;
+use super::{Extension, NO_TRANSCRIPT, Transcript};
 
 /// The guide's voicemail text, used when a tenant has no template.
 pub const DEFAULT_VOICEMAIL_TEXT: &str = "You have received a new voicemail.";
 
-const PLACEHOLDERS: [&str; 5] = ["extension", "caller_id", "duration", "received_at", "recording_url"];
+const PLACEHOLDERS: [&str; 6] = ["extension", "caller_id", "duration", "received_at", "recording_url", "transcript"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
@@ -17,8 +17,8 @@ enum Part {
 }
 
 /// A tenant's voicemail SMS template: text with `{extension}`, `{caller_id}`,
-/// `{duration}`, `{received_at}` and `{recording_url}`; `{{` and `}}` stand
-/// for braces. Parsed
+/// `{duration}`, `{received_at}`, `{recording_url}` and `{transcript}`; `{{`
+/// and `}}` stand for braces. Parsed
 /// when the configuration is applied, so a bad placeholder never reaches a send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -58,7 +58,7 @@ impl Template {
                     let field = PLACEHOLDERS.iter().find(|p| **p == name).ok_or_else(|| {
                         format!(
                             "unknown placeholder {{{name}}}; known: {{extension}}, {{caller_id}}, {{duration}}, \
-                                 {{received_at}}, {{recording_url}}"
+                                 {{received_at}}, {{recording_url}}, {{transcript}}"
                         )
                     })?;
                     if !text.is_empty() {
@@ -81,7 +81,12 @@ impl Template {
 
     /// Uses what the object's metadata holds (caller, duration, time).
     pub fn needs_details(&self) -> bool {
-        self.parts.iter().any(|p| matches!(p, Part::Field(f) if !matches!(*f, "extension" | "recording_url")))
+        self.parts.iter().any(|p| matches!(p, Part::Field(f) if matches!(*f, "caller_id" | "duration" | "received_at")))
+    }
+
+    /// Uses what the caller said.
+    pub fn needs_transcript(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::Field("transcript")))
     }
 
     /// Uses a link to the recording.
@@ -89,7 +94,14 @@ impl Template {
         self.parts.iter().any(|p| matches!(p, Part::Field("recording_url")))
     }
 
+    /// The text, `{transcript}` read from the details (or
+    /// [`NO_TRANSCRIPT`]).
     pub fn render(&self, d: &VoicemailDetails) -> String {
+        self.render_with(d, d.transcript.as_ref().map_or(NO_TRANSCRIPT, Transcript::as_str))
+    }
+
+    /// The text with this for `{transcript}` (a transcript cut to fit).
+    pub fn render_with(&self, d: &VoicemailDetails, transcript: &str) -> String {
         let mut out = String::new();
         for part in &self.parts {
             match part {
@@ -101,6 +113,7 @@ impl Template {
                     None => out.push_str("unknown"),
                 },
                 Part::Field("recording_url") => out.push_str(d.recording_url.as_deref().unwrap_or("unknown")),
+                Part::Field("transcript") => out.push_str(transcript),
                 Part::Field(_) => out.push_str(d.received_at.as_deref().unwrap_or("unknown")),
             }
         }
@@ -130,16 +143,21 @@ impl fmt::Display for Template {
 /// What is known of a voicemail, for its template. The values come from
 /// events and object metadata that whoever can upload a voicemail controls,
 /// so each is cleaned when set: no invisible characters, bounded length, a
-/// duration in a sane range; anything else reads `unknown`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// duration in a sane range; anything else reads `unknown`. Stored (as
+/// JSON) with a voicemail waiting for its transcript.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VoicemailDetails {
     extension: String,
     caller_id: Option<String>,
     duration_secs: Option<u64>,
     received_at: Option<String>,
     /// A link to the recording, made by the service, never taken from an
-    /// event.
+    /// event. Not stored: a link made again is a fresh one.
+    #[serde(skip)]
     recording_url: Option<String>,
+    /// What the caller said, once known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    transcript: Option<Transcript>,
 }
 
 impl VoicemailDetails {
@@ -175,6 +193,17 @@ impl VoicemailDetails {
     pub fn or_duration_secs(&mut self, secs: Option<u64>) {
         if self.duration_secs.is_none() {
             self.duration_secs = secs.filter(|s| *s <= Self::MAX_DURATION_SECS);
+        }
+    }
+
+    pub fn transcript(&self) -> Option<&Transcript> {
+        self.transcript.as_ref()
+    }
+
+    /// Keeps a transcript already known (the first source found wins).
+    pub fn or_transcript(&mut self, transcript: Option<Transcript>) {
+        if self.transcript.is_none() {
+            self.transcript = transcript;
         }
     }
 
@@ -230,7 +259,8 @@ mod tests {
     fn unknown_placeholders_are_refused() {
         assert_eq!(
             Template::parse("Hi {name}").unwrap_err(),
-            "unknown placeholder {name}; known: {extension}, {caller_id}, {duration}, {received_at}, {recording_url}"
+            "unknown placeholder {name}; known: {extension}, {caller_id}, {duration}, {received_at}, {recording_url}, \
+             {transcript}"
         );
         assert!(Template::parse("open {extension").is_err());
         assert!(Template::parse("a } b").is_err());

@@ -8,6 +8,7 @@ mod gateway;
 mod metrics;
 mod recordings;
 mod store;
+mod transcripts;
 
 pub use admin::{Admin, AuditEntry, Change, DayCount, ListQuery, Session, Snapshot};
 pub use clock::{Clock, SharedClock};
@@ -15,6 +16,7 @@ pub use gateway::{GatewayError, OutgoingSms, SmsGateway};
 pub use metrics::{Event, Metrics, NoMetrics};
 pub use recordings::{DetailsSource, Recording, Recordings, S3Object, Voicemail};
 pub use store::{
-    Begun, Claim, Closing, End, Finished, Found, Held, Lookup, MessagePage, MessageQuery, Received, Start, Store,
-    StoreError,
+    Begun, Claim, Closing, End, Finished, Found, Held, Lookup, MessagePage, MessageQuery, Received, Resume, Resumed,
+    Start, Store, StoreError, WaitChange, Waiting,
 };
+pub use transcripts::{Job, JobState, Transcriber, TranscriptFiles};

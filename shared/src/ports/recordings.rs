@@ -2,12 +2,14 @@
 //! a template's details, a recording behind a link.
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 use crate::domain::{Extension, RecordingLink, TenantId, VoicemailDetails};
 
-/// A voicemail, from whichever event announced it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A voicemail, from whichever event announced it (stored as JSON while it
+/// waits for its transcript).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Voicemail {
     /// What makes it unique across deliveries and paths: bucket, key and
     /// version or sequencer; or tenant and the PBX's message id (else the
@@ -21,7 +23,7 @@ pub struct Voicemail {
     pub object: Option<S3Object>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct S3Object {
     pub bucket: String,
     pub key: String,

@@ -1,6 +1,9 @@
 //! The store the service reads and writes on the hot path.
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::Voicemail;
 
 use crate::domain::{
     ApiKey, Cursor, E164, Extension, ExtensionRecord, KeyHash, MessageKind, MessageRecord, MessageStatus, RateLimits,
@@ -118,6 +121,59 @@ pub struct End<'a> {
     /// store that can (DynamoDB's `ClientRequestToken`) does not do twice
     /// what a try did before its answer was lost.
     pub token: &'a str,
+    /// A voicemail's wait for its transcript, begun or ended with this end.
+    pub wait: Option<WaitChange<'a>>,
+}
+
+/// What an end does to a voicemail's wait for its transcript.
+#[derive(Debug, Clone, Copy)]
+pub enum WaitChange<'a> {
+    /// Begins it (the claim is finished as `transcribing`, so that a
+    /// redelivery of the voicemail is a duplicate).
+    Park(&'a Waiting),
+    /// Ends the wait of this message id, once the claim is finished; a
+    /// released claim leaves it, due when its lease ends, for a retry.
+    Drop(&'a str),
+}
+
+/// A voicemail waiting for its transcript: what its second phase needs,
+/// and when it is due to go without one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waiting {
+    /// Its log entry's id (`vm-…`), which also names its transcription job.
+    pub message_id: String,
+    /// Its claim's id (`vm#<identity>`).
+    pub claim: String,
+    /// With the details found in the first phase (and no recording link:
+    /// the second phase makes its own).
+    pub voicemail: Voicemail,
+    /// Whether a transcription job was started for it.
+    pub job: bool,
+    /// When the scheduled sender sends it, transcript or not (epoch seconds).
+    pub due: i64,
+}
+
+/// The second phase takes a waiting voicemail's claim: from `transcribing`,
+/// released (a retry), or pending past its lease (a run that died); the
+/// wait is then due again when this lease ends, so that a run that dies
+/// now is picked up.
+#[derive(Debug, Clone, Copy)]
+pub struct Resume<'a> {
+    pub waiting: &'a Waiting,
+    pub token: &'a str,
+    pub lease_until: i64,
+    pub now: i64,
+    /// A fresh link to the recording the message will carry.
+    pub link: Option<&'a RecordingLink>,
+}
+
+/// How a resume went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resumed {
+    Started,
+    /// The claim is someone else's (pending within its lease), or finished
+    /// (sent or refused).
+    Held(Held),
 }
 
 /// What ending a message found.
@@ -176,6 +232,17 @@ pub trait Store: Send + Sync {
     /// The recording link stored under this token hash (kept until it
     /// expires; the caller checks the time).
     async fn link(&self, hash: &KeyHash) -> Result<Option<RecordingLink>, StoreError>;
+
+    /// A voicemail waiting for its transcript, by its message id.
+    async fn waiting(&self, message_id: &str) -> Result<Option<Waiting>, StoreError>;
+
+    /// Takes a waiting voicemail's claim for its second phase, atomically.
+    async fn resume(&self, resume: &Resume<'_>) -> Result<Resumed, StoreError>;
+
+    /// The message ids of the waiting voicemails due by `now`, at most
+    /// `limit`, soonest first: read through an index on the due time,
+    /// never a scan.
+    async fn due(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError>;
 }
 
 /// Which entries of a tenant's log: a time range (epoch seconds, both

@@ -13,9 +13,9 @@ use std::time::Duration;
 use super::reasons::reason;
 use super::rules::status_of;
 use super::steps::{Guard, Work};
-use super::{LEASE_MARGIN_SECS, Result, Sent};
+use super::{LEASE_MARGIN_SECS, Outcome, Result, Sent};
 use crate::domain::MessageStatus;
-use crate::ports::{Closing, End, Event, Finished};
+use crate::ports::{Closing, End, Event, Finished, Voicemail, WaitChange, Waiting};
 
 /// What the last try needs before the deadline: one AWS call's own bound
 /// (`AWS_OPERATION_TIMEOUT_MS`, 3 s by default) and a little.
@@ -33,10 +33,32 @@ impl Work<'_> {
         self.record.at = self.service.now();
         self.record.lease_until = None;
         let result = self.outcome(sent);
+        // A resumed voicemail's wait ends with it (kept if the claim is
+        // released, for the retry).
+        let id = self.record.id.clone();
+        self.close(result.as_deref(), self.resumed.then_some(WaitChange::Drop(&id))).await;
+    }
+
+    /// Parks the voicemail until its transcript: logged `transcribing`,
+    /// its claim finished as such, due `TRANSCRIPT_WAIT_SECONDS` from now.
+    pub async fn park(&mut self, voicemail: &Voicemail, job: bool) -> Result<Outcome> {
+        let now = self.service.now();
+        let claim = self.claim.as_ref().map(|c| c.id.clone()).unwrap_or_default();
+        let due = now + self.service.policy.transcripts.wait_secs;
+        let waiting = Waiting { message_id: self.record.id.clone(), claim, voicemail: voicemail.clone(), job, due };
+        self.record.status = MessageStatus::Transcribing;
+        (self.record.at, self.record.lease_until, self.record.error) = (now, None, None);
+        self.close(Some(MessageStatus::Transcribing.as_str()), Some(WaitChange::Park(&waiting))).await;
+        Ok(Outcome::Transcribing)
+    }
+
+    /// The entry written and the claim finished with `result` (released
+    /// without), with what changes of the voicemail's wait.
+    async fn close(&self, result: Option<&str>, wait: Option<WaitChange<'_>>) {
         let closing = self.claim.as_ref().map(|c| Closing {
             id: &c.id,
             token: &c.token,
-            result: result.as_deref(),
+            result,
             keep_secs: self.service.policy.dedup_keep_secs,
         });
         let end = End {
@@ -45,6 +67,7 @@ impl Work<'_> {
             now: self.record.at,
             log_keep_secs: self.service.log_keep_secs(),
             token: &self.end_token,
+            wait,
         };
         self.record_end(&end).await;
     }

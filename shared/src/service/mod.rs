@@ -19,18 +19,22 @@ mod reports;
 mod requests;
 mod rules;
 mod steps;
+mod transcripts;
 mod voicemail;
 
 use std::sync::Arc;
 
 pub use error::{Error, Result};
-pub use policy::{LEASE_MARGIN_SECS, LinkPolicy, Policy};
+pub use policy::{LEASE_MARGIN_SECS, LinkPolicy, Policy, TranscriptPolicy};
 pub use reports::{MAX_RECORDING_BYTES, MAX_REPORT};
 pub use requests::{Answer, ApiAction, ApiCall, ApiRequest, ApiStyle, E164Digits, Names, PageQuery, ReportQuery, Sent};
 pub use rules::fingerprint;
+pub use transcripts::News;
 pub use voicemail::Outcome;
 
-use crate::ports::{Admin, DetailsSource, Metrics, NoMetrics, Recordings, SharedClock, SmsGateway, Store};
+use crate::ports::{
+    Admin, DetailsSource, Metrics, NoMetrics, Recordings, SharedClock, SmsGateway, Store, Transcriber, TranscriptFiles,
+};
 
 #[derive(Clone)]
 pub struct Service {
@@ -40,6 +44,9 @@ pub struct Service {
     gateway: Option<Arc<dyn SmsGateway>>,
     details: Option<Arc<dyn DetailsSource>>,
     recordings: Option<Arc<dyn Recordings>>,
+    /// Sidecar files and transcription jobs' output.
+    files: Option<Arc<dyn TranscriptFiles>>,
+    transcriber: Option<Arc<dyn Transcriber>>,
     /// What the console reads and changes beyond the hot path.
     admin: Option<Arc<dyn Admin>>,
     metrics: Arc<dyn Metrics>,
@@ -59,6 +66,8 @@ impl Service {
             gateway: None,
             details: None,
             recordings: None,
+            files: None,
+            transcriber: None,
             admin: None,
             metrics: Arc::new(NoMetrics),
             policy,
@@ -90,6 +99,16 @@ impl Service {
 
     pub fn with_recordings(mut self, recordings: Arc<dyn Recordings>) -> Self {
         self.recordings = Some(recordings);
+        self
+    }
+
+    pub fn with_transcript_files(mut self, files: Arc<dyn TranscriptFiles>) -> Self {
+        self.files = Some(files);
+        self
+    }
+
+    pub fn with_transcriber(mut self, transcriber: Arc<dyn Transcriber>) -> Self {
+        self.transcriber = Some(transcriber);
         self
     }
 

@@ -15,6 +15,39 @@ pub struct Policy {
     /// Links to recordings for `{recording_url}`; none configured, the
     /// placeholder reads `unknown`.
     pub recording_links: Option<LinkPolicy>,
+    pub transcripts: TranscriptPolicy,
+}
+
+/// How voicemails wait for a transcription job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscriptPolicy {
+    /// `TRANSCRIPT_WAIT_SECONDS`: how long after the voicemail its SMS
+    /// waits for the job's completion before it goes without.
+    pub wait_secs: i64,
+    /// `TRANSCRIBE_JOB_PREFIX`: starts every job name (the stack's name on
+    /// AWS, so that its EventBridge rule matches only its own jobs).
+    pub job_prefix: String,
+    /// `TRANSCRIPT_PREFIX`: where jobs write their output in the voicemail
+    /// bucket, apart from the voicemails.
+    pub output_prefix: String,
+}
+
+impl TranscriptPolicy {
+    /// A voicemail's job: the prefix and its message id.
+    pub fn job_name(&self, message_id: &str) -> String {
+        format!("{}{message_id}", self.job_prefix)
+    }
+
+    /// Where a job writes its transcript.
+    pub fn output_key(&self, job: &str) -> String {
+        format!("{}{job}.json", self.output_prefix)
+    }
+}
+
+impl Default for TranscriptPolicy {
+    fn default() -> Self {
+        TranscriptPolicy { wait_secs: 120, job_prefix: "sms-".to_owned(), output_prefix: "transcripts/".to_owned() }
+    }
 }
 
 /// Where recording links point and how long they work.
@@ -37,6 +70,7 @@ impl Default for Policy {
             dedup_keep_secs: 7 * 86_400,
             check_opt_out: true,
             recording_links: None,
+            transcripts: TranscriptPolicy::default(),
         }
     }
 }

@@ -3,8 +3,8 @@
 
 use super::{ApiAction, Error, Result};
 use crate::domain::{
-    ApiKey, DEFAULT_VOICEMAIL_TEXT, E164, Extension, ExtensionRecord, MessageStatus, MessageText, Permission, Tenant,
-    TenantId, VoicemailDetails, sha256_hex,
+    ApiKey, DEFAULT_VOICEMAIL_TEXT, E164, Extension, ExtensionRecord, MaxSegments, MessageStatus, MessageText,
+    Permission, Tenant, TenantId, VoicemailDetails, fit, sha256_hex,
 };
 
 /// A tenant that passed check 4, with its sender number, and who asked:
@@ -60,14 +60,23 @@ pub fn default_voicemail_text() -> MessageText {
 
 /// The tenant's template filled in, or the guide's text; a template that
 /// renders to something unsendable (too long) falls back to the guide's text.
+/// A transcript is cut to keep the SMS within the tenant's `max_segments`.
 pub fn voicemail_text(tenant: &Tenant, details: &VoicemailDetails) -> MessageText {
-    match &tenant.voicemail_template {
-        Some(t) => MessageText::new(t.render(details)).unwrap_or_else(|e| {
-            tracing::warn!(tenant = %tenant.id, error = %e, "voicemail template unusable, default text sent");
-            default_voicemail_text()
-        }),
-        None => default_voicemail_text(),
-    }
+    let Some(template) = &tenant.voicemail_template else {
+        return default_voicemail_text();
+    };
+    let text = match details.transcript() {
+        Some(said) if template.needs_transcript() => {
+            let max = tenant.max_segments.unwrap_or(MaxSegments::DEFAULT).get();
+            fit(said.as_str(), max, |t| template.render_with(details, t))
+                .ok_or_else(|| format!("no transcript fits within {max} segment(s) beside the template's own text"))
+        }
+        _ => MessageText::new(template.render(details)).map_err(|e| e.to_string()),
+    };
+    text.unwrap_or_else(|error| {
+        tracing::warn!(tenant = %tenant.id, %error, "voicemail template unusable, default text sent");
+        default_voicemail_text()
+    })
 }
 
 /// Where a message that did not go out stands.

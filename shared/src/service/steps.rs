@@ -8,7 +8,7 @@ use crate::domain::{
     E164, Extension, KeyHash, LinkToken, MessageKind, MessageRecord, MessageStatus, MessageText, RateLimits,
     RecordingLink, SmsNumber, Tenant, TenantId, Window,
 };
-use crate::ports::{Begun, Claim, Event, Found, Held, Lookup, OutgoingSms, Start, Voicemail};
+use crate::ports::{Begun, Claim, Event, Found, Held, Lookup, OutgoingSms, Resume, Resumed, Start, Voicemail, Waiting};
 
 impl Service {
     /// One read for what an API request names: the key, and the tenant and
@@ -96,6 +96,8 @@ pub(super) struct Work<'a> {
     route: Option<(E164, E164)>,
     /// A link to the voicemail's recording, written with the start.
     link: Option<RecordingLink>,
+    /// A voicemail's second phase, after its wait for a transcript.
+    pub(super) resumed: bool,
 }
 
 impl<'a> Work<'a> {
@@ -164,7 +166,7 @@ impl<'a> Work<'a> {
         let record = MessageRecord { lease_until: Some(lease_until), ..record };
         let end_token = random_token();
         let limits = RateLimits::default_for(kind);
-        Work { service, record, claim, lease_until, end_token, limits, route: None, link: None }
+        Work { service, record, claim, lease_until, end_token, limits, route: None, link: None, resumed: false }
     }
 
     /// Who sends to whom, once known.
@@ -221,6 +223,19 @@ impl<'a> Work<'a> {
             link: self.link.as_ref(),
         };
         Ok(self.service.store.begin(&start).await?)
+    }
+
+    /// Takes a waiting voicemail's claim again, for its second phase (the
+    /// budget was charged in its first).
+    pub async fn resume(&mut self, waiting: &Waiting) -> Result<Resumed> {
+        self.resumed = true;
+        let Some(claim) = &self.claim else {
+            return Err(Error::Internal("a voicemail's work without its claim".to_owned()));
+        };
+        let now = self.service.now();
+        let resume =
+            Resume { waiting, token: &claim.token, lease_until: self.lease_until, now, link: self.link.as_ref() };
+        Ok(self.service.store.resume(&resume).await?)
     }
 
     pub fn rate_limited(&self, window: Window) -> Error {

@@ -1,10 +1,11 @@
 //! The trigger's use case: a voicemail that qualifies gets exactly one SMS;
-//! one that does not is recorded as skipped, with its reason.
+//! one that does not is recorded as skipped, with its reason. One whose
+//! template wants a transcript still to come waits for it (`transcripts`).
 
 use super::rules::{Checked, check_voicemail, default_voicemail_text, voicemail_text};
 use super::steps::Work;
 use super::{Error, Result, Sent, Service};
-use crate::domain::{E164, MessageKind, MessageStatus};
+use crate::domain::{E164, MessageKind, MessageStatus, Template, Tenant, VoicemailDetails};
 use crate::ports::{Begun, Event, Found, Held, Voicemail};
 
 /// What the trigger did with one voicemail.
@@ -14,8 +15,12 @@ pub enum Outcome {
     /// Does not qualify, or was refused for good: recorded with its reason
     /// in the message log, and not retried.
     Skipped(String),
-    /// Another delivery of the same voicemail finished it.
+    /// Another delivery of the same voicemail finished it (or parked it
+    /// until its transcript).
     Duplicate,
+    /// Waits for its transcript: sent when the job ends, or when the wait
+    /// is over.
+    Transcribing,
     /// Another delivery holds it until its lease ends (epoch seconds): its
     /// run may still be under way, or may have died. Reported as a failure
     /// so that the platform delivers it again later.
@@ -48,13 +53,28 @@ impl Service {
         if let Some(done) = self.start(&mut work).await? {
             return Ok(done);
         }
-        if template.is_some_and(|t| t.needs_details())
+        if template.is_some_and(Template::needs_details)
             && let Some(source) = &self.details
         {
             source.complete(&mut voicemail).await;
         }
-        let text = match template {
-            Some(_) => voicemail_text(&checked.tenant, &voicemail.details),
+        if template.is_some_and(Template::needs_transcript)
+            && let Some(parked) = self.await_transcript(&mut work, &mut voicemail, &checked.tenant).await
+        {
+            return parked;
+        }
+        self.send_voicemail(work, &checked.tenant, &voicemail.details).await
+    }
+
+    /// The SMS of a voicemail whose claim `work` holds, and its outcome.
+    pub(super) async fn send_voicemail(
+        &self,
+        mut work: Work<'_>,
+        tenant: &Tenant,
+        details: &VoicemailDetails,
+    ) -> Result<Outcome> {
+        let text = match &tenant.voicemail_template {
+            Some(_) => voicemail_text(tenant, details),
             None => default_voicemail_text(),
         };
         let sent = work.send(&text).await;
@@ -68,7 +88,7 @@ impl Service {
 
     /// Checks 4 and 5 for a voicemail: the tenant active with a valid
     /// sender, the extension's destination.
-    fn qualify(&self, found: Found, voicemail: &Voicemail) -> Result<(Checked, E164)> {
+    pub(super) fn qualify(&self, found: Found, voicemail: &Voicemail) -> Result<(Checked, E164)> {
         let tenant = found.tenant.ok_or_else(|| Error::UnknownTenant(voicemail.tenant.to_string()))?;
         if !tenant.active {
             return Err(Error::TenantInactive);

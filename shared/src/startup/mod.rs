@@ -38,6 +38,9 @@ pub trait Needs {
     /// The console: what operators read and change, read uncached (a page
     /// shows a change as soon as it is saved).
     const ADMIN: bool = false;
+    /// Transcripts: sidecar files and jobs' output read from S3, Amazon
+    /// Transcribe's jobs started or asked.
+    const TRANSCRIPTS: bool = false;
 }
 
 /// The functions' needs.
@@ -55,6 +58,16 @@ pub mod needs {
     impl Needs for SmsAndDetails {
         const SMS: bool = true;
         const DETAILS: bool = true;
+        const TRANSCRIPTS: bool = true;
+    }
+
+    /// scheduled-sender: most runs find nothing due, so the SMS parts are
+    /// readied at the first send, not in every cold start.
+    pub enum Scheduled {}
+    impl Needs for Scheduled {
+        const SMS: bool = true;
+        const SMS_IN_INIT: bool = false;
+        const TRANSCRIPTS: bool = true;
     }
 
     /// delivery-status.
@@ -82,6 +95,7 @@ pub mod needs {
         const SMS: bool = true;
         const DETAILS: bool = true;
         const RECORDINGS: bool = true;
+        const TRANSCRIPTS: bool = true;
     }
 }
 
@@ -114,12 +128,12 @@ impl Settings {
                     let store = Arc::new(crate::adapters::sqlite::SqliteStore::open(db)?);
                     (store.clone(), Service::without_sms(store, self.policy.clone(), clock))
                 };
-                let service = if N::ADMIN { service.with_admin(store) } else { service };
-                Ok(if N::RECORDINGS {
-                    service.with_recordings(Arc::new(crate::adapters::folder::FolderRecordings::new(recordings)))
-                } else {
-                    service
-                })
+                let mut service = if N::ADMIN { service.with_admin(store) } else { service };
+                let folder = Arc::new(crate::adapters::folder::FolderRecordings::new(recordings));
+                if N::TRANSCRIPTS {
+                    service = service.with_transcript_files(folder.clone());
+                }
+                Ok(if N::RECORDINGS { service.with_recordings(folder) } else { service })
             }
             #[cfg(feature = "aws")]
             Backend::Aws { table } => Ok(self.aws_service::<N>(&self.aws().await?, table).await),
@@ -161,6 +175,9 @@ impl Settings {
         }
         if let Some(recordings) = parts.recordings {
             service = service.with_recordings(recordings);
+        }
+        if let Some((files, transcriber)) = parts.transcripts {
+            service = service.with_transcript_files(files).with_transcriber(transcriber);
         }
         if N::ADMIN {
             service = service.with_admin(dynamo);
@@ -226,6 +243,7 @@ struct AwsParts {
     sms: Option<Arc<dyn crate::ports::SmsGateway>>,
     details: Option<Arc<dyn crate::ports::DetailsSource>>,
     recordings: Option<Arc<dyn crate::ports::Recordings>>,
+    transcripts: Option<(Arc<dyn crate::ports::TranscriptFiles>, Arc<dyn crate::ports::Transcriber>)>,
 }
 
 /// Built outside any `async fn` on purpose: in a future's state machine the
@@ -235,17 +253,20 @@ struct AwsParts {
 #[cfg(feature = "aws")]
 fn aws_parts<N: Needs>(aws: &aws_config::SdkConfig, t: &AwsTuning, clock: &crate::ports::SharedClock) -> AwsParts {
     use crate::adapters::{s3::S3Voicemails, sns::SnsGateway};
-    let mut parts = AwsParts { sms: None, details: None, recordings: None };
+    let mut parts = AwsParts { sms: None, details: None, recordings: None, transcripts: None };
     if N::SMS {
         parts.sms = Some(Arc::new(SnsGateway::new(aws, clock.clone()).with_opt_out_cache(t.opt_out_cache_secs)));
     }
-    if N::DETAILS || N::RECORDINGS {
+    if N::DETAILS || N::RECORDINGS || N::TRANSCRIPTS {
         let objects = Arc::new(S3Voicemails::new(aws));
         if N::DETAILS {
             parts.details = Some(objects.clone());
         }
         if N::RECORDINGS {
-            parts.recordings = Some(objects);
+            parts.recordings = Some(objects.clone());
+        }
+        if N::TRANSCRIPTS {
+            parts.transcripts = Some((objects, Arc::new(crate::adapters::transcribe::Transcribe::new(aws))));
         }
     }
     parts

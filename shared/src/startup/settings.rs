@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::inbound::trigger::{DEFAULT_SUFFIXES, KeyLayout};
 use crate::ports::StoreError;
-use crate::service::{LinkPolicy, Policy};
+use crate::service::{LinkPolicy, Policy, TranscriptPolicy};
 
 /// Where data lives and where SMS go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,7 +150,33 @@ fn policy(get: &impl Fn(&str) -> Option<String>) -> Result<Policy, StartupError>
         dedup_keep_secs: number(get, "DEDUP_DAYS", 1, 365, (defaults.dedup_keep_secs / 86_400) as u64)? as i64 * 86_400,
         check_opt_out: flag(get, "SMS_CHECK_OPT_OUT", true)?,
         recording_links: recording_links(get)?,
+        transcripts: transcripts(get)?,
     })
+}
+
+/// `TRANSCRIPT_WAIT_SECONDS` (120), `TRANSCRIBE_JOB_PREFIX` (`sms-`) and
+/// `TRANSCRIPT_PREFIX` (`transcripts/`).
+fn transcripts(get: &impl Fn(&str) -> Option<String>) -> Result<TranscriptPolicy, StartupError> {
+    let d = TranscriptPolicy::default();
+    let wait_secs = number(get, "TRANSCRIPT_WAIT_SECONDS", 10, 3600, d.wait_secs as u64)? as i64;
+    // Job names are at most 200 of [0-9a-zA-Z._-]; a message id takes 35.
+    let job_prefix = get("TRANSCRIBE_JOB_PREFIX").unwrap_or(d.job_prefix);
+    if job_prefix.len() > 100 || !job_prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
+        return Err(StartupError::Invalid {
+            name: "TRANSCRIBE_JOB_PREFIX",
+            value: job_prefix,
+            expected: "at most 100 of A-Z a-z 0-9 . _ - (a Transcribe job name's start)",
+        });
+    }
+    let output_prefix = get("TRANSCRIPT_PREFIX").unwrap_or(d.output_prefix);
+    if !output_prefix.ends_with('/') || output_prefix.starts_with('/') {
+        return Err(StartupError::Invalid {
+            name: "TRANSCRIPT_PREFIX",
+            value: output_prefix,
+            expected: "a key prefix ending in '/', not starting with one (transcripts/)",
+        });
+    }
+    Ok(TranscriptPolicy { wait_secs, job_prefix, output_prefix })
 }
 
 /// `VOICEMAIL_PREFIX` and `VOICEMAIL_SUFFIXES`: where voicemails are in the
@@ -339,6 +365,9 @@ mod tests {
             ("MESSAGE_LOG_DAYS", "0"),
             ("VOICEMAIL_PREFIX", "voicemail"),
             ("VOICEMAIL_SUFFIXES", "wav"),
+            ("TRANSCRIPT_WAIT_SECONDS", "5"),
+            ("TRANSCRIBE_JOB_PREFIX", "my stack/"),
+            ("TRANSCRIPT_PREFIX", "transcripts"),
             ("SMS_TABLE_NAME", "a b"),
             ("SMS_CHECK_OPT_OUT", "maybe"),
             ("AWS_ATTEMPT_TIMEOUT_MS", "0"),

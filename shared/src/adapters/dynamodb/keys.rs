@@ -58,6 +58,29 @@ pub fn rate_bucket(name: &str) -> Option<(Window, i64)> {
     Some((window, bucket.parse().ok()?))
 }
 
+/// Voicemails waiting for their transcript, by due time: `DUE#<shard>` /
+/// `<due, 20 digits>`, keys only (the id is in the item's own key). Sparse:
+/// only waits carry the attributes. Spread over [`DUE_SHARDS`] partitions,
+/// so that no one key takes every voicemail's write.
+pub const BY_DUE: &str = "by-due";
+pub const DUE_PK: &str = "due_pk";
+pub const DUE_SK: &str = "due_sk";
+pub const DUE_SHARDS: u32 = 4;
+
+/// The due index's partition of a wait.
+pub fn due_partition(message_id: &str) -> String {
+    let hash = message_id.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    due_shard(hash % DUE_SHARDS)
+}
+
+pub fn due_shard(shard: u32) -> String {
+    format!("DUE#{shard}")
+}
+
+pub fn due_sort(due: i64) -> String {
+    format!("{due:020}")
+}
+
 /// A message's status, sender and destination beside its data, for the
 /// log's filters.
 pub const STATUS: &str = "status";
@@ -102,6 +125,10 @@ impl Key {
     /// tenant can count with its read. A hint: that write checks the key.
     pub fn key_directory() -> Key {
         Key::new("KEYDIR".to_owned(), "KEYDIR")
+    }
+    /// A voicemail waiting for its transcript, under its message id.
+    pub fn wait(message_id: &str) -> Key {
+        Key::new(format!("WAIT#{message_id}"), "WAIT")
     }
     /// A recording link, under its token's hash.
     pub fn link(hash: &str) -> Key {

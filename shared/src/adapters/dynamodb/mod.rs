@@ -8,6 +8,7 @@
 //!   a rate slot this instance holds ([`slots`]).
 //! - [`counters`]: the rate counters, on the tenant's item.
 //! - [`directory`]: which tenant a single-tenant key names, read at init.
+//! - `waits`: voicemails waiting for their transcript, read by due time.
 //! - `admin`: what operators do (the `Admin` port); `console`: the
 //!   console's own part of it (pages, the audit log, sessions, sign-ins).
 //!
@@ -22,6 +23,7 @@ mod keys;
 mod marshal;
 mod slots;
 mod store;
+mod waits;
 
 use std::time::Duration;
 
@@ -36,7 +38,9 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem,
 };
 
-use keys::{BY_PROVIDER_ID, BY_TENANT_TIME, EXPIRES_AT, Key, LOG_PK, LOG_SK, PK, PROVIDER_ID, SK};
+use keys::{
+    BY_DUE, BY_PROVIDER_ID, BY_TENANT_TIME, DUE_PK, DUE_SK, EXPIRES_AT, Key, LOG_PK, LOG_SK, PK, PROVIDER_ID, SK,
+};
 use marshal::{Item, s};
 
 use crate::ports::StoreError;
@@ -142,7 +146,7 @@ impl DynamoStore {
             .set_attribute_definitions(Some(attributes()?))
             .key_schema(key_schema(PK, KeyType::Hash)?)
             .key_schema(key_schema(SK, KeyType::Range)?)
-            .set_global_secondary_indexes(Some(vec![log_index()?, provider_index()?]))
+            .set_global_secondary_indexes(Some(vec![log_index()?, provider_index()?, due_index()?]))
             .send()
             .await;
         match created {
@@ -165,7 +169,7 @@ impl DynamoStore {
             .await?
             .map(|t| t.global_secondary_indexes().iter().filter_map(|i| i.index_name().map(str::to_owned)).collect())
             .unwrap_or_default();
-        for index in [log_index()?, provider_index()?] {
+        for index in [log_index()?, provider_index()?, due_index()?] {
             if existing.iter().any(|e| e == index.index_name()) {
                 continue;
             }
@@ -340,7 +344,7 @@ impl DynamoStore {
 }
 
 fn attributes() -> Result<Vec<AttributeDefinition>, StoreError> {
-    [PK, SK, LOG_PK, LOG_SK, PROVIDER_ID]
+    [PK, SK, LOG_PK, LOG_SK, PROVIDER_ID, DUE_PK, DUE_SK]
         .iter()
         .map(|name| {
             AttributeDefinition::builder()
@@ -374,6 +378,18 @@ fn provider_index() -> Result<GlobalSecondaryIndex, StoreError> {
         .index_name(BY_PROVIDER_ID)
         .key_schema(key_schema(PROVIDER_ID, KeyType::Hash)?)
         .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .build()
+        .map_err(build)
+}
+
+/// Waits by due time, keys only: the scheduled sender learns which are
+/// due, then reads each as it takes it.
+fn due_index() -> Result<GlobalSecondaryIndex, StoreError> {
+    GlobalSecondaryIndex::builder()
+        .index_name(BY_DUE)
+        .key_schema(key_schema(DUE_PK, KeyType::Hash)?)
+        .key_schema(key_schema(DUE_SK, KeyType::Range)?)
+        .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
         .build()
         .map_err(build)
 }

@@ -24,7 +24,8 @@ use crate::domain::{
     Tenant, TenantId,
 };
 use crate::ports::{
-    Begun, Claim, Closing, End, Finished, Found, Lookup, MessagePage, MessageQuery, Received, Start, Store, StoreError,
+    Begun, Claim, Closing, End, Finished, Found, Lookup, MessagePage, MessageQuery, Received, Resume, Resumed, Start,
+    Store, StoreError, Waiting,
 };
 
 #[async_trait]
@@ -228,6 +229,18 @@ impl Store for DynamoStore {
         out.item().map(data).transpose()
     }
 
+    async fn waiting(&self, message_id: &str) -> Result<Option<Waiting>, StoreError> {
+        self.read_waiting(message_id).await
+    }
+
+    async fn resume(&self, resume: &Resume<'_>) -> Result<Resumed, StoreError> {
+        self.take_waiting(resume).await
+    }
+
+    async fn due(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.due_waits(now, limit).await
+    }
+
     async fn update_extension(&self, next: &ExtensionRecord, read: &ExtensionRecord) -> Result<bool, StoreError> {
         let key = Key::extension(&next.tenant, &next.extension);
         let put = self
@@ -274,13 +287,7 @@ impl DynamoStore {
             TransactWriteItem::builder().update(self.log_update(record, start.log_keep_secs, attempt, None)?).build(),
         );
         if let Some(link) = start.link {
-            let item = Key::link(link.hash.as_str())
-                .with_data(link)?
-                .into_iter()
-                .chain([(EXPIRES_AT.to_owned(), n(link.expires_at))])
-                .collect();
-            let put = Put::builder().table_name(&self.table).set_item(Some(item)).build().map_err(build)?;
-            items.push(TransactWriteItem::builder().put(put).build());
+            items.push(self.link_item(link)?);
         }
         let cancelled = match self.transact(items, None).await? {
             Ok(()) => return Ok(Begun::Started),
@@ -304,6 +311,17 @@ impl DynamoStore {
             return Ok(Begun::Limited(counters::full_window(item, budget, start.now, block, limits)));
         }
         Err(StoreError(format!("DynamoDB TransactWriteItems cancelled: {:?}", cancelled.codes())))
+    }
+
+    /// A recording link's item, kept until it expires.
+    pub(super) fn link_item(&self, link: &RecordingLink) -> Result<TransactWriteItem, StoreError> {
+        let item = Key::link(link.hash.as_str())
+            .with_data(link)?
+            .into_iter()
+            .chain([(EXPIRES_AT.to_owned(), n(link.expires_at))])
+            .collect();
+        let put = Put::builder().table_name(&self.table).set_item(Some(item)).build().map_err(build)?;
+        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// Takes the claim if it is takeable: absent, expired (TTL deletes
@@ -497,7 +515,10 @@ impl DynamoStore {
     /// try of the same end found by what it wrote (DynamoDB itself skips a
     /// try it already ran, by its `ClientRequestToken`).
     async fn close(&self, closing: &Closing<'_>, end: &End<'_>, log: Update) -> Result<Finished, StoreError> {
-        let items = vec![self.close_claim(closing, end.now)?, TransactWriteItem::builder().update(log).build()];
+        let mut items = vec![self.close_claim(closing, end.now)?, TransactWriteItem::builder().update(log).build()];
+        if let Some(change) = &end.wait {
+            items.extend(self.wait_change(change, closing.result.is_some(), end.now, closing.keep_secs)?);
+        }
         let cancelled = match self.transact(items, Some(end.token)).await? {
             Ok(()) => return Ok(Finished::Done),
             Err(c) => c,

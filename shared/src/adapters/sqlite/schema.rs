@@ -11,8 +11,9 @@ use crate::ports::StoreError;
 /// provider's id, and added recording links; version 3 indexes expiry times;
 /// version 4 adds the console's sessions, failed sign-ins and the audit log;
 /// version 5 the log's counts per tenant, day and status (kept by triggers)
-/// and indexes for its status and destination filters.
-const SCHEMA_VERSION: i64 = 5;
+/// and indexes for its status and destination filters; version 6 the
+/// voicemails waiting for their transcript, by due time.
+const SCHEMA_VERSION: i64 = 6;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS numbers    (number TEXT PRIMARY KEY, data TEXT NOT NULL);
@@ -47,6 +48,10 @@ CREATE INDEX IF NOT EXISTS messages_by_status ON messages (tenant, data ->> '$.s
 CREATE INDEX IF NOT EXISTS messages_by_recipient ON messages (tenant, data ->> '$.to', at);
 CREATE TABLE IF NOT EXISTS daily      (tenant TEXT NOT NULL, day INTEGER NOT NULL, status TEXT NOT NULL,
                                        count INTEGER NOT NULL, PRIMARY KEY (tenant, day, status)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS waits      (id TEXT PRIMARY KEY, due INTEGER NOT NULL, data TEXT NOT NULL,
+                                       expires_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS waits_by_due ON waits (due);
+CREATE INDEX IF NOT EXISTS waits_by_expiry ON waits (expires_at);
 CREATE TRIGGER IF NOT EXISTS daily_on_insert AFTER INSERT ON messages BEGIN
   INSERT INTO daily VALUES (NEW.tenant, NEW.at - NEW.at % 86400, NEW.data ->> '$.status', 1)
     ON CONFLICT DO UPDATE SET count = count + 1;

@@ -13,8 +13,8 @@ use crate::domain::{
     Tenant, TenantId, Window,
 };
 use crate::ports::{
-    Begun, Claim, Closing, End, Finished, Found, Held, Lookup, MessagePage, MessageQuery, Received, Start, Store,
-    StoreError,
+    Begun, Claim, Closing, End, Finished, Found, Held, Lookup, MessagePage, MessageQuery, Received, Resume, Resumed,
+    Start, Store, StoreError, WaitChange, Waiting,
 };
 
 /// A claim, owned, to travel to the connection's thread.
@@ -71,6 +71,28 @@ impl ClosingRow {
     }
 }
 
+/// A change of a wait, owned.
+enum WaitRow {
+    Park(Box<Waiting>),
+    Drop(String),
+}
+
+impl WaitRow {
+    fn of(w: &WaitChange<'_>) -> Self {
+        match w {
+            WaitChange::Park(waiting) => WaitRow::Park(Box::new((*waiting).clone())),
+            WaitChange::Drop(id) => WaitRow::Drop((*id).to_owned()),
+        }
+    }
+
+    fn as_change(&self) -> WaitChange<'_> {
+        match self {
+            WaitRow::Park(waiting) => WaitChange::Park(waiting),
+            WaitRow::Drop(id) => WaitChange::Drop(id),
+        }
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn lookup(&self, l: Lookup<'_>) -> Result<Found, StoreError> {
@@ -105,11 +127,13 @@ impl Store for SqliteStore {
     async fn finish(&self, end: &End<'_>) -> Result<Finished, StoreError> {
         let (record, closing, token) =
             (end.record.clone(), end.claim.as_ref().map(ClosingRow::of), end.token.to_owned());
-        let (now, log_keep_secs, purged) = (end.now, end.log_keep_secs, self.purged.clone());
+        let (now, log_keep_secs, purged, wait) =
+            (end.now, end.log_keep_secs, self.purged.clone(), end.wait.map(|w| WaitRow::of(&w)));
         self.db
             .call(move |conn| {
                 let claim = closing.as_ref().map(ClosingRow::as_closing);
-                let done = finish(conn, &End { record: &record, claim, now, log_keep_secs, token: &token })?;
+                let wait = wait.as_ref().map(WaitRow::as_change);
+                let done = finish(conn, &End { record: &record, claim, now, log_keep_secs, token: &token, wait })?;
                 // Once a second of the clock, not for every send: expired
                 // rows go at most a second later (DynamoDB's TTL takes days).
                 if purged.fetch_max(now, Ordering::Relaxed) < now {
@@ -155,6 +179,34 @@ impl Store for SqliteStore {
     async fn link(&self, hash: &KeyHash) -> Result<Option<RecordingLink>, StoreError> {
         let hash = hash.as_str().to_owned();
         self.db.call(move |conn| one(conn, "SELECT data FROM links WHERE hash = ?1", [hash])).await
+    }
+
+    async fn waiting(&self, message_id: &str) -> Result<Option<Waiting>, StoreError> {
+        let id = message_id.to_owned();
+        self.db.call(move |conn| one(conn, "SELECT data FROM waits WHERE id = ?1", [id])).await
+    }
+
+    async fn resume(&self, r: &Resume<'_>) -> Result<Resumed, StoreError> {
+        let (waiting, token, link) = (r.waiting.clone(), r.token.to_owned(), r.link.cloned());
+        let (lease_until, now) = (r.lease_until, r.now);
+        self.db
+            .call(move |conn| {
+                let link = link.as_ref();
+                resume(conn, &Resume { waiting: &waiting, token: &token, lease_until, now, link })
+            })
+            .await
+    }
+
+    async fn due(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.db
+            .call(move |conn| {
+                let mut stmt =
+                    conn.prepare_cached("SELECT id FROM waits WHERE due <= ?1 ORDER BY due LIMIT ?2").map_err(err)?;
+                let rows = stmt.query_map(params![now, limit], |r| r.get(0)).map_err(err)?;
+                rows.collect::<Result<Vec<String>, _>>().map_err(err)
+            })
+            .await
     }
 
     async fn update_extension(&self, next: &ExtensionRecord, read: &ExtensionRecord) -> Result<bool, StoreError> {
@@ -217,13 +269,18 @@ fn begin(conn: &Connection, start: &Start<'_>) -> Result<Begun, StoreError> {
     let attempt = u32::from(record.status == MessageStatus::Sending);
     put_message(conn, record, start.log_keep_secs, attempt)?;
     if let Some(link) = start.link {
-        exec(
-            conn,
-            "INSERT OR REPLACE INTO links (hash, data, expires_at) VALUES (?1, ?2, ?3)",
-            params![link.hash.as_str(), to_json(link)?, link.expires_at],
-        )?;
+        put_link(conn, link)?;
     }
     Ok(Begun::Started)
+}
+
+fn put_link(conn: &Connection, link: &RecordingLink) -> Result<(), StoreError> {
+    exec(
+        conn,
+        "INSERT OR REPLACE INTO links (hash, data, expires_at) VALUES (?1, ?2, ?3)",
+        params![link.hash.as_str(), to_json(link)?, link.expires_at],
+    )
+    .map(drop)
 }
 
 /// A try of an end finds its claim pending and its own (written now),
@@ -250,9 +307,48 @@ fn finish(conn: &Connection, end: &End<'_>) -> Result<Finished, StoreError> {
             ),
             None => exec(conn, "DELETE FROM claims WHERE id = ?1", [closing.id]),
         }?;
+        match end.wait {
+            Some(WaitChange::Park(w)) => exec(
+                conn,
+                "INSERT OR REPLACE INTO waits (id, due, data, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![w.message_id, w.due, to_json(w)?, end.now + closing.keep_secs],
+            )
+            .map(drop)?,
+            Some(WaitChange::Drop(id)) if closing.result.is_some() => {
+                exec(conn, "DELETE FROM waits WHERE id = ?1", [id])?;
+            }
+            _ => {}
+        }
     }
     put_message(conn, end.record, end.log_keep_secs, 0)?;
     Ok(Finished::Done)
+}
+
+/// A waiting voicemail's claim taken again: from `transcribing`, released
+/// or past its lease; its wait due when this lease ends.
+fn resume(conn: &Connection, r: &Resume<'_>) -> Result<Resumed, StoreError> {
+    let (waiting, now) = (r.waiting, r.now);
+    match held(conn, &waiting.claim, now)? {
+        Some(Held::Done { result, .. }) if result == MessageStatus::Transcribing.as_str() => {}
+        Some(held) => return Ok(Resumed::Held(held)),
+        None => {}
+    }
+    let moved = exec(conn, "UPDATE waits SET due = ?2 WHERE id = ?1", params![waiting.message_id, r.lease_until])?;
+    if moved == 0 {
+        // Finished meanwhile, and its claim expired since.
+        let fingerprint = waiting.voicemail.identity.clone();
+        return Ok(Resumed::Held(Held::Done { fingerprint, result: String::new() }));
+    }
+    exec(
+        conn,
+        "INSERT OR REPLACE INTO claims (id, fingerprint, token, done, lease_until, result, expires_at)
+         VALUES (?1, ?2, ?3, 0, ?4, NULL, ?4)",
+        params![waiting.claim, waiting.voicemail.identity, r.token, r.lease_until],
+    )?;
+    if let Some(link) = r.link {
+        put_link(conn, link)?;
+    }
+    Ok(Resumed::Started)
 }
 
 /// A page's query with only the filters it has, so that one on the status
@@ -278,6 +374,7 @@ fn purge(conn: &Connection, now: i64) -> Result<(), StoreError> {
         "DELETE FROM claims WHERE expires_at <= ?1",
         "DELETE FROM rates WHERE expires_at <= ?1",
         "DELETE FROM links WHERE expires_at <= ?1",
+        "DELETE FROM waits WHERE expires_at <= ?1",
         "DELETE FROM sessions WHERE expires_at <= ?1",
         "DELETE FROM sign_ins WHERE expires_at <= ?1",
         "DELETE FROM daily WHERE count <= 0 AND day <= ?1",

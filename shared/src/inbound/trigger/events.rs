@@ -1,8 +1,10 @@
 //! Voicemail events into voicemails, record by record with
 //! `aws_lambda_events`' types: S3 `ObjectCreated` notifications, the same in
 //! SQS messages, EventBridge `Object Created` from S3 and a PBX's own
-//! `New Voicemail` (directly or in SQS messages). A record that is not a
-//! voicemail becomes its reason, never the batch's failure.
+//! `New Voicemail` (directly or in SQS messages), and Amazon Transcribe's
+//! `Transcribe Job State Change` for a voicemail waiting for its
+//! transcript. A record that is neither becomes its reason, never the
+//! batch's failure.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::s3::S3EventRecord;
@@ -12,8 +14,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::domain::text::clean_field;
-use crate::domain::{Extension, TenantId, VoicemailDetails, times};
+use crate::domain::{Extension, TenantId, Transcript, VoicemailDetails, times};
 use crate::ports::{S3Object, Voicemail};
+use crate::service::News;
 
 /// Where voicemails are in the bucket, and which files are audio.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,8 +41,29 @@ pub const DEFAULT_SUFFIXES: &str = ".wav,.mp3,.gsm,.ogg,.opus,.m4a,.flac";
 /// The longest PBX message id kept in an identity.
 const MAX_MESSAGE_ID: usize = 200;
 
-/// One item of an event: a voicemail, or why it is not one.
-pub type Item = Result<Voicemail, String>;
+/// One item of an event: what it announces, or why it is nothing of ours.
+pub type Item = Result<Announced, String>;
+
+/// What a record announces.
+// Made once per record and consumed at once: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Announced {
+    Voicemail(Voicemail),
+    /// A transcription job ended (its name, and how).
+    JobEnded {
+        job: String,
+        news: News,
+    },
+}
+
+/// Amazon Transcribe's `Transcribe Job State Change` detail.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct JobStateChange {
+    transcription_job_name: String,
+    transcription_job_status: String,
+}
 
 /// An invocation of the trigger, by its shape.
 #[derive(Debug)]
@@ -80,6 +104,8 @@ struct NewVoicemail {
     duration: Option<Scalar>,
     time: Option<String>,
     message_id: Option<Scalar>,
+    /// What the caller said, when the PBX transcribed it.
+    transcript: Option<String>,
 }
 
 /// PBXs write ids and numbers as strings or as JSON numbers.
@@ -169,7 +195,7 @@ impl KeyLayout {
         // Notifications URL-encode the key, with spaces as '+'.
         let key = decode_key(raw_key)?;
         let version = r.s3.object.version_id.as_deref().or(r.s3.object.sequencer.as_deref());
-        self.object(bucket, key, version, times::rfc3339(r.event_time.timestamp()).as_deref())
+        self.object(bucket, key, version, times::rfc3339(r.event_time.timestamp()).as_deref()).map(Announced::Voicemail)
     }
 
     fn eventbridge(&self, event: &Value) -> Item {
@@ -183,14 +209,21 @@ impl KeyLayout {
                     .map_err(|err| format!("Object Created event with a malformed detail: {err}"))?;
                 // EventBridge carries the key as stored, not URL-encoded.
                 let version = d.object.version_id.as_deref().or(d.object.sequencer.as_deref());
-                self.object(&d.bucket.name, d.object.key, version, time.as_deref())
+                self.object(&d.bucket.name, d.object.key, version, time.as_deref()).map(Announced::Voicemail)
             }
-            "New Voicemail" => new_voicemail(e.id.as_deref(), &e.detail, time.as_deref()),
+            "New Voicemail" => new_voicemail(e.id.as_deref(), &e.detail, time.as_deref()).map(Announced::Voicemail),
+            "Transcribe Job State Change" if e.source == "aws.transcribe" => job_ended(&e.detail),
             other => Err(format!("unsupported event detail-type {other:?}")),
         }
     }
 
-    fn object(&self, bucket: &str, key: String, version: Option<&str>, time: Option<&str>) -> Item {
+    fn object(
+        &self,
+        bucket: &str,
+        key: String,
+        version: Option<&str>,
+        time: Option<&str>,
+    ) -> Result<Voicemail, String> {
         let (tenant, extension) = self.voicemail_of(&key)?;
         let mut details = VoicemailDetails::new(&extension);
         details.set_received_at(time);
@@ -234,7 +267,7 @@ pub fn decode_key(raw: &str) -> Result<String, String> {
 /// retries `PutEvents` sends a new event id with the same message id, so
 /// the message id (else the event id) names the voicemail, within its
 /// tenant.
-fn new_voicemail(event_id: Option<&str>, detail: &Value, event_time: Option<&str>) -> Item {
+fn new_voicemail(event_id: Option<&str>, detail: &Value, event_time: Option<&str>) -> Result<Voicemail, String> {
     let d =
         NewVoicemail::deserialize(detail).map_err(|e| format!("New Voicemail event with a malformed detail: {e}"))?;
     let tenant = TenantId::parse(&d.tenant.text())
@@ -259,7 +292,20 @@ fn new_voicemail(event_id: Option<&str>, detail: &Value, event_time: Option<&str
     // A duration that is no whole number of seconds reads `unknown`.
     details.or_duration_secs(d.duration.as_ref().and_then(|v| v.text().trim().parse().ok()));
     details.set_received_at(d.time.as_deref().or(event_time));
+    details.or_transcript(d.transcript.as_deref().and_then(Transcript::clean));
     Ok(Voicemail { identity, details, tenant, extension, object: None })
+}
+
+/// A job's final state (EventBridge sends `COMPLETED` and `FAILED`).
+fn job_ended(detail: &Value) -> Item {
+    let d = JobStateChange::deserialize(detail)
+        .map_err(|e| format!("Transcribe Job State Change event with a malformed detail: {e}"))?;
+    let news = match d.transcription_job_status.as_str() {
+        "COMPLETED" => News::Completed,
+        "FAILED" => News::Failed,
+        other => return Err(format!("transcription job {} is {other}, not ended", d.transcription_job_name)),
+    };
+    Ok(Announced::JobEnded { job: d.transcription_job_name, news })
 }
 
 #[cfg(test)]
@@ -307,7 +353,10 @@ mod tests {
                    "detail": {"tenant": tenant, "extension": "1001", "message_id": msg}})
         };
         let identity = |v: Value| match KeyLayout::default().parse(&v) {
-            Invocation::Direct(items) => items.into_iter().next().unwrap().map(|vm| vm.identity),
+            Invocation::Direct(items) => items.into_iter().next().unwrap().map(|a| match a {
+                Announced::Voicemail(vm) => vm.identity,
+                other => panic!("{other:?}"),
+            }),
             other => panic!("{other:?}"),
         };
         assert_eq!(identity(ev("e1", json!("59"), json!("m-1"))), identity(ev("e2", json!(59), json!("m-1"))));

@@ -1,5 +1,6 @@
-//! The voicemail trigger: every voicemail of an invocation through the
-//! service, and the answer each platform needs. Parsing lives in `events`.
+//! The voicemail trigger: every voicemail (and transcription job's end) of
+//! an invocation through the service, and the answer each platform needs.
+//! Parsing lives in `events`. The scheduled sender answers the same way.
 
 mod events;
 
@@ -9,7 +10,7 @@ use serde_json::Value;
 
 use crate::domain::text::escape;
 use crate::service::{Error, Outcome, Service};
-pub use events::{DEFAULT_SUFFIXES, Invocation, Item, KeyLayout, decode_key};
+pub use events::{Announced, DEFAULT_SUFFIXES, Invocation, Item, KeyLayout, decode_key};
 
 /// A direct invocation's failure: Lambda retries the event, and what was
 /// already sent is not sent again.
@@ -23,6 +24,8 @@ pub struct Report {
     pub sent: usize,
     pub skipped: usize,
     pub duplicates: usize,
+    /// Voicemails waiting for their transcript.
+    pub transcribing: usize,
     /// Voicemails whose send failed and must be retried.
     pub failed: usize,
     /// SQS message ids to report as batch item failures.
@@ -36,6 +39,15 @@ pub struct Summary {
     pub sent: usize,
     pub skipped: usize,
     pub duplicates: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub transcribing: usize,
+    /// The scheduled sender's failures (still due: its next run retries).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub failed: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The function's answer, by the invocation's shape.
@@ -61,8 +73,22 @@ impl Report {
         if self.failed > 0 {
             return Err(RetryLater(self.failed));
         }
-        Ok(Answer::Direct(Summary { sent: self.sent, skipped: self.skipped, duplicates: self.duplicates }))
+        let (sent, skipped, duplicates, transcribing) = (self.sent, self.skipped, self.duplicates, self.transcribing);
+        Ok(Answer::Direct(Summary { sent, skipped, duplicates, transcribing, failed: 0 }))
     }
+}
+
+/// The scheduled sender's run: every voicemail whose wait is over, sent;
+/// what failed stays due, for the next run. Fails whole only when the
+/// store cannot say what is due.
+pub async fn send_due(service: &Service, deadline: Option<u64>) -> Result<Summary, Error> {
+    let mut report = Report::default();
+    for (message_id, outcome) in service.send_due(deadline).await? {
+        log(&outcome, &message_id);
+        report.count(outcome);
+    }
+    let (sent, skipped, duplicates, failed) = (report.sent, report.skipped, report.duplicates, report.failed);
+    Ok(Summary { sent, skipped, duplicates, transcribing: 0, failed })
 }
 
 /// Runs every voicemail of an event through the service, within the
@@ -100,6 +126,7 @@ impl Report {
             Ok(Outcome::Sent(_)) => self.sent += 1,
             Ok(Outcome::Skipped(_)) => self.skipped += 1,
             Ok(Outcome::Duplicate) => self.duplicates += 1,
+            Ok(Outcome::Transcribing) => self.transcribing += 1,
             Ok(Outcome::InFlight { .. }) | Err(_) => self.failed += 1,
         }
     }
@@ -113,29 +140,37 @@ async fn run_items(service: &Service, items: Vec<Item>, deadline: Option<u64>) -
                 tracing::info!(reason = %escape(&reason), "skipped: not a voicemail");
                 Ok(Outcome::Skipped(reason))
             }
-            Ok(vm) => {
+            Ok(Announced::Voicemail(vm)) => {
                 let identity = escape(&vm.identity);
                 let outcome = service.voicemail(vm, deadline).await;
-                match &outcome {
-                    Ok(Outcome::Sent(s)) => tracing::info!(voicemail = %identity, id = %s.id, "voicemail SMS sent"),
-                    Ok(Outcome::Skipped(reason)) => {
-                        tracing::info!(voicemail = %identity, reason = %escape(reason), "voicemail skipped");
-                    }
-                    Ok(Outcome::Duplicate) => tracing::info!(voicemail = %identity, "voicemail already handled"),
-                    Ok(Outcome::InFlight { lease_until }) => {
-                        let why = "voicemail held by another delivery; will be retried";
-                        tracing::warn!(voicemail = %identity, lease_until, "{why}");
-                    }
-                    Err(e) => {
-                        let cause = e.cause().unwrap_or("");
-                        let why = "voicemail SMS failed; will be retried";
-                        tracing::error!(voicemail = %identity, error = %e, cause, "{why}");
-                    }
-                }
+                log(&outcome, &identity);
+                outcome
+            }
+            Ok(Announced::JobEnded { job, news }) => {
+                let outcome = service.transcribed(&job, news, deadline).await;
+                log(&outcome, &escape(&job));
                 outcome
             }
         };
         out.push(outcome);
     }
     out
+}
+
+/// One voicemail's outcome, in the log; `voicemail` names it (its
+/// identity, its transcription job).
+fn log(outcome: &Result<Outcome, Error>, voicemail: &str) {
+    match outcome {
+        Ok(Outcome::Sent(s)) => tracing::info!(voicemail, id = %s.id, "voicemail SMS sent"),
+        Ok(Outcome::Skipped(reason)) => tracing::info!(voicemail, reason = %escape(reason), "voicemail skipped"),
+        Ok(Outcome::Duplicate) => tracing::info!(voicemail, "voicemail already handled"),
+        Ok(Outcome::Transcribing) => tracing::info!(voicemail, "voicemail waits for its transcript"),
+        Ok(Outcome::InFlight { lease_until }) => {
+            tracing::warn!(voicemail, lease_until, "voicemail held by another delivery; will be retried");
+        }
+        Err(e) => {
+            let cause = e.cause().unwrap_or("");
+            tracing::error!(voicemail, error = %e, cause, "voicemail SMS failed; will be retried");
+        }
+    }
 }
