@@ -93,23 +93,15 @@ pub const SAMPLE_WAITING_ID: &str = "vm-0123456789abcdef0123456789abcdef";
 /// under `message_id`, due at `due`, as the trigger's first phase leaves it
 /// (its claim taken, then finished as `transcribing`, the wait written).
 pub async fn seed_waiting(store: &dyn Store, message_id: &str, now: i64, due: i64) {
-    use shared::domain::{Extension, MessageKind, MessageRecord, MessageStatus, TenantId, VoicemailDetails};
-    use shared::ports::{Begun, Claim, Closing, End, Finished, S3Object, Start, Voicemail, WaitChange, Waiting};
-    let extension = Extension::parse("1001").unwrap();
-    let key = format!("voicemail/59/1001/{message_id}.wav");
-    let voicemail = Voicemail {
-        identity: format!("s3://pbx-voicemail/{key}#0A"),
-        tenant: TenantId::parse("59").unwrap(),
-        details: VoicemailDetails::new(&extension),
-        extension: extension.clone(),
-        object: Some(S3Object { bucket: "pbx-voicemail".to_owned(), key }),
-    };
+    use shared::domain::{MessageKind, MessageRecord, MessageStatus};
+    use shared::ports::{Begun, Claim, Closing, End, Finished, Start, WaitChange, Waiting};
+    let voicemail = sample_voicemail(message_id);
     let claim_id = format!("vm#{}", voicemail.identity);
     let mut record = MessageRecord {
         id: message_id.to_owned(),
         tenant: voicemail.tenant.clone(),
         kind: MessageKind::Voicemail,
-        extension: Some(extension),
+        extension: Some(voicemail.extension.clone()),
         from: String::new(),
         to: String::new(),
         status: MessageStatus::Sending,
@@ -143,4 +135,18 @@ pub async fn seed_waiting(store: &dyn Store, message_id: &str, now: i64, due: i6
         wait: Some(WaitChange::Park(&waiting)),
     };
     assert_eq!(store.finish(&end).await.expect("a wait written"), Finished::Done);
+}
+
+/// A voicemail of tenant 59's extension 1001, its audio named after `name`.
+fn sample_voicemail(name: &str) -> shared::ports::Voicemail {
+    use shared::domain::{Extension, TenantId, VoicemailDetails};
+    let extension = Extension::parse("1001").unwrap();
+    let key = format!("voicemail/59/1001/{name}.wav");
+    shared::ports::Voicemail {
+        identity: format!("s3://pbx-voicemail/{key}#0A"),
+        tenant: TenantId::parse("59").unwrap(),
+        details: VoicemailDetails::new(&extension),
+        extension,
+        object: Some(shared::ports::S3Object { bucket: "pbx-voicemail".to_owned(), key }),
+    }
 }
