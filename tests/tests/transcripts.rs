@@ -348,3 +348,82 @@ async fn a_template_without_a_transcript_asks_for_none() {
         );
     }
 }
+
+/// What one voicemail costs on AWS (moto's recorder): without a transcript
+/// as before; with a Transcribe job, its two phases.
+#[tokio::test]
+async fn requests_per_voicemail_with_and_without_a_transcript() {
+    use std::collections::BTreeMap;
+    let Some(m) = moto::connect().await else { return };
+    let counts = |pairs: &[(&str, usize)]| -> BTreeMap<String, usize> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
+    };
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&m.aws).force_path_style(true).build());
+    let bucket = moto::unique_table_name();
+    s3.create_bucket().bucket(&bucket).send().await.expect("bucket");
+    put(&s3, &bucket, AUDIO, b"RIFF").await;
+    let svc = Service::new(m.store.clone(), m.gateway.clone(), Policy::default(), shared::adapters::clock::system())
+        .with_transcript_files(Arc::new(S3Voicemails::new(&m.aws)))
+        .with_transcriber(Arc::new(Transcribe::new(&m.aws)));
+    let apply = |config: String| {
+        let store = m.store.clone();
+        async move {
+            let plan = shared::service::config::Config::from_json(&config).unwrap().plan(&[], 0);
+            shared::ports::Admin::apply(&*store, &plan.snapshot, &plan.delete_keys).await.unwrap();
+        }
+    };
+    let event = |sequencer: &str| {
+        let mut r = s3_record(AUDIO, sequencer);
+        r["s3"]["bucket"]["name"] = json!(bucket);
+        json!({"Records": [r]})
+    };
+    let other =
+        |calls: Vec<String>| -> Vec<String> { calls.into_iter().filter(|c| !c.starts_with("DynamoDB")).collect() };
+
+    apply(config("VM on {extension}", aws_transcription(), 4)).await;
+    m.mark().await;
+    let before = moto::calls_naming(&m.endpoint, &bucket).await.len();
+    assert_eq!(trigger_by(&svc, event("01"), 0).await.unwrap()["sent"], 1);
+    let r = m.requests_since_mark(&[TO]).await;
+    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 1), ("TransactWriteItems", 2)]), "{r:?}");
+    assert_eq!(r.sns, counts(&[("CheckIfPhoneNumberIsOptedOut", 1), ("Publish", 1)]), "{r:?}");
+    let calls = other(moto::calls_naming(&m.endpoint, &bucket).await.split_off(before));
+    assert!(calls.is_empty(), "no S3, no Transcribe: {calls:?}");
+
+    // The first phase: the sidecars looked for, the job started, parked.
+    apply(config("VM: {transcript}", aws_transcription(), 4)).await;
+    m.mark().await;
+    let before = moto::calls_naming(&m.endpoint, &bucket).await.len();
+    assert_eq!(trigger_by(&svc, event("02"), 0).await.unwrap()["transcribing"], 1);
+    let r = m.requests_since_mark(&[TO]).await;
+    assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 1), ("TransactWriteItems", 2)]), "{r:?}");
+    assert_eq!(r.sns_total(), 0, "{r:?}");
+    let calls = other(moto::calls_naming(&m.endpoint, &bucket).await.split_off(before));
+    let sidecar = |suffix: &str| format!("S3 GET /{bucket}/voicemail/59/1001/msg.{suffix}");
+    assert_eq!(calls, [sidecar("txt"), sidecar("json"), "Transcribe.StartTranscriptionJob".to_owned()]);
+
+    // The second phase: the wait read, the claim taken again, the
+    // transcript read, the SMS, the end.
+    let t = TenantId::parse("59").unwrap();
+    let entry = shared::ports::Admin::messages(&*m.store, Some(&t), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.status == MessageStatus::Transcribing);
+    let job = format!("sms-{}", entry.expect("the parked voicemail").id);
+    let output = json!({"results": {"transcripts": [{"transcript": "Call me."}]}});
+    put(&s3, &bucket, &format!("transcripts/{job}.json"), output.to_string().as_bytes()).await;
+    m.mark().await;
+    let before = moto::calls_naming(&m.endpoint, &bucket).await.len();
+    assert_eq!(trigger_by(&svc, job_state(&job, "COMPLETED"), 0).await.unwrap()["sent"], 1);
+    let r = m.requests_since_mark(&[TO]).await;
+    assert_eq!(r.dynamodb, counts(&[("GetItem", 1), ("BatchGetItem", 1), ("TransactWriteItems", 2)]), "{r:?}");
+    assert_eq!(r.sns, counts(&[("CheckIfPhoneNumberIsOptedOut", 1), ("Publish", 1)]), "{r:?}");
+    let calls = other(moto::calls_naming(&m.endpoint, &bucket).await.split_off(before));
+    assert_eq!(calls, [format!("S3 GET /{bucket}/transcripts/{job}.json")]);
+    // A scheduled run with nothing due: one query per shard of the index.
+    m.mark().await;
+    send_due(&svc, None).await.unwrap();
+    let r = m.requests_since_mark(&[TO]).await;
+    assert_eq!(r.dynamodb, counts(&[("Query", 4)]), "{r:?}");
+}

@@ -76,12 +76,14 @@ pub async fn run(target: &Target, args: ServeArgs) -> Result {
         http::Limits { idle: Duration::from_secs(args.idle_timeout), connections: usize::from(args.max_connections) };
     let clients = http::Clients::default();
     let receipts = tokio::spawn(pump_receipts(service.clone(), local.outbox, clients.clone(), stop.subscribe()));
+    let scheduled = tokio::spawn(send_due(service.clone(), stop.subscribe()));
     say!("listening on http://{addr} (Ctrl-C stops)");
 
     http::serve(listener, service, guard::Guard::new(addr), limits, clients, shutdown_signal()).await;
     // The watcher finishes the voicemail at hand, if any, before it stops.
     let _ = stop.send(true);
     let _ = receipts.await;
+    let _ = scheduled.await;
     if let Some(task) = watching
         && let Err(e) = task.await
     {
@@ -118,6 +120,24 @@ async fn pump_receipts(
         }
         if stopping {
             return;
+        }
+    }
+}
+
+/// Every second, the scheduled sender's run (on AWS, every minute): the
+/// voicemails whose wait for a transcript is over.
+async fn send_due(service: Arc<Service>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            _ = stop.changed() => return,
+        }
+        match shared::inbound::trigger::send_due(&service, None).await {
+            Ok(run) if run.sent + run.skipped + run.failed > 0 => {
+                say!("[scheduled] {}", serde_json::to_string(&run).unwrap_or_default());
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "the scheduled sender could not read what is due"),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! What exists only on the embedded backend: the local outbox, and the
 //! local server's service (the store and the outbox on one writer, every
-//! SMS printed, recordings served from the watched folder).
+//! SMS printed, recordings and sidecar transcripts read from the watched
+//! folder).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -54,7 +55,7 @@ impl Settings {
         });
         let mut service = Service::new(store.clone(), outbox.clone(), policy, clock).with_admin(store.clone());
         if let Some(folder) = folder {
-            service = service.with_recordings(folder);
+            service = service.with_recordings(folder.clone()).with_transcript_files(folder);
         }
         Ok(Local { service, outbox, store })
     }
