@@ -17,7 +17,7 @@ if ! command -v cargo-lambda >/dev/null; then
     exit 1
 fi
 
-functions=(send-sms voicemail-notify voicemail-trigger delivery-status recording-link console)
+functions=(send-sms voicemail-notify voicemail-trigger delivery-status recording-link console scheduled-sender)
 packages=()
 embedded=()
 for f in "${functions[@]}"; do

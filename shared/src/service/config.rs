@@ -347,6 +347,22 @@ mod tests {
             "{}",
             err(&bad_limits)
         );
+        let with = |json: &str| EXAMPLE.replace("\"active\": true", &format!("\"active\": true, {json}"));
+        assert_eq!(
+            err(&with(r#""transcription": {"provider": "aws", "language": "english"}"#)),
+            "$.tenants[0].transcription.language: expected \"auto\" or a language code such as \"en-US\""
+        );
+        assert!(
+            err(&with(r#""transcription": {"provider": "gcp", "language": "auto"}"#))
+                .starts_with("$.tenants[0].transcription.provider: unknown variant `gcp`")
+        );
+        assert_eq!(
+            err(&with(r#""max_segments": 11"#)),
+            "$.tenants[0].max_segments: expected a whole number from 1 to 10"
+        );
+        let ok =
+            Config::from_json(&with(r#""transcription": {"provider": "aws", "language": "auto"}, "max_segments": 6"#));
+        assert!(ok.is_ok(), "{ok:?}");
         assert!(err("[").starts_with("$: "));
     }
 
