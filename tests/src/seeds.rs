@@ -124,7 +124,7 @@ pub async fn seed_waiting(store: &dyn Store, message_id: &str, now: i64, due: i6
     let start = Start { record: &record, claim: Some(claim), budget: None, now, log_keep_secs: KEEP_LOG, link: None };
     assert_eq!(store.begin(&start).await.expect("a claim taken"), Begun::Started);
     (record.status, record.lease_until) = (MessageStatus::Transcribing, None);
-    let waiting = Waiting { message_id: message_id.to_owned(), claim: claim_id.clone(), voicemail, job: true, due };
+    let waiting = Waiting { message_id: message_id.to_owned(), claim: claim_id.clone(), voicemail, due };
     let closing = Closing { id: &claim_id, token: "seed", result: Some("transcribing"), keep_secs: 86_400 };
     let end = End {
         record: &record,

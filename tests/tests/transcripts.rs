@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use integration_tests::platform::{Dying, FUNCTION_TIMEOUT_SECS, Step};
+use integration_tests::platform::{Dying, FUNCTION_TIMEOUT_SECS, Step, Stumble};
 use integration_tests::{Backend, backends, moto, s3_record, trigger_by};
 use serde_json::{Value, json};
 use shared::adapters::s3::S3Voicemails;
@@ -291,6 +291,27 @@ async fn runs_killed_in_either_phase_finish_once() {
 }
 
 #[tokio::test]
+async fn a_park_left_unrecorded_fails_the_run_and_its_redelivery_parks() {
+    for w in worlds(&config("VM: {transcript}", aws_transcription(), 4)).await {
+        // The park's write fails, with no time left for another try (the
+        // deadline a second away): nothing was sent, so the run fails.
+        w.dying.stumble(&[Stumble::Before]);
+        let failed = trigger_by(&w.svc, w.uploaded(), ((T0 + 1) * 1000) as u64).await;
+        assert!(failed.unwrap_err().contains("will be retried"), "{}", w.b.name);
+        // Redelivered after the lease: parked, its job's second start taken
+        // as started, and sent once on its completion.
+        w.at(1 + LEASE_MARGIN_SECS);
+        assert_eq!(w.trigger(w.uploaded()).await["transcribing"], 1, "{}", w.b.name);
+        let (_, job) = w.entry().await;
+        let starts = w.calls(&job).await.into_iter().filter(|c| c == "Transcribe.StartTranscriptionJob").count();
+        assert_eq!(starts, 2, "{}", w.b.name);
+        w.transcribe_writes(&job, "Written at last.").await;
+        assert_eq!(w.trigger(job_state(&job, "COMPLETED")).await["sent"], 1, "{}", w.b.name);
+        assert_eq!(w.texts().await, ["VM: Written at last."], "{}", w.b.name);
+    }
+}
+
+#[tokio::test]
 async fn two_scheduled_runs_at_once_send_once() {
     for w in worlds(&config("VM: {transcript}", aws_transcription(), 4)).await {
         w.trigger(w.uploaded()).await;
@@ -380,22 +401,25 @@ async fn requests_per_voicemail_with_and_without_a_transcript() {
     let other =
         |calls: Vec<String>| -> Vec<String> { calls.into_iter().filter(|c| !c.starts_with("DynamoDB")).collect() };
 
-    apply(config("VM on {extension}", aws_transcription(), 4)).await;
+    // A destination of its own: the other tests of this file send to TO
+    // on the same moto at the same time.
+    let to = "+14165557001";
+    apply(config("VM on {extension}", aws_transcription(), 4).replace(TO, to)).await;
     m.mark().await;
     let before = moto::calls_naming(&m.endpoint, &bucket).await.len();
     assert_eq!(trigger_by(&svc, event("01"), 0).await.unwrap()["sent"], 1);
-    let r = m.requests_since_mark(&[TO]).await;
+    let r = m.requests_since_mark(&[to]).await;
     assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 1), ("TransactWriteItems", 2)]), "{r:?}");
     assert_eq!(r.sns, counts(&[("CheckIfPhoneNumberIsOptedOut", 1), ("Publish", 1)]), "{r:?}");
     let calls = other(moto::calls_naming(&m.endpoint, &bucket).await.split_off(before));
     assert!(calls.is_empty(), "no S3, no Transcribe: {calls:?}");
 
     // The first phase: the sidecars looked for, the job started, parked.
-    apply(config("VM: {transcript}", aws_transcription(), 4)).await;
+    apply(config("VM: {transcript}", aws_transcription(), 4).replace(TO, to)).await;
     m.mark().await;
     let before = moto::calls_naming(&m.endpoint, &bucket).await.len();
     assert_eq!(trigger_by(&svc, event("02"), 0).await.unwrap()["transcribing"], 1);
-    let r = m.requests_since_mark(&[TO]).await;
+    let r = m.requests_since_mark(&[to]).await;
     assert_eq!(r.dynamodb, counts(&[("BatchGetItem", 1), ("TransactWriteItems", 2)]), "{r:?}");
     assert_eq!(r.sns_total(), 0, "{r:?}");
     let calls = other(moto::calls_naming(&m.endpoint, &bucket).await.split_off(before));
@@ -416,7 +440,7 @@ async fn requests_per_voicemail_with_and_without_a_transcript() {
     m.mark().await;
     let before = moto::calls_naming(&m.endpoint, &bucket).await.len();
     assert_eq!(trigger_by(&svc, job_state(&job, "COMPLETED"), 0).await.unwrap()["sent"], 1);
-    let r = m.requests_since_mark(&[TO]).await;
+    let r = m.requests_since_mark(&[to]).await;
     assert_eq!(r.dynamodb, counts(&[("GetItem", 1), ("BatchGetItem", 1), ("TransactWriteItems", 2)]), "{r:?}");
     assert_eq!(r.sns, counts(&[("CheckIfPhoneNumberIsOptedOut", 1), ("Publish", 1)]), "{r:?}");
     let calls = other(moto::calls_naming(&m.endpoint, &bucket).await.split_off(before));
@@ -424,6 +448,6 @@ async fn requests_per_voicemail_with_and_without_a_transcript() {
     // A scheduled run with nothing due: one query per shard of the index.
     m.mark().await;
     send_due(&svc, None).await.unwrap();
-    let r = m.requests_since_mark(&[TO]).await;
+    let r = m.requests_since_mark(&[to]).await;
     assert_eq!(r.dynamodb, counts(&[("Query", 4)]), "{r:?}");
 }

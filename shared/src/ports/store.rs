@@ -147,8 +147,6 @@ pub struct Waiting {
     /// With the details found in the first phase (and no recording link:
     /// the second phase makes its own).
     pub voicemail: Voicemail,
-    /// Whether a transcription job was started for it.
-    pub job: bool,
     /// When the scheduled sender sends it, transcript or not (epoch seconds).
     pub due: i64,
 }

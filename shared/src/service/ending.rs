@@ -13,7 +13,7 @@ use std::time::Duration;
 use super::reasons::reason;
 use super::rules::status_of;
 use super::steps::{Guard, Work};
-use super::{LEASE_MARGIN_SECS, Outcome, Result, Sent};
+use super::{Error, LEASE_MARGIN_SECS, Outcome, Result, Sent};
 use crate::domain::MessageStatus;
 use crate::ports::{Closing, End, Event, Finished, Voicemail, WaitChange, Waiting};
 
@@ -36,25 +36,31 @@ impl Work<'_> {
         // A resumed voicemail's wait ends with it (kept if the claim is
         // released, for the retry).
         let id = self.record.id.clone();
-        self.close(result.as_deref(), self.resumed.then_some(WaitChange::Drop(&id))).await;
+        // Unrecorded, the SMS still went: logged, not failed (see above).
+        let _ = self.close(result.as_deref(), self.resumed.then_some(WaitChange::Drop(&id))).await;
     }
 
     /// Parks the voicemail until its transcript: logged `transcribing`,
     /// its claim finished as such, due `TRANSCRIPT_WAIT_SECONDS` from now.
-    pub async fn park(&mut self, voicemail: &Voicemail, job: bool) -> Result<Outcome> {
+    /// Nothing was sent: a park left unrecorded fails the run, so that the
+    /// platform delivers the voicemail again (its job is not started twice).
+    pub async fn park(&mut self, voicemail: &Voicemail) -> Result<Outcome> {
         let now = self.service.now();
         let claim = self.claim.as_ref().map(|c| c.id.clone()).unwrap_or_default();
         let due = now + self.service.policy.transcripts.wait_secs;
-        let waiting = Waiting { message_id: self.record.id.clone(), claim, voicemail: voicemail.clone(), job, due };
+        let waiting = Waiting { message_id: self.record.id.clone(), claim, voicemail: voicemail.clone(), due };
         self.record.status = MessageStatus::Transcribing;
         (self.record.at, self.record.lease_until, self.record.error) = (now, None, None);
-        self.close(Some(MessageStatus::Transcribing.as_str()), Some(WaitChange::Park(&waiting))).await;
-        Ok(Outcome::Transcribing)
+        match self.close(Some(MessageStatus::Transcribing.as_str()), Some(WaitChange::Park(&waiting))).await {
+            true => Ok(Outcome::Transcribing),
+            false => Err(Error::Storage("the voicemail's wait for its transcript was not recorded".to_owned())),
+        }
     }
 
     /// The entry written and the claim finished with `result` (released
-    /// without), with what changes of the voicemail's wait.
-    async fn close(&self, result: Option<&str>, wait: Option<WaitChange<'_>>) {
+    /// without), with what changes of the voicemail's wait; whether it was
+    /// (by this try or an earlier one, or by the delivery that took over).
+    async fn close(&self, result: Option<&str>, wait: Option<WaitChange<'_>>) -> bool {
         let closing = self.claim.as_ref().map(|c| Closing {
             id: &c.id,
             token: &c.token,
@@ -69,7 +75,7 @@ impl Work<'_> {
             token: &self.end_token,
             wait,
         };
-        self.record_end(&end).await;
+        self.record_end(&end).await
     }
 
     /// The entry's final state, and what the claim keeps: the answer to
@@ -103,20 +109,22 @@ impl Work<'_> {
     /// The closing write, tried until it is done or the lease is too near
     /// its end for another try. The clock is read once: the waits are
     /// counted, so a clock a test holds still cannot stretch them.
-    async fn record_end(&self, end: &End<'_>) {
+    async fn record_end(&self, end: &End<'_>) -> bool {
         let deadline_ms = (self.lease_until - LEASE_MARGIN_SECS).saturating_mul(1000);
         let mut budget_ms = deadline_ms - LAST_TRY_MS - self.service.clock.now_ms();
         let (message_id, mut wait_ms, mut tries) = (&self.record.id, FIRST_WAIT_MS, 1);
         loop {
             match self.service.store.finish(end).await {
-                Ok(Finished::Done) => return,
+                Ok(Finished::Done) => return true,
                 Ok(Finished::AlreadyDone) => {
-                    return tracing::info!(%message_id, tries, "the outcome of a send was recorded by an earlier try");
+                    tracing::info!(%message_id, tries, "the outcome of a send was recorded by an earlier try");
+                    return true;
                 }
                 // Our lease ran out and another delivery took the claim over.
                 Ok(Finished::TakenOver) => {
                     let why = "claim taken over by another delivery; this outcome was not recorded";
-                    return tracing::warn!(%message_id, "{why}");
+                    tracing::warn!(%message_id, "{why}");
+                    return true;
                 }
                 Err(e) if wait_ms <= budget_ms => {
                     tracing::warn!(error = %e, %message_id, tries, wait_ms, "could not record the outcome of a send; trying again");
@@ -128,7 +136,8 @@ impl Work<'_> {
                 // operator can see it.
                 Err(e) => {
                     let why = "could not record the outcome of a send before the deadline; its entry reads unknown";
-                    return tracing::error!(error = %e, %message_id, tries, "{why}");
+                    tracing::error!(error = %e, %message_id, tries, "{why}");
+                    return false;
                 }
             }
         }

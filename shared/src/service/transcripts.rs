@@ -59,7 +59,7 @@ impl Service {
             tracing::warn!(error = %e, job = %name, "transcription did not start; the SMS goes without the transcript");
             return None;
         }
-        Some(work.park(voicemail, true).await)
+        Some(work.park(voicemail).await)
     }
 
     /// A transcription job's completion event: the second phase of the
@@ -123,7 +123,6 @@ impl Service {
         let completed = match news {
             News::Completed => true,
             News::Failed => false,
-            News::Due if !waiting.job => false,
             News::Due => match self.transcriber.as_deref()?.state(&name).await {
                 Ok(state) => state == JobState::Completed,
                 Err(e) => {
