@@ -42,16 +42,28 @@ trap 'kill "${python_tools:-}" 2>/dev/null || true; rm -f "$python_log"' EXIT
     bash scripts/schemathesis.sh --install-only ) >"$python_log" 2>&1 &
 python_tools=$!
 # Every feature: the AWS backends, the embedded default, smsctl's DynamoDB;
-# the binaries too (tests/src/binaries.rs runs them), built once here.
-cargo build --workspace --bins --tests --all-features --locked
-# Lints on every target and feature (rustfmt.toml, clippy.toml and the
-# workspace's [workspace.lints]).
-cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+# every target, the binaries too (tests/src/binaries.rs runs them), built
+# once here. Linted in the same pass: clippy's driver wraps rustc for the
+# workspace's own crates (what `cargo clippy` does), so its lints
+# (rustfmt.toml, clippy.toml, [workspace.lints]) fail the build and the
+# tests reuse what it compiled, where a separate `cargo clippy` would check
+# every crate again. Exported: a build without the wrapper is another build.
+clippy_driver="$(command -v clippy-driver)" || { echo "clippy is required: rustup component add clippy" >&2; exit 1; }
+export RUSTC_WORKSPACE_WRAPPER="$clippy_driver"
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+# A clean build (CI) gains nothing from incremental state, and writing it
+# costs time.
+if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
+cargo build --workspace --all-targets --all-features --locked
+# The machine's cargo-nextest, or one from crates.io.
+command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
 wait "$python_tools" || { cat "$python_log" >&2; echo "template lint, Python tools or axe-core failed" >&2; exit 1; }
 cat "$python_log"
 
 # Bounded fuzzing in the test command; see README for the long run.
 export PROPTEST_CASES="${PROPTEST_CASES:-2000}"
-bash scripts/with-moto.sh cargo test --workspace --all-features --locked --no-fail-fast
+# nextest runs the test binaries side by side (.config/nextest.toml), where
+# cargo test runs them one after another. The workspace has no doc tests.
+bash scripts/with-moto.sh cargo nextest run --workspace --all-features --locked --no-fail-fast
 # After the tests, whose build of smsctl it reuses.
 bash scripts/schemathesis.sh

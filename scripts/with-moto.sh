@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Runs a command with a local moto server (DynamoDB, SNS) beside it:
+# Runs a command with local moto servers (DynamoDB, SNS, S3, Transcribe)
+# beside it:
 #   bash scripts/with-moto.sh cargo test -p integration-tests --test aws_wire
-# Installs moto into .venv at the repository root if missing, starts it on a
-# free loopback port, exports MOTO_ENDPOINT, runs the command, stops moto and
-# exits with the command's status.
+# Installs moto into .venv at the repository root if missing, starts two
+# servers on free loopback ports, exports MOTO_ENDPOINT (every test's) and
+# MOTO_SOLO_ENDPOINT (the one test whose thousands of requests would hold up
+# the rest: a moto server serves one request at a time, on one core), runs
+# the command, stops moto and exits with the command's status.
 set -euo pipefail
 
 MOTO_VERSION="5.1.22"
@@ -24,7 +27,6 @@ if ! "$venv/bin/python" -c "import sys, moto, moto.server; sys.exit(moto.__versi
 fi
 
 work="$(mktemp -d)"
-port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 
 # moto_server, but serving one request at a time, and with transactions
 # that roll back only what they touched.
@@ -40,8 +42,7 @@ port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.
 #   transaction saves (and on failure restores) only the items it names;
 #   what it does is moto's own code.
 # The recorder appends to a file in the working directory unless told where.
-MOTO_PORT="$port" MOTO_RECORDER_FILEPATH="$work/recording.jsonl" \
-    "$venv/bin/python" - 127.0.0.1 "$port" >"$work/moto.log" 2>&1 <<'EOF' &
+cat >"$work/server.py" <<'EOF'
 import copy, sys, types
 from werkzeug.serving import run_simple
 import moto.dynamodb.models as ddb
@@ -82,17 +83,29 @@ def transact_write_items(self, transact_items):
 ddb.DynamoDBBackend.transact_write_items = transact_write_items
 run_simple(sys.argv[1], int(sys.argv[2]), DomainDispatcherApplication(create_backend_app), threaded=False)
 EOF
-moto_pid=$!
-
+# Starts a server on a free loopback port, its recording and log in
+# $work/$1; waits until it answers.
+pids=()
+endpoints=()
 stop_moto() {
-    kill "$moto_pid" 2>/dev/null || true
-    wait "$moto_pid" 2>/dev/null || true
+    kill "${pids[@]}" 2>/dev/null || true
+    wait "${pids[@]}" 2>/dev/null || true
     rm -rf "$work"
 }
 trap stop_moto EXIT
 
-endpoint="http://127.0.0.1:$port"
-if ! "$venv/bin/python" - "$endpoint" <<'EOF'
+start_moto() {
+    mkdir -p "$work/$1"
+    local port
+    port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+    MOTO_PORT="$port" MOTO_RECORDER_FILEPATH="$work/$1/recording.jsonl" \
+        "$venv/bin/python" "$work/server.py" 127.0.0.1 "$port" >"$work/$1/moto.log" 2>&1 &
+    pids+=($!)
+    endpoints+=("http://127.0.0.1:$port")
+}
+
+await_moto() {
+    "$venv/bin/python" - "$2" <<'EOF' && return
 import sys, time, urllib.request
 deadline = time.time() + 60
 while True:
@@ -104,14 +117,19 @@ while True:
             sys.exit(1)
         time.sleep(0.2)
 EOF
-then
-    echo "moto did not answer on $endpoint; its log:" >&2
-    cat "$work/moto.log" >&2
+    echo "moto did not answer on $2; its log:" >&2
+    cat "$work/$1/moto.log" >&2
     exit 1
-fi
+}
 
-export MOTO_ENDPOINT="$endpoint"
-echo "moto $MOTO_VERSION on $MOTO_ENDPOINT" >&2
+# Both start at once: importing moto takes seconds.
+start_moto shared
+start_moto solo
+await_moto shared "${endpoints[0]}"
+await_moto solo "${endpoints[1]}"
+
+export MOTO_ENDPOINT="${endpoints[0]}" MOTO_SOLO_ENDPOINT="${endpoints[1]}"
+echo "moto $MOTO_VERSION on $MOTO_ENDPOINT, and on $MOTO_SOLO_ENDPOINT for one test" >&2
 set +e
 "$@"
 status=$?

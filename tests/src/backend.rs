@@ -95,8 +95,18 @@ pub fn embedded() -> Backend {
 /// Every backend the tests run against: the embedded default, and DynamoDB
 /// and SNS on moto when it is running (required under `CI=true`).
 pub async fn backends() -> Vec<Backend> {
+    backends_on(moto::endpoint()).await
+}
+
+/// As [`backends`], with moto's second server ([`moto::solo_endpoint`]),
+/// for the one test that sends thousands of requests.
+pub async fn backends_solo() -> Vec<Backend> {
+    backends_on(moto::solo_endpoint()).await
+}
+
+async fn backends_on(moto_endpoint: Option<String>) -> Vec<Backend> {
     let mut all = vec![embedded()];
-    if let Some(aws) = moto::backend().await {
+    if let Some(aws) = moto::backend(moto_endpoint).await {
         all.push(aws);
     }
     all

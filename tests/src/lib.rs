@@ -23,7 +23,7 @@ pub mod runtime_api;
 pub mod seeds;
 pub mod tls;
 
-pub use backend::{Backend, backends, embedded, temp_path};
+pub use backend::{Backend, backends, backends_solo, embedded, temp_path};
 pub use gateway::{SentReader, SentSms, TestGateway};
 pub use handlers::{answer, invoke_event, request, s3_record, sqs_batch, trigger, trigger_by};
 pub use logs::{CaptureGuard, Logs, capture_logs};

@@ -100,10 +100,25 @@ pub struct Moto {
     pub gateway: Arc<SnsGateway>,
 }
 
+/// The second server `scripts/with-moto.sh` starts, for a test that sends
+/// thousands of requests: on the shared one (which serves one request at a
+/// time) it would hold up every other test of the run. The shared server
+/// when there is no second one.
+pub fn solo_endpoint() -> Option<String> {
+    match std::env::var("MOTO_SOLO_ENDPOINT") {
+        Ok(e) if !e.trim().is_empty() => Some(e.trim().trim_end_matches('/').to_owned()),
+        _ => endpoint(),
+    }
+}
+
 /// Connects to moto and creates a fresh table; `None` when moto is not
 /// running (see [`endpoint`]).
 pub async fn connect() -> Option<Moto> {
-    let endpoint = endpoint()?;
+    connect_to(endpoint()?).await
+}
+
+/// As [`connect`], on this server.
+pub async fn connect_to(endpoint: String) -> Option<Moto> {
     // Before any gateway exists: the recording must hold every Publish.
     call(Method::POST, &format!("{endpoint}/moto-api/recorder/start-recording")).await;
     let aws = sdk_config(&endpoint).await;
@@ -136,9 +151,10 @@ impl Moto {
     }
 }
 
-/// The DynamoDB + SNS backend for the shared integration tests.
-pub async fn backend() -> Option<crate::Backend> {
-    let moto = connect().await?;
+/// The DynamoDB + SNS backend for the shared integration tests, on this
+/// server ([`endpoint`] or [`solo_endpoint`]).
+pub async fn backend(endpoint: Option<String>) -> Option<crate::Backend> {
+    let moto = connect_to(endpoint?).await?;
     Some(crate::Backend {
         name: "moto (DynamoDB + SNS)",
         store: moto.store.clone(),
