@@ -108,6 +108,7 @@ async fn an_operator_configures_a_tenant_and_follows_a_test_sms() {
     assert!(browser.text("#preview").await.contains("New voicemail on 1001 from +14165550123"));
     assert!(browser.text("table.audit").await.contains("notifications"));
     check(&browser, "notifications, saved", Some("notifications.png")).await;
+    transcripts(&browser, &server).await;
 
     extensions(&browser).await;
     create_key(&browser, &server).await;
@@ -118,6 +119,52 @@ async fn an_operator_configures_a_tenant_and_follows_a_test_sms() {
     browser.text("form.card").await;
     browser.goto(&url(&server, "/tenants/59")).await;
     assert!(browser.client().current_url().await.unwrap().path().ends_with("/console/sign-in"));
+}
+
+/// Transcripts: Amazon Transcribe in a language, and Max segments, which
+/// the preview's sample transcript is cut to; what Save refuses, in
+/// `apply`'s words.
+async fn transcripts(browser: &Browser, server: &Server) {
+    browser.click("#transcription option[value='aws']").await;
+    browser.fill("#transcription_language", "fr-CA").await;
+    browser.fill("#voicemail_template", "Voicemail from {caller_id}: {transcript}").await;
+    browser.fill("#max_segments", "1").await;
+    // The page's script asks for the preview again as Max segments changes.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !browser.text("#preview").await.contains("GSM-7, 1 segment") {
+        assert!(
+            Instant::now() < deadline,
+            "the preview never followed Max segments: {}",
+            browser.text("#preview").await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser.click("form.settings button[type='submit']:not([formaction])").await;
+    assert_eq!(browser.text("p.notice.saved").await, "Notifications saved.");
+    let sms = browser.text("#preview p.sms").await;
+    assert!(sms.starts_with("Voicemail from +14165550123: Hi, it's Dana from the dental office,"), "{sms}");
+    assert!(sms.ends_with("...") && sms.chars().count() <= 160, "{sms}");
+    assert_eq!(browser.attr("#transcription_language", "value").await.as_deref(), Some("fr-CA"));
+    assert_eq!(browser.attr("#max_segments", "value").await.as_deref(), Some("1"));
+    assert_eq!(browser.attr("#transcription option[value='aws']", "selected").await.as_deref(), Some("true"));
+    check(browser, "notifications with transcripts", None).await;
+
+    browser.fill("#transcription_language", "french").await;
+    browser.click("form.settings button[type='submit']:not([formaction])").await;
+    assert_eq!(
+        browser.text("p.notice.failed").await,
+        r#"Not saved: Transcription language: expected "auto" or a language code such as "en-US""#
+    );
+    // The field's own limits stop 11 in the browser; the server refuses it too.
+    let cookie = browser.client().get_named_cookie(shared::inbound::console::COOKIE).await.expect("the session cookie");
+    let cookie = format!("{}={}", cookie.name(), cookie.value());
+    let csrf = browser.attr("input[name='csrf']", "value").await.expect("a form token");
+    let form = format!("csrf={csrf}&active=yes&voicemail=yes&sender_number=%2B14165550000&max_segments=11");
+    let (status, body) = with_cookie(server, "POST", "/console/tenants/59/notifications", &cookie, &form);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("Max segments: expected a whole number from 1 to 10"), "{body}");
+    browser.goto(&url(server, "/tenants/59")).await;
+    assert_eq!(browser.attr("#max_segments", "value").await.as_deref(), Some("1"), "nothing was saved");
 }
 
 /// Every page at a phone's width (390 px): nothing wider than the screen.

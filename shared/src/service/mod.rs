@@ -28,7 +28,7 @@ pub use error::{Error, Result};
 pub use policy::{LEASE_MARGIN_SECS, LinkPolicy, Policy, TranscriptPolicy};
 pub use reports::{MAX_RECORDING_BYTES, MAX_REPORT};
 pub use requests::{Answer, ApiAction, ApiCall, ApiRequest, ApiStyle, E164Digits, Names, PageQuery, ReportQuery, Sent};
-pub use rules::fingerprint;
+pub use rules::{default_voicemail_text, filled, fingerprint};
 pub use transcripts::News;
 pub use voicemail::Outcome;
 

@@ -4,7 +4,7 @@
 use super::{ApiAction, Error, Result};
 use crate::domain::{
     ApiKey, DEFAULT_VOICEMAIL_TEXT, E164, Extension, ExtensionRecord, MaxSegments, MessageStatus, MessageText,
-    Permission, Tenant, TenantId, VoicemailDetails, fit, sha256_hex,
+    Permission, Template, Tenant, TenantId, VoicemailDetails, fit, sha256_hex,
 };
 
 /// A tenant that passed check 4, with its sender number, and who asked:
@@ -65,18 +65,28 @@ pub fn voicemail_text(tenant: &Tenant, details: &VoicemailDetails) -> MessageTex
     let Some(template) = &tenant.voicemail_template else {
         return default_voicemail_text();
     };
-    let text = match details.transcript() {
+    let max = tenant.max_segments.unwrap_or(MaxSegments::DEFAULT);
+    filled(template, details, max).unwrap_or_else(|error| {
+        tracing::warn!(tenant = %tenant.id, %error, "voicemail template unusable, default text sent");
+        default_voicemail_text()
+    })
+}
+
+/// A template filled in, its transcript cut to keep the SMS within `max`
+/// segments; or why it cannot be sent. The console's preview shows the same.
+pub fn filled(
+    template: &Template,
+    details: &VoicemailDetails,
+    max: MaxSegments,
+) -> std::result::Result<MessageText, String> {
+    match details.transcript() {
         Some(said) if template.needs_transcript() => {
-            let max = tenant.max_segments.unwrap_or(MaxSegments::DEFAULT).get();
+            let max = max.get();
             fit(said.as_str(), max, |t| template.render_with(details, t))
                 .ok_or_else(|| format!("no transcript fits within {max} segment(s) beside the template's own text"))
         }
         _ => MessageText::new(template.render(details)).map_err(|e| e.to_string()),
-    };
-    text.unwrap_or_else(|error| {
-        tracing::warn!(tenant = %tenant.id, %error, "voicemail template unusable, default text sent");
-        default_voicemail_text()
-    })
+    }
 }
 
 /// Where a message that did not go out stands.

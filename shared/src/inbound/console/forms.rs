@@ -47,8 +47,8 @@ impl Form {
 }
 
 impl Form {
-    /// A number as the file reads one (JSON's), blank `None`.
-    pub fn number(&self, name: &str, label: &str) -> Result<Option<u32>, Error> {
+    /// A number as the file reads one (JSON's, into its type), blank `None`.
+    pub fn number<T: DeserializeOwned>(&self, name: &str, label: &str) -> Result<Option<T>, Error> {
         let read =
             |v: &str| serde_json::from_str(v).map_err(|e| Error::InvalidSetting(format!("{label}: {}", plain(&e))));
         self.get(name).map(read).transpose()

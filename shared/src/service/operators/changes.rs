@@ -10,8 +10,8 @@ use super::super::config::{Config, KeyConfig};
 use super::super::{Error, Result, Service};
 use super::Operator;
 use crate::domain::{
-    ApiKey, ApiKeySecret, CountryCode, E164, ExtensionRecord, Permission, RateLimits, SmsNumber, Template, Tenant,
-    TenantId, TenantScope,
+    ApiKey, ApiKeySecret, CountryCode, E164, ExtensionRecord, MaxSegments, Permission, RateLimits, SmsNumber, Template,
+    Tenant, TenantId, TenantScope, Transcription,
 };
 use crate::ports::{AuditEntry, Change, Snapshot};
 
@@ -22,6 +22,8 @@ pub struct Notifications {
     pub sender_number: Option<E164>,
     pub voicemail_notifications: bool,
     pub voicemail_template: Option<Template>,
+    pub transcription: Option<Transcription>,
+    pub max_segments: Option<MaxSegments>,
 }
 
 /// A tenant's destination countries and rate limits.
@@ -49,6 +51,8 @@ impl Service {
             sender_number: n.sender_number,
             voicemail_notifications: n.voicemail_notifications,
             voicemail_template: n.voicemail_template,
+            transcription: n.transcription,
+            max_segments: n.max_segments,
             ..before.clone()
         };
         self.change_tenant(op, before, after, "notifications").await

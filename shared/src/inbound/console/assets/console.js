@@ -17,20 +17,25 @@ document.addEventListener("DOMContentLoaded", () => {
   const button = document.querySelector("button[formaction$='/preview']");
   if (!area || !button) return;
   const target = document.getElementById(area.dataset.preview);
+  // Max segments decides where a transcript is cut.
+  const segments = document.getElementById("max_segments");
   let timer = 0;
   let asked = 0;
-  area.addEventListener("input", () => {
+  const follow = () => {
     clearTimeout(timer);
     timer = setTimeout(async () => {
       const n = ++asked;
       const url = new URL(button.formAction);
       url.searchParams.set("fragment", "1");
       url.searchParams.set("template", area.value);
+      if (segments) url.searchParams.set("max_segments", segments.value);
       const answer = await fetch(url, { credentials: "same-origin" });
       if (answer.ok && n === asked) {
         const doc = new DOMParser().parseFromString(await answer.text(), "text/html");
         target.replaceChildren(...doc.body.childNodes);
       }
     }, 200);
-  });
+  };
+  area.addEventListener("input", follow);
+  if (segments) segments.addEventListener("input", follow);
 });

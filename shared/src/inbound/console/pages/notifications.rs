@@ -1,15 +1,19 @@
 //! Tenant → Settings → SMS Settings → Notifications: Active, Sender
 //! Number, Notification Types (Voicemail, its requirements, its template
-//! with a preview), and the tenant's audit log.
+//! with a preview, its transcripts), and the tenant's audit log.
 
 use http::{Response, StatusCode};
 use maud::{Markup, html};
 
+use super::super::forms::Form;
 use super::super::layout::{Frame, Notice, Tab, when, yes_no};
 use super::super::session::{Signed, html_response};
-use crate::domain::{E164, Extension, MessageText, Template, TenantId, VoicemailDetails};
+use crate::domain::{
+    E164, Extension, Language, MaxSegments, MessageText, Provider, Template, TenantId, Transcript, Transcription,
+    VoicemailDetails,
+};
 use crate::service::operators::{Notifications, TenantOverview};
-use crate::service::{Error, Service};
+use crate::service::{Error, Service, default_voicemail_text, filled};
 
 pub async fn view(
     service: &Service,
@@ -19,12 +23,13 @@ pub async fn view(
 ) -> Result<Response<String>, Error> {
     let o = service.tenant_overview(&s.operator, id).await?;
     let without_number = service.extensions_without_number(&s.operator, id).await?;
-    let draft = s.query().get("template").map(str::to_owned);
+    let query = s.query();
+    let draft = Draft { template: query.get("template"), max_segments: draft_segments(&query) };
     let status = Notice::status(Notice::failed(notice.as_ref()));
     let frame = s.frame();
     let content = html! {
         (frame.tenant_head(&o, Tab::Notifications))
-        (form(&frame, &o, without_number, draft.as_deref()))
+        (form(&frame, &o, without_number, &draft))
         (audit(&o))
     };
     Ok(html_response(status, frame.page(&format!("Tenant {id} · Notifications"), notice.as_ref(), content)))
@@ -38,6 +43,8 @@ pub async fn save(service: &Service, s: &Signed<'_>, id: &TenantId) -> Result<Re
             sender_number: f.value::<E164>("sender_number", "Sender Number")?,
             voicemail_notifications: f.yes_no("voicemail", "Voicemail")?,
             voicemail_template: f.value::<Template>("voicemail_template", "Voicemail template")?,
+            transcription: transcription(f)?,
+            max_segments: f.number::<MaxSegments>("max_segments", "Max segments")?,
         })
     })();
     let notice = match parsed {
@@ -52,6 +59,13 @@ pub async fn save(service: &Service, s: &Signed<'_>, id: &TenantId) -> Result<Re
     view(service, s, id, Some(notice)).await
 }
 
+/// Transcription: off, or a provider with its language.
+fn transcription(f: &Form) -> Result<Option<Transcription>, Error> {
+    let Some(provider) = f.value::<Provider>("transcription", "Transcription")? else { return Ok(None) };
+    let language = f.required::<Language>("transcription_language", "Transcription language")?;
+    Ok(Some(Transcription { provider, language }))
+}
+
 /// The preview alone, for the page's script (the page itself renders it
 /// for a browser without script).
 pub async fn preview(service: &Service, s: &Signed<'_>, id: &TenantId) -> Result<Response<String>, Error> {
@@ -59,13 +73,26 @@ pub async fn preview(service: &Service, s: &Signed<'_>, id: &TenantId) -> Result
     if query.get("fragment").is_none() {
         return view(service, s, id, None).await;
     }
-    service.tenant_overview(&s.operator, id).await?;
-    Ok(html_response(StatusCode::OK, preview_of(query.get("template"))))
+    let o = service.tenant_overview(&s.operator, id).await?;
+    let max = draft_segments(&query).or(o.tenant.max_segments).unwrap_or(MaxSegments::DEFAULT);
+    Ok(html_response(StatusCode::OK, preview_of(query.get("template"), max)))
 }
 
-fn form(frame: &Frame<'_>, o: &TenantOverview, without_number: usize, draft: Option<&str>) -> Markup {
+/// What the Preview button (or the page's script) sent, not yet saved.
+struct Draft<'a> {
+    template: Option<&'a str>,
+    max_segments: Option<MaxSegments>,
+}
+
+/// A draft's Max segments; one that does not read is left to Save to refuse.
+fn draft_segments(query: &Form) -> Option<MaxSegments> {
+    query.number::<MaxSegments>("max_segments", "Max segments").ok().flatten()
+}
+
+fn form(frame: &Frame<'_>, o: &TenantOverview, without_number: usize, draft: &Draft<'_>) -> Markup {
     let t = &o.tenant;
-    let template = draft.map(str::to_owned).or_else(|| t.voicemail_template.as_ref().map(ToString::to_string));
+    let template = draft.template.map(str::to_owned).or_else(|| t.voicemail_template.as_ref().map(ToString::to_string));
+    let max = draft.max_segments.or(t.max_segments).unwrap_or(MaxSegments::DEFAULT);
     html! {
         form.settings method="post" action=(frame.url(&format!("/tenants/{}/notifications", t.id))) {
             (frame.csrf_field())
@@ -78,13 +105,39 @@ fn form(frame: &Frame<'_>, o: &TenantOverview, without_number: usize, draft: Opt
             label for="voicemail_template" { "Voicemail template" }
             textarea #voicemail_template name="voicemail_template" rows="3" aria-describedby="placeholders" data-preview="preview" { (template.as_deref().unwrap_or("")) }
             p #placeholders .note { "Placeholders: " code { "{extension}" } ", " code { "{caller_id}" } ", " code { "{duration}" } ", "
-                code { "{received_at}" } ", " code { "{recording_url}" } ". Left empty, the guide's text is sent." }
-            div #preview aria-live="polite" { (preview_of(template.as_deref())) }
+                code { "{received_at}" } ", " code { "{recording_url}" } ", " code { "{transcript}" } ". Left empty, the guide's text is sent." }
+            (transcripts(o, max))
+            div #preview aria-live="polite" { (preview_of(template.as_deref(), max)) }
             div.buttons {
                 button type="submit" { "Save" }
                 button type="submit" formmethod="get" formaction=(frame.url(&format!("/tenants/{}/preview", t.id))) formnovalidate { "Preview" }
             }
         }
+    }
+}
+
+/// Where `{transcript}` comes from beyond the PBX's event and a sidecar
+/// file, and how long it may make the SMS.
+fn transcripts(o: &TenantOverview, max: MaxSegments) -> Markup {
+    let chosen = o.tenant.transcription.as_ref();
+    let language = chosen.map_or_else(|| "auto".to_owned(), |t| t.language.to_string());
+    html! {
+        label for="transcription" { "Transcription" }
+        select #transcription name="transcription" aria-describedby="transcription_note" {
+            option value="" selected[chosen.is_none()] { "Off" }
+            option value="aws" selected[chosen.is_some_and(|t| t.provider == Provider::Aws)] { "Amazon Transcribe" }
+        }
+        p #transcription_note .note {
+            "A transcript in the PBX's event or in a file beside the recording is used either way. "
+            "Amazon Transcribe is billed per voicemail minute; a voicemail whose transcript has not come "
+            "within the wait is sent with " q { (crate::domain::NO_TRANSCRIPT) } "."
+        }
+        label for="transcription_language" { "Transcription language" }
+        input #transcription_language name="transcription_language" value=(language) aria-describedby="language_note";
+        p #language_note .note { code { "auto" } " for Amazon Transcribe's language identification, or a code such as " code { "en-US" } "." }
+        label for="max_segments" { "Max segments" }
+        input #max_segments name="max_segments" type="number" min="1" max=(crate::domain::MAX_SEGMENTS) value=(max.get()) aria-describedby="segments_note";
+        p #segments_note .note { "How long a voicemail SMS with " code { "{transcript}" } " may grow: the transcript is cut after a word to fit. 1 to 10, 4 when not set." }
     }
 }
 
@@ -128,15 +181,13 @@ fn requirements(o: &TenantOverview, without_number: usize) -> Markup {
     }
 }
 
-/// The template filled in with a sample voicemail: its text, encoding and
-/// segments, or why it cannot be sent.
-fn preview_of(template: Option<&str>) -> Markup {
+/// The template filled in with a sample voicemail, as a send fills it in:
+/// its text, encoding and segments, or why it cannot be sent.
+fn preview_of(template: Option<&str>, max: MaxSegments) -> Markup {
     let Some(source) = template.filter(|t| !t.trim().is_empty()) else {
-        return sample(MessageText::new(crate::domain::DEFAULT_VOICEMAIL_TEXT).map_err(|e| e.to_string()));
+        return sample(Ok(default_voicemail_text()));
     };
-    let text =
-        Template::parse(source).and_then(|t| MessageText::new(t.render(&sample_details())).map_err(|e| e.to_string()));
-    sample(text)
+    sample(Template::parse(source).and_then(|t| filled(&t, &sample_details(), max)))
 }
 
 fn sample(text: Result<MessageText, String>) -> Markup {
@@ -157,8 +208,14 @@ fn sample_details() -> VoicemailDetails {
     d.or_duration_secs(Some(42));
     d.set_received_at(Some("2026-12-02 09:30"));
     d.set_recording_url("https://pbx.example.com/r/AbCdEfGhIjKlMnOpQrStUv".to_owned());
+    d.or_transcript(Transcript::clean(SAMPLE_TRANSCRIPT));
     d
 }
+
+/// What a caller might say: long enough that a small Max segments cuts it.
+const SAMPLE_TRANSCRIPT: &str = "Hi, it's Dana from the dental office, calling to confirm your appointment on \
+    Thursday at two thirty. If that time no longer works for you, please call us back at your earliest \
+    convenience so that we can find another one. Thank you, and have a great day.";
 
 fn audit(o: &TenantOverview) -> Markup {
     html! {
