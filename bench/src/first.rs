@@ -67,9 +67,12 @@ pub fn untrusted(f: &Fixture, tls: &TlsFront, table: &str) -> String {
     }
 }
 
-pub fn print(rows: &[(String, bool, First)], untrusted: &str, runs: usize) {
+/// `untrusted` is what [`untrusted`] found, when send-sms was measured.
+pub fn print(rows: &[(String, bool, First)], untrusted: Option<&str>, runs: usize) {
     println!("\n## First request over TLS (moto behind a TLS proxy, test CA in AWS_CA_BUNDLE; median of {runs})\n");
-    println!("Without AWS_CA_BUNDLE, send-sms's pre-warm handshake was {untrusted}.\n");
+    if let Some(untrusted) = untrusted {
+        println!("Without AWS_CA_BUNDLE, send-sms's pre-warm handshake was {untrusted}.\n");
+    }
     println!(
         "| function | AWS_PREWARM | init | first invocation | second invocation | handshakes in init | handshakes in first invocation |"
     );

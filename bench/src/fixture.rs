@@ -149,7 +149,8 @@ pub fn new_voicemail() -> Vec<u8> {
 }
 
 /// Whether `function` did its work: an SMS sent (or a link or report
-/// answered), a receipt applied (or recognised as repeated).
+/// answered), a receipt applied (or recognised as repeated), a scheduled
+/// run done.
 pub fn check(function: &str, outcome: &Outcome) -> Result<(), String> {
     let Outcome::Response { body, .. } = outcome else {
         return Err(format!("{function}: {}", outcome.describe()));
@@ -157,6 +158,8 @@ pub fn check(function: &str, outcome: &Outcome) -> Result<(), String> {
     let v: Value = serde_json::from_slice(body).map_err(|e| format!("{function}: not JSON ({e})"))?;
     let done = match function {
         "voicemail-trigger" => v["sent"] == 1,
+        // A scheduled run with nothing due: it read what is due and answered.
+        "scheduled-sender" => v["sent"].is_u64(),
         "delivery-status" => v["applied"].as_u64().unwrap_or(0) + v["repeated"].as_u64().unwrap_or(0) == 1,
         _ => matches!(v["statusCode"].as_u64(), Some(200 | 302)),
     };

@@ -46,6 +46,11 @@ struct Args {
     /// not measured.
     #[arg(long)]
     console_only: bool,
+    /// Only these functions (comma-separated), beside hello-world: their
+    /// sizes, cold init, first request and warm figures, without the
+    /// requests per path and the console's pages, which need every binary.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
     /// The release binaries of the functions, of hello and of smsctl
     /// (target/release).
     #[arg(long)]
@@ -63,6 +68,9 @@ fn main() {
     if !args.console_only {
         functions(&args, &rt, &bins, &target);
     }
+    if !args.only.is_empty() {
+        return;
+    }
     eprintln!("bench: console pages");
     console::print(&console::measure(&rt, &bins, args.console_requests), args.console_requests);
 }
@@ -75,13 +83,16 @@ fn functions(args: &Args, rt: &tokio::runtime::Runtime, bins: &std::path::Path, 
     let dir = std::env::temp_dir();
     let tls = rt.block_on(integration_tests::tls::start(moto.endpoint.trim_start_matches("http://"), &dir));
 
-    sizes::print(target, &FUNCTIONS);
+    let chosen = chosen(&args.only);
+    sizes::print(target, &chosen);
 
-    eprintln!("bench: requests per path");
-    requests::print(&requests::measure(&f, rt, &wire, args.path_warm), args.path_warm);
+    if args.only.is_empty() {
+        eprintln!("bench: requests per path");
+        requests::print(&requests::measure(&f, rt, &wire, args.path_warm), args.path_warm);
+    }
 
     eprintln!("bench: cold init");
-    let binaries: Vec<&str> = std::iter::once(HELLO).chain(FUNCTIONS).collect();
+    let binaries: Vec<&str> = std::iter::once(HELLO).chain(chosen.iter().copied()).collect();
     let settings = [
         ("embedded", Setting::Embedded),
         ("DynamoDB, pre-warm on", Setting::on(&moto, true)),
@@ -91,7 +102,7 @@ fn functions(args: &Args, rt: &tokio::runtime::Runtime, bins: &std::path::Path, 
     cold::print(&binaries, &settings, &times, args.runs);
 
     eprintln!("bench: first request over TLS");
-    first_requests(&f, &tls, &moto.table, args.tls_runs);
+    first_requests(&f, &tls, &moto.table, args.tls_runs, &chosen);
 
     for (title, setting, n) in [
         (format!("Warm, embedded ({} invocations of one instance)", args.warm), Setting::Embedded, args.warm),
@@ -107,11 +118,19 @@ fn functions(args: &Args, rt: &tokio::runtime::Runtime, bins: &std::path::Path, 
     }
 }
 
+/// The functions `--only` names (every one when it names none).
+fn chosen(only: &[String]) -> Vec<&'static str> {
+    if let Some(unknown) = only.iter().find(|o| !FUNCTIONS.contains(&o.as_str())) {
+        panic!("--only {unknown}: not a function; they are {}", FUNCTIONS.join(", "));
+    }
+    FUNCTIONS.iter().copied().filter(|f| only.is_empty() || only.iter().any(|o| o == f)).collect()
+}
+
 /// Each function's first request over TLS, with and without the pre-warm,
 /// and a connection to an endpoint it does not trust.
-fn first_requests(f: &Fixture, tls: &integration_tests::tls::TlsFront, table: &str, runs: usize) {
-    let untrusted = first::untrusted(f, tls, table);
-    let rows: Vec<_> = FUNCTIONS
+fn first_requests(f: &Fixture, tls: &integration_tests::tls::TlsFront, table: &str, runs: usize, functions: &[&str]) {
+    let untrusted = functions.contains(&"send-sms").then(|| first::untrusted(f, tls, table));
+    let rows: Vec<_> = functions
         .iter()
         .flat_map(|function| [true, false].map(|prewarm| (function.to_string(), prewarm)))
         .map(|(function, prewarm)| {
@@ -119,5 +138,5 @@ fn first_requests(f: &Fixture, tls: &integration_tests::tls::TlsFront, table: &s
             (function, prewarm, r)
         })
         .collect();
-    first::print(&rows, &untrusted, runs);
+    first::print(&rows, untrusted.as_deref(), runs);
 }
