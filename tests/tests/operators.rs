@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use integration_tests::{Backend, backends};
 use shared::Error;
-use shared::domain::{E164, Extension, ExtensionRecord, Permission, Template, TenantId, TenantScope};
+use shared::domain::{E164, Extension, ExtensionRecord, MaxSegments, Permission, Template, TenantId, TenantScope};
 use shared::service::Service;
 use shared::service::operators::{KeyChange, Notifications, SESSION_IDLE_SECS, SESSION_MAX_SECS};
 
@@ -136,6 +136,8 @@ async fn the_status_line_names_the_first_check_that_fails() {
             sender_number: None,
             voicemail_notifications: false,
             voicemail_template: None,
+            transcription: None,
+            max_segments: None,
         };
         service.set_notifications(&op, &id, n.clone()).await.unwrap();
         let r = readiness().await;
@@ -168,12 +170,16 @@ async fn changes_are_checked_written_with_their_audit_entry_and_kept_to_the_oper
             active: true,
             sender_number: E164::parse("+14165550000"),
             voicemail_notifications: true,
-            voicemail_template: Some(Template::parse("VM on {extension}").unwrap()),
+            voicemail_template: Some(Template::parse("VM on {extension}: {transcript}").unwrap()),
+            transcription: Some(serde_json::from_str(r#"{"provider": "aws", "language": "fr-CA"}"#).unwrap()),
+            max_segments: Some(MaxSegments::try_from(2).unwrap()),
         };
         assert_eq!(service.set_notifications(&op, &other, n.clone()).await.unwrap_err(), Error::NotYours);
         assert_eq!(service.tenant_overview(&op, &other).await.unwrap_err(), Error::NotYours);
         assert_eq!(service.numbers(&op).await.unwrap_err(), Error::NotYours, "{name}: the registry");
-        service.set_notifications(&op, &own, n).await.unwrap();
+        service.set_notifications(&op, &own, n.clone()).await.unwrap();
+        let stored = service.tenant_overview(&op, &own).await.unwrap().tenant;
+        assert_eq!((stored.transcription, stored.max_segments), (n.transcription, n.max_segments), "{name}");
         service.set_api(&op, &own, true).await.unwrap();
         let audit = b.admin.audit(Some(&own), 10).await.unwrap();
         assert_eq!(audit.len(), 2, "{name}");
@@ -181,7 +187,9 @@ async fn changes_are_checked_written_with_their_audit_entry_and_kept_to_the_oper
         assert_eq!((audit[1].who.as_str(), audit[1].what.as_str()), ("ops-59", "notifications"));
         let audit = &audit[1..];
         assert!(audit[0].before.as_deref().unwrap().contains(r#""active":false"#));
-        assert!(audit[0].after.as_deref().unwrap().contains(r#""voicemail_template":"VM on {extension}""#));
+        assert!(
+            audit[0].after.as_deref().unwrap().contains(r#""voicemail_template":"VM on {extension}: {transcript}""#)
+        );
         // The same again is no change, and says nothing.
         let stored = service.tenant_overview(&op, &own).await.unwrap().tenant;
         assert!(stored.active && stored.voicemail_notifications);
