@@ -2,7 +2,8 @@
 # The benchmark (docs/benchmarks.md): builds what it measures, then prints
 # every figure in one run (the console's pages on `smsctl serve` after the
 # functions' figures), the local server last (scripts/bench-serve.sh).
-# `target/release/bench --console-only` measures the console's pages alone.
+# `target/release/bench --console-only` measures the console's pages alone,
+# `--only scheduled-sender,console` those functions alone.
 # Slow (release builds with LTO, tens of thousands of invocations): not part
 # of the test command. Options go to the bench
 # binary, e.g. `bash scripts/bench.sh --runs 20 --warm 10000`
