@@ -40,8 +40,8 @@ use shared::service::Policy;
 /// Moto's endpoint, or `None` (with a line saying so) when it is not running.
 /// Panics under `CI=true`: there the moto tests must not be skipped.
 pub fn endpoint() -> Option<String> {
-    match std::env::var("MOTO_ENDPOINT") {
-        Ok(e) if !e.trim().is_empty() => Some(e.trim().trim_end_matches('/').to_owned()),
+    match endpoint_in("MOTO_ENDPOINT") {
+        Some(e) => Some(e),
         _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
             panic!("MOTO_ENDPOINT is not set and CI=true: run the tests under scripts/with-moto.sh")
         }
@@ -105,10 +105,13 @@ pub struct Moto {
 /// time) it would hold up every other test of the run. The shared server
 /// when there is no second one.
 pub fn solo_endpoint() -> Option<String> {
-    match std::env::var("MOTO_SOLO_ENDPOINT") {
-        Ok(e) if !e.trim().is_empty() => Some(e.trim().trim_end_matches('/').to_owned()),
-        _ => endpoint(),
-    }
+    endpoint_in("MOTO_SOLO_ENDPOINT").or_else(endpoint)
+}
+
+/// The address in this variable, without a trailing slash; `None` when unset or blank.
+fn endpoint_in(variable: &str) -> Option<String> {
+    let value = std::env::var(variable).ok()?;
+    Some(value.trim().trim_end_matches('/').to_owned()).filter(|e| !e.is_empty())
 }
 
 /// Connects to moto and creates a fresh table; `None` when moto is not
