@@ -107,6 +107,8 @@ async fn an_operator_configures_a_tenant_and_follows_a_test_sms() {
     assert!(status.contains("Voicemail SMS: sent for extensions"), "{status}");
     assert!(browser.text("#preview").await.contains("New voicemail on 1001 from +14165550123"));
     assert!(browser.text("table.audit").await.contains("notifications"));
+    // Max segments left empty stays unset: the form does not store the default.
+    assert_eq!(browser.attr("#max_segments", "value").await.as_deref().unwrap_or(""), "");
     check(&browser, "notifications, saved", Some("notifications.png")).await;
     transcripts(&browser, &server).await;
 

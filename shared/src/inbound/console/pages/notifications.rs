@@ -9,8 +9,8 @@ use super::super::forms::Form;
 use super::super::layout::{Frame, Notice, Tab, when, yes_no};
 use super::super::session::{Signed, html_response};
 use crate::domain::{
-    E164, Extension, Language, MaxSegments, MessageText, Provider, Template, TenantId, Transcript, Transcription,
-    VoicemailDetails,
+    E164, Extension, Language, MAX_SEGMENTS, MaxSegments, MessageText, Provider, Template, TenantId, Transcript,
+    Transcription, VoicemailDetails,
 };
 use crate::service::operators::{Notifications, TenantOverview};
 use crate::service::{Error, Service, default_voicemail_text, filled};
@@ -92,7 +92,8 @@ fn draft_segments(query: &Form) -> Option<MaxSegments> {
 fn form(frame: &Frame<'_>, o: &TenantOverview, without_number: usize, draft: &Draft<'_>) -> Markup {
     let t = &o.tenant;
     let template = draft.template.map(str::to_owned).or_else(|| t.voicemail_template.as_ref().map(ToString::to_string));
-    let max = draft.max_segments.or(t.max_segments).unwrap_or(MaxSegments::DEFAULT);
+    let segments = draft.max_segments.or(t.max_segments);
+    let max = segments.unwrap_or(MaxSegments::DEFAULT);
     html! {
         form.settings method="post" action=(frame.url(&format!("/tenants/{}/notifications", t.id))) {
             (frame.csrf_field())
@@ -106,7 +107,7 @@ fn form(frame: &Frame<'_>, o: &TenantOverview, without_number: usize, draft: &Dr
             textarea #voicemail_template name="voicemail_template" rows="3" aria-describedby="placeholders" data-preview="preview" { (template.as_deref().unwrap_or("")) }
             p #placeholders .note { "Placeholders: " code { "{extension}" } ", " code { "{caller_id}" } ", " code { "{duration}" } ", "
                 code { "{received_at}" } ", " code { "{recording_url}" } ", " code { "{transcript}" } ". Left empty, the guide's text is sent." }
-            (transcripts(o, max))
+            (transcripts(o, segments))
             div #preview aria-live="polite" { (preview_of(template.as_deref(), max)) }
             div.buttons {
                 button type="submit" { "Save" }
@@ -117,8 +118,9 @@ fn form(frame: &Frame<'_>, o: &TenantOverview, without_number: usize, draft: &Dr
 }
 
 /// Where `{transcript}` comes from beyond the PBX's event and a sidecar
-/// file, and how long it may make the SMS.
-fn transcripts(o: &TenantOverview, max: MaxSegments) -> Markup {
+/// file, and how long it may make the SMS. Max segments is blank when not
+/// set, so that saving the form leaves it unset.
+fn transcripts(o: &TenantOverview, segments: Option<MaxSegments>) -> Markup {
     let chosen = o.tenant.transcription.as_ref();
     let language = chosen.map_or_else(|| "auto".to_owned(), |t| t.language.to_string());
     html! {
@@ -136,8 +138,12 @@ fn transcripts(o: &TenantOverview, max: MaxSegments) -> Markup {
         input #transcription_language name="transcription_language" value=(language) aria-describedby="language_note";
         p #language_note .note { code { "auto" } " for Amazon Transcribe's language identification, or a code such as " code { "en-US" } "." }
         label for="max_segments" { "Max segments" }
-        input #max_segments name="max_segments" type="number" min="1" max=(crate::domain::MAX_SEGMENTS) value=(max.get()) aria-describedby="segments_note";
-        p #segments_note .note { "How long a voicemail SMS with " code { "{transcript}" } " may grow: the transcript is cut after a word to fit. 1 to 10, 4 when not set." }
+        input #max_segments name="max_segments" type="number" min="1" max=(MAX_SEGMENTS)
+            value=[segments.map(MaxSegments::get)] placeholder=(MaxSegments::DEFAULT.get()) aria-describedby="segments_note";
+        p #segments_note .note {
+            "How long a voicemail SMS with " code { "{transcript}" } " may grow: the transcript is cut after a word to fit. "
+            "1 to " (MAX_SEGMENTS) ", " (MaxSegments::DEFAULT.get()) " when left empty."
+        }
     }
 }
 
