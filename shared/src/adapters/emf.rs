@@ -96,6 +96,10 @@ fn layout<'a>(event: &'a Event<'_>) -> Layout<'a> {
         ),
         Event::Skipped { reason } => counted(vec![("Reason", reason)], vec![vec!["Reason"]], "Skipped"),
         Event::Duplicate { kind } => counted(vec![("Kind", kind.as_str())], vec![vec!["Kind"]], "Duplicates"),
+        Event::Held { tenant } | Event::Released { tenant } => {
+            let metric = if matches!(event, Event::Held { .. }) { "Held" } else { "Released" };
+            counted(vec![("Tenant", tenant.as_str())], vec![vec!["Tenant"]], metric)
+        }
         Event::Receipt { tenant, delivered } => {
             let metric = if *delivered { "Delivered" } else { "DeliveryFailed" };
             counted(vec![("Tenant", tenant.as_str())], vec![vec!["Tenant"]], metric)
@@ -188,6 +192,8 @@ mod tests {
             Event::Skipped { reason: "unknown_extension" },
             Event::Duplicate { kind: MessageKind::Voicemail },
             Event::Receipt { tenant: &tenant, delivered: false },
+            Event::Held { tenant: &tenant },
+            Event::Released { tenant: &tenant },
         ] {
             let v: Value = serde_json::from_str(&emf().line(&event, 1)).unwrap();
             let directive = &v["_aws"]["CloudWatchMetrics"][0];
@@ -199,6 +205,11 @@ mod tests {
             for m in directive["Metrics"].as_array().unwrap() {
                 assert!(v[m["Name"].as_str().unwrap()].is_number(), "{event:?}: {m}");
             }
+        }
+        for (event, name) in [(Event::Held { tenant: &tenant }, "Held"), (Event::Released { tenant: &tenant }, "Released")] {
+            let v: Value = serde_json::from_str(&emf().line(&event, 1)).unwrap();
+            assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], name);
+            assert_eq!((v[name].as_u64(), v["Tenant"].as_str()), (Some(1), Some("59")), "no number, no text: the tenant");
         }
         assert_eq!(
             serde_json::from_str::<Value>(

@@ -6,7 +6,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CountryCode, E164, Extension, KeyHash, MaxSegments, Permission, Template, TenantId, TenantScope, Transcription,
+    CountryCode, E164, Extension, KeyHash, MaxSegments, Permission, QuietHours, QuietSetting, Template, TenantId,
+    TenantScope, Transcription,
 };
 
 /// Who may send from a number: one tenant, or every tenant (`"*"`).
@@ -160,6 +161,10 @@ pub struct Tenant {
     /// transcript is cut to fit); [`MaxSegments::DEFAULT`] when not set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_segments: Option<MaxSegments>,
+    /// When voicemail SMS are held, to go at the window's end (an
+    /// extension may have its own, or none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet_hours: Option<QuietHours>,
 }
 
 impl Tenant {
@@ -191,6 +196,9 @@ pub struct ExtensionRecord {
     pub sms_notifications: bool,
     #[serde(default)]
     pub sms_number: Option<E164>,
+    /// Its own quiet hours, or `false` for none; the tenant's when not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet_hours: Option<QuietSetting>,
 }
 
 /// An API key as stored: never the secret, only its hash.
@@ -235,6 +243,9 @@ pub enum MessageStatus {
     /// A voicemail waiting for its transcript: sent when the transcription
     /// completes, fails, or takes too long.
     Transcribing,
+    /// A voicemail held by its extension's quiet hours: sent when they end
+    /// (`due`), alone or in a digest.
+    Held,
     /// Claimed and under way (or its run died: the lease tells).
     Sending,
     /// The provider took it.
@@ -256,8 +267,9 @@ pub enum MessageStatus {
 }
 
 impl MessageStatus {
-    pub const ALL: [MessageStatus; 9] = [
+    pub const ALL: [MessageStatus; 10] = [
         MessageStatus::Transcribing,
+        MessageStatus::Held,
         MessageStatus::Sending,
         MessageStatus::Sent,
         MessageStatus::Delivered,
@@ -271,11 +283,12 @@ impl MessageStatus {
     /// What a filter on the status accepts, for its error text (a test
     /// checks it names [`Self::ALL`]).
     pub const EXPECTED: &'static str =
-        "transcribing, sending, sent, delivered, failed, refused, opted_out, skipped or unknown";
+        "transcribing, held, sending, sent, delivered, failed, refused, opted_out, skipped or unknown";
 
     pub fn as_str(self) -> &'static str {
         match self {
             MessageStatus::Transcribing => "transcribing",
+            MessageStatus::Held => "held",
             MessageStatus::Sending => "sending",
             MessageStatus::Sent => "sent",
             MessageStatus::Delivered => "delivered",
@@ -340,6 +353,13 @@ pub struct MessageRecord {
     /// console's "last SMS" of a key, read off the log at no cost to a send.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// While `held`: when it goes (epoch seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<i64>,
+    /// A held voicemail sent in a digest: the digest's message id (its
+    /// entry has the provider's id and receipt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 /// What the provider reported of a sent message's delivery.

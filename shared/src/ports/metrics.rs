@@ -18,6 +18,11 @@ pub enum Event<'a> {
     Skipped { reason: &'static str },
     /// Another delivery (or an Idempotency-Key's replay) had done it.
     Duplicate { kind: MessageKind },
+    /// A voicemail SMS held by its extension's quiet hours.
+    Held { tenant: &'a TenantId },
+    /// A held voicemail sent at its quiet hours' end (alone, or in a
+    /// digest: one for each voicemail it carries).
+    Released { tenant: &'a TenantId },
     /// The carrier delivered it, or did not (the provider's receipt).
     Receipt { tenant: &'a TenantId, delivered: bool },
 }

@@ -16,7 +16,7 @@ pub use gateway::{GatewayError, OutgoingSms, SmsGateway};
 pub use metrics::{Event, Metrics, NoMetrics};
 pub use recordings::{DetailsSource, Recording, Recordings, S3Object, Voicemail};
 pub use store::{
-    Begun, Claim, Closing, End, Finished, Found, Held, Lookup, MessagePage, MessageQuery, Received, Resume, Resumed,
-    Start, Store, StoreError, WaitChange, Waiting,
+    Begun, Claim, Closing, End, Finished, Found, Held, Hold, Lookup, Member, MessagePage, MessageQuery, Received,
+    Resume, Resumed, Start, Store, StoreError, WaitChange, Waiting,
 };
 pub use transcripts::{Job, JobState, Transcriber, TranscriptFiles};

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use super::Voicemail;
 
 use crate::domain::{
-    ApiKey, Cursor, E164, Extension, ExtensionRecord, KeyHash, MessageKind, MessageRecord, MessageStatus, RateLimits,
-    Receipt, RecordingLink, SmsNumber, Tenant, TenantId, Window,
+    ApiKey, Cursor, E164, Extension, ExtensionRecord, KeyHash, MessageKind, MessageRecord, MessageStatus, QuietHours,
+    RateLimits, Receipt, RecordingLink, SmsNumber, Tenant, TenantId, Window,
 };
 
 /// A store failure: the cause, for the log.
@@ -121,23 +121,37 @@ pub struct End<'a> {
     /// store that can (DynamoDB's `ClientRequestToken`) does not do twice
     /// what a try did before its answer was lost.
     pub token: &'a str,
-    /// A voicemail's wait for its transcript, begun or ended with this end.
+    /// A voicemail's wait (for its transcript, or its quiet hours' end),
+    /// begun or ended with this end.
     pub wait: Option<WaitChange<'a>>,
+    /// The held voicemails a digest carries, ended with it in the same
+    /// write; none for any other message.
+    pub members: &'a [Member<'a>],
 }
 
-/// What an end does to a voicemail's wait for its transcript.
+/// A held voicemail sent in a digest: its log entry, and its claim closed
+/// as the digest's is (finished: its wait goes too; released: its wait
+/// stays, due for the retry).
+#[derive(Debug, Clone, Copy)]
+pub struct Member<'a> {
+    pub record: &'a MessageRecord,
+    pub claim: Closing<'a>,
+}
+
+/// What an end does to a voicemail's wait.
 #[derive(Debug, Clone, Copy)]
 pub enum WaitChange<'a> {
-    /// Begins it (the claim is finished as `transcribing`, so that a
-    /// redelivery of the voicemail is a duplicate).
+    /// Begins it, or writes it anew (the claim is finished as
+    /// `transcribing` or `held`, so that a redelivery of the voicemail is a
+    /// duplicate).
     Park(&'a Waiting),
     /// Ends the wait of this message id, once the claim is finished; a
     /// released claim leaves it, due when its lease ends, for a retry.
     Drop(&'a str),
 }
 
-/// A voicemail waiting for its transcript: what its second phase needs,
-/// and when it is due to go without one.
+/// A voicemail waiting for its transcript, or held by its extension's
+/// quiet hours: what its second phase needs, and when it is due.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Waiting {
     /// Its log entry's id (`vm-…`), which also names its transcription job.
@@ -149,15 +163,35 @@ pub struct Waiting {
     pub voicemail: Voicemail,
     /// When the scheduled sender sends it, transcript or not (epoch seconds).
     pub due: i64,
+    /// Held by quiet hours (else it waits for its transcript).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<Hold>,
 }
 
-/// The second phase takes a waiting voicemail's claim: from `transcribing`,
-/// released (a retry), or pending past its lease (a run that died); the
-/// wait is then due again when this lease ends, so that a run that dies
-/// now is picked up.
+impl Waiting {
+    /// The claim result it is parked under.
+    pub fn status(&self) -> MessageStatus {
+        if self.held.is_some() { MessageStatus::Held } else { MessageStatus::Transcribing }
+    }
+}
+
+/// Why a voicemail is held: since when (its time in a digest), and the
+/// quiet hours that hold it (their zone tells the time).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hold {
+    pub since: i64,
+    /// When the quiet hours end (epoch seconds).
+    pub until: i64,
+    pub quiet: QuietHours,
+}
+
+/// The second phase takes waiting voicemails' claims: from `transcribing`
+/// or `held`, released (a retry), or pending past its lease (a run that
+/// died); each wait is then due again when this lease ends, so that a run
+/// that dies now is picked up. Several (a digest's): all or none.
 #[derive(Debug, Clone, Copy)]
 pub struct Resume<'a> {
-    pub waiting: &'a Waiting,
+    pub waits: &'a [Waiting],
     pub token: &'a str,
     pub lease_until: i64,
     pub now: i64,
@@ -234,10 +268,11 @@ pub trait Store: Send + Sync {
     /// A voicemail waiting for its transcript, by its message id.
     async fn waiting(&self, message_id: &str) -> Result<Option<Waiting>, StoreError>;
 
-    /// Takes a waiting voicemail's claim for its second phase, atomically.
+    /// Takes waiting voicemails' claims for their second phase, all in one
+    /// transaction (none when one is held by another).
     async fn resume(&self, resume: &Resume<'_>) -> Result<Resumed, StoreError>;
 
-    /// The message ids of the waiting voicemails due by `now`, at most
+    /// The message ids of the waiting (and held) voicemails due by `now`, at most
     /// `limit`, soonest first: read through an index on the due time,
     /// never a scan.
     async fn due(&self, now: i64, limit: usize) -> Result<Vec<String>, StoreError>;

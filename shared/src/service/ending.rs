@@ -14,8 +14,8 @@ use super::reasons::reason;
 use super::rules::status_of;
 use super::steps::{Guard, Work};
 use super::{Error, LEASE_MARGIN_SECS, Outcome, Result, Sent};
-use crate::domain::MessageStatus;
-use crate::ports::{Closing, End, Event, Finished, Voicemail, WaitChange, Waiting};
+use crate::domain::{MessageRecord, MessageStatus};
+use crate::ports::{Closing, End, Event, Finished, Hold, Member, Voicemail, WaitChange, Waiting};
 
 /// What the last try needs before the deadline: one AWS call's own bound
 /// (`AWS_OPERATION_TIMEOUT_MS`, 3 s by default) and a little.
@@ -31,42 +31,59 @@ impl Work<'_> {
     /// failing now would make the caller send it again.
     pub async fn end(&mut self, sent: &Result<Sent>) {
         self.record.at = self.service.now();
-        self.record.lease_until = None;
+        (self.record.lease_until, self.record.due) = (None, None);
         let result = self.outcome(sent);
+        if sent.is_ok() {
+            for _ in 0..self.releases {
+                self.service.metrics.record(&Event::Released { tenant: &self.record.tenant });
+            }
+        }
         // A resumed voicemail's wait ends with it (kept if the claim is
         // released, for the retry).
         let id = self.record.id.clone();
+        let kept = self.kept(sent);
         // Unrecorded, the SMS still went: logged, not failed (see above).
-        let _ = self.close(result.as_deref(), self.resumed.then_some(WaitChange::Drop(&id))).await;
+        let wait = self.resumed.then_some(WaitChange::Drop(&id));
+        let _ = self.close(result.as_deref(), wait, kept.as_deref(), self.service.policy.dedup_keep_secs).await;
     }
 
-    /// Parks the voicemail until its transcript: logged `transcribing`,
-    /// its claim finished as such, due `TRANSCRIPT_WAIT_SECONDS` from now.
-    /// Nothing was sent: a park left unrecorded fails the run, so that the
-    /// platform delivers the voicemail again (its job is not started twice).
-    pub async fn park(&mut self, voicemail: &Voicemail) -> Result<Outcome> {
+    /// Parks the voicemail: until its transcript (logged `transcribing`,
+    /// due `TRANSCRIPT_WAIT_SECONDS` from now), or held by quiet hours
+    /// (logged `held`, due when they end, or later if its transcript is
+    /// awaited too). Its claim is finished as such. Nothing was sent: a
+    /// park left unrecorded fails the run, so that the platform delivers
+    /// the voicemail again (its job is not started twice).
+    pub async fn park(&mut self, voicemail: &Voicemail, held: Option<Hold>, transcribing: bool) -> Result<Outcome> {
         let now = self.service.now();
         let claim = self.claim.as_ref().map(|c| c.id.clone()).unwrap_or_default();
-        let due = now + self.service.policy.transcripts.wait_secs;
-        let waiting = Waiting { message_id: self.record.id.clone(), claim, voicemail: voicemail.clone(), due };
-        self.record.status = MessageStatus::Transcribing;
+        let transcript_due = transcribing.then_some(now + self.service.policy.transcripts.wait_secs);
+        let due = held.as_ref().map(|h| h.until).into_iter().chain(transcript_due).max().unwrap_or(now);
+        let waiting = Waiting { message_id: self.record.id.clone(), claim, voicemail: voicemail.clone(), due, held };
+        self.record.status = waiting.status();
+        self.record.due = waiting.held.is_some().then_some(due);
         (self.record.at, self.record.lease_until, self.record.error) = (now, None, None);
-        match self.close(Some(MessageStatus::Transcribing.as_str()), Some(WaitChange::Park(&waiting))).await {
+        // Kept past its due time, however long the quiet hours.
+        let keep_secs = self.service.policy.dedup_keep_secs + (due - now);
+        match self.close(Some(self.record.status.as_str()), Some(WaitChange::Park(&waiting)), None, keep_secs).await {
+            true if waiting.held.is_some() => {
+                self.service.metrics.record(&Event::Held { tenant: &self.record.tenant });
+                Ok(Outcome::Held { due })
+            }
             true => Ok(Outcome::Transcribing),
-            false => Err(Error::Storage("the voicemail's wait for its transcript was not recorded".to_owned())),
+            false => Err(Error::Storage("the voicemail's wait was not recorded".to_owned())),
         }
     }
 
     /// The entry written and the claim finished with `result` (released
-    /// without), with what changes of the voicemail's wait; whether it was
-    /// (by this try or an earlier one, or by the delivery that took over).
-    async fn close(&self, result: Option<&str>, wait: Option<WaitChange<'_>>) -> bool {
-        let closing = self.claim.as_ref().map(|c| Closing {
-            id: &c.id,
-            token: &c.token,
-            result,
-            keep_secs: self.service.policy.dedup_keep_secs,
-        });
+    /// without), with what changes of the voicemail's wait, and a digest's
+    /// members closed with `kept`; whether it was (by this try or an earlier
+    /// one, or by the delivery that took over).
+    async fn close(&self, result: Option<&str>, wait: Option<WaitChange<'_>>, kept: Option<&str>, keep_secs: i64) -> bool {
+        let closing = self.claim.as_ref().map(|c| Closing { id: &c.id, token: &c.token, result, keep_secs });
+        let entries: Vec<MessageRecord> = self.members.iter().map(|m| self.member_entry(&m.id)).collect();
+        let members: Vec<Member<'_>> = (self.members.iter().zip(&entries))
+            .map(|(m, record)| Member { record, claim: Closing { id: &m.claim, token: &m.token, result: kept, keep_secs } })
+            .collect();
         let end = End {
             record: &self.record,
             claim: closing,
@@ -74,8 +91,17 @@ impl Work<'_> {
             log_keep_secs: self.service.log_keep_secs(),
             token: &self.end_token,
             wait,
+            members: &members,
         };
         self.record_end(&end).await
+    }
+
+    /// A digest member's entry as the digest ends: its status and reason,
+    /// and the digest it went in (the provider's id is the digest's).
+    fn member_entry(&self, id: &str) -> MessageRecord {
+        let sent = self.record.status == MessageStatus::Sent;
+        let digest = sent.then(|| self.record.id.clone());
+        MessageRecord { id: id.to_owned(), provider_id: None, digest, key: None, ..self.record.clone() }
     }
 
     /// The entry's final state, and what the claim keeps: the answer to
@@ -87,10 +113,6 @@ impl Work<'_> {
                 self.record.status = MessageStatus::Sent;
                 self.record.provider_id = Some(s.id.clone());
                 self.record.error = None;
-                match self.claim.as_ref().map(|c| c.guard) {
-                    Some(Guard::Idempotency) => serde_json::to_string(s).ok(),
-                    _ => Some(s.id.clone()),
-                }
             }
             Err(e) => {
                 self.record.status = status_of(e);
@@ -100,9 +122,22 @@ impl Work<'_> {
                     MessageStatus::Failed => Event::Failed { kind, reason },
                     _ => Event::Refused { kind, reason },
                 });
-                let keeps = self.claim.as_ref().is_some_and(|c| c.guard == Guard::Voicemail) && !e.is_retryable();
-                keeps.then(|| self.record.status.as_str().to_owned())
             }
+        }
+        match (self.claim.as_ref().map(|c| c.guard), sent) {
+            (Some(Guard::Idempotency), Ok(s)) => serde_json::to_string(s).ok(),
+            (Some(Guard::Idempotency), Err(_)) => None,
+            _ => self.kept(sent),
+        }
+    }
+
+    /// What a voicemail's claim keeps: the provider's id, or the final
+    /// status of a refusal; nothing (released) for a retry.
+    fn kept(&self, sent: &Result<Sent>) -> Option<String> {
+        match sent {
+            Ok(s) => Some(s.id.clone()),
+            Err(e) if e.is_retryable() => None,
+            Err(_) => Some(self.record.status.as_str().to_owned()),
         }
     }
 

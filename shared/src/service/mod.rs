@@ -10,6 +10,7 @@
 
 mod api;
 pub mod config;
+mod digests;
 mod ending;
 pub mod error;
 pub mod operators;

@@ -109,6 +109,12 @@ pub fn voicemail_message_id(identity: &str) -> String {
     format!("vm-{}", &sha256_hex(identity.as_bytes())[..32])
 }
 
+/// A digest's id: its first member's, as `dg-…`, so that every run that
+/// sends the same digest logs the same entry.
+pub fn digest_message_id(first_member: &str) -> String {
+    format!("dg-{}", first_member.strip_prefix("vm-").unwrap_or(first_member))
+}
+
 /// Time-ordered and unique: UUIDv7 is monotonic within a process, so
 /// entries of one second still sort in the order they were made.
 pub fn api_message_id() -> String {

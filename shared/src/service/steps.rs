@@ -2,7 +2,7 @@
 //! message's work (begin, send, end) under its claim.
 
 use super::reasons::reason;
-use super::rules::{Checked, api_message_id, voicemail_message_id};
+use super::rules::{Checked, api_message_id, digest_message_id, voicemail_message_id};
 use super::{Error, LEASE_MARGIN_SECS, Names, Outcome, Result, Sent, Service};
 use crate::domain::{
     E164, Extension, KeyHash, LinkToken, MessageKind, MessageRecord, MessageStatus, MessageText, RateLimits,
@@ -98,6 +98,19 @@ pub(super) struct Work<'a> {
     link: Option<RecordingLink>,
     /// A voicemail's second phase, after its wait for a transcript.
     pub(super) resumed: bool,
+    /// How many held voicemails this send releases (a digest's members, or
+    /// one held voicemail sent alone).
+    pub(super) releases: usize,
+    /// A digest's held voicemails, ended with it.
+    pub(super) members: Vec<Carried>,
+}
+
+/// A held voicemail a digest carries: its message id, and its claim (taken
+/// with the digest's token).
+pub(super) struct Carried {
+    pub(super) id: String,
+    pub(super) claim: String,
+    pub(super) token: String,
 }
 
 impl<'a> Work<'a> {
@@ -122,6 +135,23 @@ impl<'a> Work<'a> {
         work.record.segments = text.segments();
         work.record.key.clone_from(&checked.key);
         work
+    }
+
+    /// A digest of `members`' held voicemails, under their claims (none of
+    /// its own): its id follows from its first member's, so every run that
+    /// sends it logs the same entry.
+    pub fn digest(service: &'a Service, members: &[Waiting], deadline: Option<u64>) -> Option<Self> {
+        let first = members.first()?;
+        let (tenant, extension) = (&first.voicemail.tenant, Some(first.voicemail.extension.clone()));
+        let id = digest_message_id(&first.message_id);
+        let mut work = Work::new(service, id, tenant, MessageKind::Voicemail, extension, None, deadline);
+        let token = random_token();
+        work.members = members
+            .iter()
+            .map(|m| Carried { id: m.message_id.clone(), claim: m.claim.clone(), token: token.clone() })
+            .collect();
+        work.releases = members.len();
+        Some(work)
     }
 
     pub fn voicemail(service: &'a Service, voicemail: &Voicemail, deadline: Option<u64>) -> Self {
@@ -161,12 +191,26 @@ impl<'a> Work<'a> {
             receipt: None,
             lease_until: None,
             key: None,
+            due: None,
+            digest: None,
         };
         let lease_until = service.lease_until(deadline);
         let record = MessageRecord { lease_until: Some(lease_until), ..record };
         let end_token = random_token();
         let limits = RateLimits::default_for(kind);
-        Work { service, record, claim, lease_until, end_token, limits, route: None, link: None, resumed: false }
+        Work {
+            service,
+            record,
+            claim,
+            lease_until,
+            end_token,
+            limits,
+            route: None,
+            link: None,
+            resumed: false,
+            releases: 0,
+            members: Vec::new(),
+        }
     }
 
     /// Who sends to whom, once known.
@@ -229,12 +273,18 @@ impl<'a> Work<'a> {
     /// budget was charged in its first).
     pub async fn resume(&mut self, waiting: &Waiting) -> Result<Resumed> {
         self.resumed = true;
+        self.releases = usize::from(waiting.held.is_some());
         let Some(claim) = &self.claim else {
             return Err(Error::Internal("a voicemail's work without its claim".to_owned()));
         };
+        let waits = std::slice::from_ref(waiting);
+        self.take(waits, &claim.token.clone()).await
+    }
+
+    /// Takes the claims of `waits` with `token`, all or none.
+    pub(super) async fn take(&self, waits: &[Waiting], token: &str) -> Result<Resumed> {
         let now = self.service.now();
-        let resume =
-            Resume { waiting, token: &claim.token, lease_until: self.lease_until, now, link: self.link.as_ref() };
+        let resume = Resume { waits, token, lease_until: self.lease_until, now, link: self.link.as_ref() };
         Ok(self.service.store.resume(&resume).await?)
     }
 

@@ -4,19 +4,13 @@
 //! transcription job and parks the voicemail (`transcribing`). The second
 //! comes with the job's completion event, or from the scheduled sender once
 //! the wait is over: it takes the claim again and sends, with the
-//! transcript when there is one, never twice.
-
-use futures_util::StreamExt;
+//! transcript when there is one, never twice. A held voicemail's second
+//! phase is the same (`digests`).
 
 use super::steps::Work;
 use super::{Outcome, Result, Service};
-use crate::domain::{Tenant, Transcript};
-use crate::ports::{Held, Job, JobState, Resumed, S3Object, Voicemail, Waiting};
-
-/// How many due voicemails one scheduled run takes, and how many it sends
-/// at once: a backlog drains over the next runs.
-const DUE_PER_RUN: usize = 200;
-const AT_ONCE: usize = 8;
+use crate::domain::{Template, Tenant, Transcript};
+use crate::ports::{Held, Hold, Job, JobState, Resumed, S3Object, Voicemail, Waiting};
 
 /// What moves a waiting voicemail on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,36 +24,35 @@ pub enum News {
 }
 
 impl Service {
-    /// The first phase's search for a transcript. `None`: send now (with
-    /// what was found, or without); `Some`: the voicemail is parked.
-    pub(super) async fn await_transcript(
-        &self,
-        work: &mut Work<'_>,
-        voicemail: &mut Voicemail,
-        tenant: &Tenant,
-    ) -> Option<Result<Outcome>> {
+    /// The first phase's search for a transcript: whether a job started
+    /// (the voicemail then waits for it); else it goes with what was
+    /// found, or without.
+    pub(super) async fn await_transcript(&self, work: &Work<'_>, voicemail: &mut Voicemail, tenant: &Tenant) -> bool {
         if voicemail.details.transcript().is_some() {
-            return None;
+            return false;
         }
-        let object = voicemail.object.clone()?;
+        let Some(object) = voicemail.object.clone() else { return false };
         if let Some(files) = &self.files {
             for sidecar in sidecars(&object) {
                 if let Some(found) = files.read(&sidecar).await {
                     voicemail.details.or_transcript(Some(found));
-                    return None;
+                    return false;
                 }
             }
         }
-        let language = &tenant.transcription.as_ref()?.language;
-        let transcriber = self.transcriber.as_deref()?;
+        let (Some(transcription), Some(transcriber)) = (&tenant.transcription, self.transcriber.as_deref()) else {
+            return false;
+        };
         let name = self.policy.transcripts.job_name(&work.record.id);
         let output_key = self.policy.transcripts.output_key(&name);
-        let job = Job { name: &name, media: &object, language, output_key: &output_key };
-        if let Err(e) = transcriber.start(&job).await {
-            tracing::warn!(error = %e, job = %name, "transcription did not start; the SMS goes without the transcript");
-            return None;
+        let job = Job { name: &name, media: &object, language: &transcription.language, output_key: &output_key };
+        match transcriber.start(&job).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, job = %name, "transcription did not start; the SMS goes without the transcript");
+                false
+            }
         }
-        Some(work.park(voicemail).await)
     }
 
     /// A transcription job's completion event: the second phase of the
@@ -71,34 +64,29 @@ impl Service {
         }
     }
 
-    /// The scheduled sender: every voicemail whose wait is over, sent
-    /// (several at once), each under its claim.
-    /// Each outcome comes with its message id.
-    pub async fn send_due(&self, deadline: Option<u64>) -> Result<Vec<(String, Result<Outcome>)>> {
-        let due = self.store.due(self.now(), DUE_PER_RUN).await?;
-        let runs = due.into_iter().map(|id| async move {
-            let outcome = self.resume_voicemail(&id, News::Due, deadline).await;
-            (id, outcome)
-        });
-        Ok(futures_util::stream::iter(runs).buffer_unordered(AT_ONCE).collect().await)
+    /// A waiting voicemail's second phase, by its message id.
+    async fn resume_voicemail(&self, message_id: &str, news: News, deadline: Option<u64>) -> Result<Outcome> {
+        match self.store.waiting(message_id).await? {
+            Some(waiting) => self.resume_waiting(&waiting, news, deadline).await,
+            None => Ok(Outcome::Duplicate),
+        }
     }
 
     /// The second phase: the claim taken again, the tenant read again (its
-    /// template and sender as they are now), the transcript, the SMS.
-    async fn resume_voicemail(&self, message_id: &str, news: News, deadline: Option<u64>) -> Result<Outcome> {
-        let Some(waiting) = self.store.waiting(message_id).await? else {
-            return Ok(Outcome::Duplicate);
-        };
+    /// template, sender and quiet hours as they are now), the transcript,
+    /// the SMS; held again if quiet hours hold it now.
+    pub(super) async fn resume_waiting(&self, waiting: &Waiting, news: News, deadline: Option<u64>) -> Result<Outcome> {
         let mut voicemail = waiting.voicemail.clone();
         let mut work = Work::voicemail(self, &voicemail, deadline);
         let found = self.read_tenant(&voicemail.tenant, Some(&voicemail.extension), None).await?;
-        let template = found.tenant.as_ref().and_then(|t| t.voicemail_template.as_ref());
-        if template.is_some_and(|t| t.needs_recording())
+        let held = self.hold(&found);
+        let template = found.tenant.as_ref().and_then(|t| t.voicemail_template.clone());
+        if template.as_ref().is_some_and(|t| t.needs_recording())
             && let Some(url) = work.link_recording(&voicemail)
         {
             voicemail.details.set_recording_url(url);
         }
-        match work.resume(&waiting).await? {
+        match work.resume(waiting).await? {
             Resumed::Started => {}
             Resumed::Held(Held::Done { .. }) => return Ok(Outcome::Duplicate),
             Resumed::Held(Held::Pending { lease_until, .. }) => return Ok(Outcome::InFlight { lease_until }),
@@ -111,7 +99,13 @@ impl Service {
             }
         };
         work.address(&checked, &to);
-        voicemail.details.or_transcript(self.job_transcript(&waiting, news).await);
+        if let Some(held) = held {
+            let since = waiting.held.as_ref().map_or(held.since, |h| h.since);
+            return work.park(&voicemail, Some(Hold { since, ..held }), false).await;
+        }
+        if template.as_ref().is_some_and(Template::needs_transcript) {
+            voicemail.details.or_transcript(self.job_transcript(waiting, news).await);
+        }
         self.send_voicemail(work, &checked.tenant, &voicemail.details).await
     }
 

@@ -1,12 +1,14 @@
 //! The trigger's use case: a voicemail that qualifies gets exactly one SMS;
 //! one that does not is recorded as skipped, with its reason. One whose
-//! template wants a transcript still to come waits for it (`transcripts`).
+//! template wants a transcript still to come waits for it (`transcripts`);
+//! one that comes in its extension's quiet hours is held until they end
+//! (`digests`).
 
 use super::rules::{Checked, check_voicemail, default_voicemail_text, voicemail_text};
 use super::steps::Work;
 use super::{Error, Result, Sent, Service};
-use crate::domain::{E164, MessageKind, MessageStatus, Template, Tenant, VoicemailDetails};
-use crate::ports::{Begun, Event, Found, Held, Voicemail};
+use crate::domain::{E164, MessageKind, MessageStatus, MessageText, QuietHours, Template, Tenant, VoicemailDetails};
+use crate::ports::{Begun, Event, Found, Held, Hold, Voicemail};
 
 /// What the trigger did with one voicemail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +23,11 @@ pub enum Outcome {
     /// Waits for its transcript: sent when the job ends, or when the wait
     /// is over.
     Transcribing,
+    /// Held by its extension's quiet hours: sent when they end (epoch
+    /// seconds), alone or in a digest.
+    Held {
+        due: i64,
+    },
     /// Another delivery holds it until its lease ends (epoch seconds): its
     /// run may still be under way, or may have died. Reported as a failure
     /// so that the platform delivers it again later.
@@ -34,6 +41,7 @@ impl Service {
     /// that does not is recorded as skipped, with its reason.
     pub async fn voicemail(&self, mut voicemail: Voicemail, deadline: Option<u64>) -> Result<Outcome> {
         let found = self.read_tenant(&voicemail.tenant, Some(&voicemail.extension), None).await?;
+        let held = self.hold(&found);
         let mut work = Work::voicemail(self, &voicemail, deadline);
         let (checked, to) = match self.qualify(found, &voicemail) {
             Ok(ok) => ok,
@@ -58,18 +66,27 @@ impl Service {
         {
             source.complete(&mut voicemail).await;
         }
-        if template.is_some_and(Template::needs_transcript)
-            && let Some(parked) = self.await_transcript(&mut work, &mut voicemail, &checked.tenant).await
-        {
-            return parked;
+        let transcribing = template.is_some_and(Template::needs_transcript)
+            && self.await_transcript(&work, &mut voicemail, &checked.tenant).await;
+        if held.is_some() || transcribing {
+            return work.park(&voicemail, held, transcribing).await;
         }
         self.send_voicemail(work, &checked.tenant, &voicemail.details).await
+    }
+
+    /// The quiet hours that hold a voicemail SMS now, if any: the
+    /// extension's own, or the tenant's.
+    pub(super) fn hold(&self, found: &Found) -> Option<Hold> {
+        let extension = found.extension.as_ref().and_then(|x| x.quiet_hours.as_ref());
+        let quiet = QuietHours::effective(found.tenant.as_ref()?.quiet_hours.as_ref(), extension)?;
+        let since = self.now();
+        quiet.until(since).map(|until| Hold { since, until, quiet: quiet.clone() })
     }
 
     /// The SMS of a voicemail whose claim `work` holds, and its outcome.
     pub(super) async fn send_voicemail(
         &self,
-        mut work: Work<'_>,
+        work: Work<'_>,
         tenant: &Tenant,
         details: &VoicemailDetails,
     ) -> Result<Outcome> {
@@ -77,7 +94,13 @@ impl Service {
             Some(_) => voicemail_text(tenant, details),
             None => default_voicemail_text(),
         };
-        let sent = work.send(&text).await;
+        self.deliver(work, &text).await
+    }
+
+    /// Sends `text` under the claims `work` holds, and ends them with how
+    /// it went.
+    pub(super) async fn deliver(&self, mut work: Work<'_>, text: &MessageText) -> Result<Outcome> {
+        let sent = work.send(text).await;
         work.end(&sent).await;
         match sent {
             Ok(sent) => Ok(Outcome::Sent(sent)),

@@ -6,7 +6,9 @@
 //! the provider-id index and one conditional `UpdateItem`.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    CancellationReason, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 
 use super::counters::{self, Take};
 use super::keys::{
@@ -108,6 +110,7 @@ impl Store for DynamoStore {
         // A send on a held slot counts its attempt here, where its entry is first written.
         let log = self.log_update(end.record, end.log_keep_secs, i64::from(unlogged.is_some()), Some(end.token))?;
         let finished = match (unlogged, &end.claim) {
+            _ if !end.members.is_empty() => self.close_digest(end, log).await?,
             (Some((kind, limits)), _) => self.log_and_reserve(end, log, kind, limits).await?,
             (None, None) => self.write_log(log).await?,
             (None, Some(closing)) => self.close(closing, end, log).await?,
@@ -526,15 +529,36 @@ impl DynamoStore {
         if cancelled.condition_failed(1).is_some() {
             return Ok(Finished::AlreadyDone);
         }
-        let Some(claim) = cancelled.condition_failed(0) else {
-            return Err(StoreError(format!("DynamoDB TransactWriteItems cancelled: {:?}", cancelled.codes())));
+        match cancelled.condition_failed(0) {
+            Some(claim) => Ok(judged(claim, closing)),
+            None => Err(StoreError(format!("DynamoDB TransactWriteItems cancelled: {:?}", cancelled.codes()))),
+        }
+    }
+
+    /// A digest's end, in one transaction: its entry, and each member's
+    /// claim closed, entry written and (once finished) wait removed.
+    async fn close_digest(&self, end: &End<'_>, log: Update) -> Result<Finished, StoreError> {
+        let mut items = vec![TransactWriteItem::builder().update(log).build()];
+        for m in end.members {
+            items.push(self.close_claim(&m.claim, end.now)?);
+            let entry = self.log_update(m.record, end.log_keep_secs, 0, None)?;
+            items.push(TransactWriteItem::builder().update(entry).build());
+            if m.claim.result.is_some() {
+                items.push(self.drop_wait(&m.record.id)?);
+            }
+        }
+        let cancelled = match self.transact(items, Some(end.token)).await? {
+            Ok(()) => return Ok(Finished::Done),
+            Err(c) => c,
         };
-        // Done by this holder, or (a release) gone: an earlier try's write.
-        let holder = claim.item();
-        let done = |c: &Item| c.get("done").and_then(|d| d.as_bool().ok()) == Some(&true);
-        let ours = holder.is_some_and(|c| string(c, "token").is_ok_and(|t| t == closing.token) && done(c));
-        let released = holder.is_none_or(Item::is_empty) && closing.result.is_none();
-        Ok(if ours || released { Finished::AlreadyDone } else { Finished::TakenOver })
+        if cancelled.condition_failed(0).is_some() {
+            return Ok(Finished::AlreadyDone);
+        }
+        let stride = if end.members.first().is_some_and(|m| m.claim.result.is_some()) { 3 } else { 2 };
+        let refused = end.members.iter().enumerate().find_map(|(i, m)| {
+            cancelled.condition_failed(1 + stride * i).map(|claim| judged(claim, &m.claim))
+        });
+        refused.ok_or_else(|| StoreError(format!("DynamoDB TransactWriteItems cancelled: {:?}", cancelled.codes())))
     }
 
     /// The entry alone (no claim): a try that finds its own write done is.
@@ -627,4 +651,15 @@ impl IntoUpdateItem for Update {
             .set_expression_attribute_values(self.expression_attribute_values)
             .set_return_values_on_condition_check_failure(self.return_values_on_condition_check_failure)
     }
+}
+
+/// What a closing's refused claim says of an end's try: done by this
+/// holder, or (a release) gone, is an earlier try's write; anything else
+/// is another delivery's.
+fn judged(refusal: &CancellationReason, closing: &Closing<'_>) -> Finished {
+    let holder = refusal.item();
+    let done = |c: &Item| c.get("done").and_then(|d| d.as_bool().ok()) == Some(&true);
+    let ours = holder.is_some_and(|c| string(c, "token").is_ok_and(|t| t == closing.token) && done(c));
+    let released = holder.is_none_or(Item::is_empty) && closing.result.is_none();
+    if ours || released { Finished::AlreadyDone } else { Finished::TakenOver }
 }

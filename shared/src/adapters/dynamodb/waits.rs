@@ -25,21 +25,15 @@ impl DynamoStore {
         out.item().map(data).transpose()
     }
 
-    /// One transaction: the claim taken (from `transcribing`, released, or
-    /// past its lease), the wait due at the lease's end, the link.
+    /// One transaction: the claims taken (from `transcribing` or `held`,
+    /// released, or past their lease), each wait due at the lease's end,
+    /// the link. A refusal names the first member refused.
     pub(super) async fn take_waiting(&self, r: &Resume<'_>) -> Result<Resumed, StoreError> {
-        let w = r.waiting;
-        let due = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(Key::wait(&w.message_id).item()))
-            .update_expression("SET #due = :due")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#due", DUE_SK)
-            .expression_attribute_values(":due", s(due_sort(r.lease_until)))
-            .build()
-            .map_err(build)?;
-        let mut items = vec![self.retake_claim(r)?, TransactWriteItem::builder().update(due).build()];
+        let mut items = Vec::with_capacity(2 * r.waits.len() + 1);
+        for w in r.waits {
+            items.push(self.retake_claim(w, r)?);
+            items.push(self.due_again(w, r.lease_until)?);
+        }
         if let Some(link) = r.link {
             items.push(self.link_item(link)?);
         }
@@ -47,22 +41,39 @@ impl DynamoStore {
             Ok(()) => return Ok(Resumed::Started),
             Err(c) => c,
         };
-        if let Some(reason) = cancelled.condition_failed(0) {
-            let item = reason.item().ok_or_else(|| StoreError("DynamoDB: claim refused without its item".into()))?;
-            return Ok(Resumed::Held(held(item)?));
-        }
-        if cancelled.condition_failed(1).is_some() {
-            // Finished meanwhile, and its claim expired since.
-            let fingerprint = w.voicemail.identity.clone();
-            return Ok(Resumed::Held(Held::Done { fingerprint, result: String::new() }));
+        for (i, w) in r.waits.iter().enumerate() {
+            if let Some(reason) = cancelled.condition_failed(2 * i) {
+                let item =
+                    reason.item().ok_or_else(|| StoreError("DynamoDB: claim refused without its item".into()))?;
+                return Ok(Resumed::Held(held(item)?));
+            }
+            if cancelled.condition_failed(2 * i + 1).is_some() {
+                // Finished meanwhile, and its claim expired since.
+                let fingerprint = w.voicemail.identity.clone();
+                return Ok(Resumed::Held(Held::Done { fingerprint, result: String::new() }));
+            }
         }
         Err(StoreError(format!("DynamoDB TransactWriteItems cancelled: {:?}", cancelled.codes())))
     }
 
+    /// A wait due again at `due`, if it is still there.
+    fn due_again(&self, w: &Waiting, due: i64) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(Key::wait(&w.message_id).item()))
+            .update_expression("SET #due = :due")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#due", DUE_SK)
+            .expression_attribute_values(":due", s(due_sort(due)))
+            .build()
+            .map_err(build)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
     /// The claim's put, on the condition that it is takeable for a second
     /// phase; a failed condition returns the holder's item.
-    fn retake_claim(&self, r: &Resume<'_>) -> Result<TransactWriteItem, StoreError> {
-        let w = r.waiting;
+    fn retake_claim(&self, w: &Waiting, r: &Resume<'_>) -> Result<TransactWriteItem, StoreError> {
         let claim = Key::claim(&w.claim).with([
             ("fingerprint", s(&w.voicemail.identity)),
             ("token", s(r.token)),
@@ -75,7 +86,7 @@ impl DynamoStore {
             .set_item(Some(claim))
             .condition_expression(
                 "attribute_not_exists(#pk) OR #exp <= :now OR (#done = :no AND #lease <= :now) \
-                 OR (#done = :yes AND #result = :waiting)",
+                 OR (#done = :yes AND #result IN (:waiting, :held))",
             )
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#exp", EXPIRES_AT)
@@ -86,6 +97,7 @@ impl DynamoStore {
             .expression_attribute_values(":no", b(false))
             .expression_attribute_values(":yes", b(true))
             .expression_attribute_values(":waiting", s(MessageStatus::Transcribing.as_str()))
+            .expression_attribute_values(":held", s(MessageStatus::Held.as_str()))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(build)?;
@@ -113,16 +125,16 @@ impl DynamoStore {
                     Put::builder().table_name(&self.table).set_item(Some(item.collect())).build().map_err(build)?;
                 Some(TransactWriteItem::builder().put(put).build())
             }
-            WaitChange::Drop(id) if finished => {
-                let delete = Delete::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(Key::wait(id).item()))
-                    .build()
-                    .map_err(build)?;
-                Some(TransactWriteItem::builder().delete(delete).build())
-            }
+            WaitChange::Drop(id) if finished => Some(self.drop_wait(id)?),
             WaitChange::Drop(_) => None,
         })
+    }
+
+    /// A wait removed, in a transaction.
+    pub(super) fn drop_wait(&self, message_id: &str) -> Result<TransactWriteItem, StoreError> {
+        let delete =
+            Delete::builder().table_name(&self.table).set_key(Some(Key::wait(message_id).item())).build().map_err(build)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
     /// Every shard's due waits, queried at once, soonest first.

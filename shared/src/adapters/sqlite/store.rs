@@ -13,8 +13,8 @@ use crate::domain::{
     Tenant, TenantId, Window,
 };
 use crate::ports::{
-    Begun, Claim, Closing, End, Finished, Found, Held, Lookup, MessagePage, MessageQuery, Received, Resume, Resumed,
-    Start, Store, StoreError, WaitChange, Waiting,
+    Begun, Claim, Closing, End, Finished, Found, Held, Lookup, Member, MessagePage, MessageQuery, Received, Resume,
+    Resumed, Start, Store, StoreError, WaitChange, Waiting,
 };
 
 /// A claim, owned, to travel to the connection's thread.
@@ -129,11 +129,16 @@ impl Store for SqliteStore {
             (end.record.clone(), end.claim.as_ref().map(ClosingRow::of), end.token.to_owned());
         let (now, log_keep_secs, purged, wait) =
             (end.now, end.log_keep_secs, self.purged.clone(), end.wait.map(|w| WaitRow::of(&w)));
+        let carried: Vec<(MessageRecord, ClosingRow)> =
+            end.members.iter().map(|m| (m.record.clone(), ClosingRow::of(&m.claim))).collect();
         self.db
             .call(move |conn| {
                 let claim = closing.as_ref().map(ClosingRow::as_closing);
                 let wait = wait.as_ref().map(WaitRow::as_change);
-                let done = finish(conn, &End { record: &record, claim, now, log_keep_secs, token: &token, wait })?;
+                let members: Vec<Member<'_>> =
+                    carried.iter().map(|(record, c)| Member { record, claim: c.as_closing() }).collect();
+                let end = End { record: &record, claim, now, log_keep_secs, token: &token, wait, members: &members };
+                let done = finish(conn, &end)?;
                 // Once a second of the clock, not for every send: expired
                 // rows go at most a second later (DynamoDB's TTL takes days).
                 if purged.fetch_max(now, Ordering::Relaxed) < now {
@@ -187,12 +192,12 @@ impl Store for SqliteStore {
     }
 
     async fn resume(&self, r: &Resume<'_>) -> Result<Resumed, StoreError> {
-        let (waiting, token, link) = (r.waiting.clone(), r.token.to_owned(), r.link.cloned());
+        let (waits, token, link) = (r.waits.to_vec(), r.token.to_owned(), r.link.cloned());
         let (lease_until, now) = (r.lease_until, r.now);
         self.db
             .call(move |conn| {
                 let link = link.as_ref();
-                resume(conn, &Resume { waiting: &waiting, token: &token, lease_until, now, link })
+                resume(conn, &Resume { waits: &waits, token: &token, lease_until, now, link })
             })
             .await
     }
@@ -283,22 +288,18 @@ fn put_link(conn: &Connection, link: &RecordingLink) -> Result<(), StoreError> {
     .map(drop)
 }
 
-/// A try of an end finds its claim pending and its own (written now),
-/// finished by its own token (an earlier try's), gone when it released it
-/// (an earlier try's too), or another's.
+/// A try of an end finds its claims pending and its own (written now),
+/// finished by its own token (an earlier try's), gone when it released them
+/// (an earlier try's too), or another's. A digest's members are all
+/// checked before anything is written.
 fn finish(conn: &Connection, end: &End<'_>) -> Result<Finished, StoreError> {
-    if let Some(closing) = &end.claim {
-        let holder: Option<(String, bool)> = conn
-            .prepare_cached("SELECT token, done FROM claims WHERE id = ?1")
-            .and_then(|mut stmt| stmt.query_row([closing.id], |r| Ok((r.get(0)?, r.get(1)?))))
-            .optional()
-            .map_err(err)?;
-        match holder {
-            Some((token, false)) if token == closing.token => {}
-            Some((token, true)) if token == closing.token => return Ok(Finished::AlreadyDone),
-            None if closing.result.is_none() => return Ok(Finished::AlreadyDone),
-            _ => return Ok(Finished::TakenOver),
+    let closings = end.claim.iter().chain(end.members.iter().map(|m| &m.claim));
+    for closing in closings.clone() {
+        if let Some(found) = holder(conn, closing)? {
+            return Ok(found);
         }
+    }
+    for closing in closings {
         match closing.result {
             Some(result) => exec(
                 conn,
@@ -307,44 +308,76 @@ fn finish(conn: &Connection, end: &End<'_>) -> Result<Finished, StoreError> {
             ),
             None => exec(conn, "DELETE FROM claims WHERE id = ?1", [closing.id]),
         }?;
-        match end.wait {
-            Some(WaitChange::Park(w)) => exec(
-                conn,
-                "INSERT OR REPLACE INTO waits (id, due, data, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                params![w.message_id, w.due, to_json(w)?, end.now + closing.keep_secs],
-            )
-            .map(drop)?,
-            Some(WaitChange::Drop(id)) if closing.result.is_some() => {
-                exec(conn, "DELETE FROM waits WHERE id = ?1", [id])?;
-            }
-            _ => {}
+    }
+    let keep_secs = end.claim.map_or(0, |c| c.keep_secs);
+    match end.wait {
+        Some(WaitChange::Park(w)) => exec(
+            conn,
+            "INSERT OR REPLACE INTO waits (id, due, data, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![w.message_id, w.due, to_json(w)?, end.now + keep_secs],
+        )
+        .map(drop)?,
+        Some(WaitChange::Drop(id)) if end.claim.is_some_and(|c| c.result.is_some()) => {
+            exec(conn, "DELETE FROM waits WHERE id = ?1", [id])?;
         }
+        _ => {}
+    }
+    for member in end.members {
+        if member.claim.result.is_some() {
+            exec(conn, "DELETE FROM waits WHERE id = ?1", [&member.record.id])?;
+        }
+        put_message(conn, member.record, end.log_keep_secs, 0)?;
     }
     put_message(conn, end.record, end.log_keep_secs, 0)?;
     Ok(Finished::Done)
 }
 
-/// A waiting voicemail's claim taken again: from `transcribing`, released
-/// or past its lease; its wait due when this lease ends.
+/// What an end's try finds of a claim it closes: `None` when it is still
+/// pending and its own.
+fn holder(conn: &Connection, closing: &Closing<'_>) -> Result<Option<Finished>, StoreError> {
+    let holder: Option<(String, bool)> = conn
+        .prepare_cached("SELECT token, done FROM claims WHERE id = ?1")
+        .and_then(|mut stmt| stmt.query_row([closing.id], |r| Ok((r.get(0)?, r.get(1)?))))
+        .optional()
+        .map_err(err)?;
+    Ok(match holder {
+        Some((token, false)) if token == closing.token => None,
+        Some((token, true)) if token == closing.token => Some(Finished::AlreadyDone),
+        None if closing.result.is_none() => Some(Finished::AlreadyDone),
+        _ => Some(Finished::TakenOver),
+    })
+}
+
+/// Waiting voicemails' claims taken again: from `transcribing` or `held`,
+/// released or past their lease; their waits due when this lease ends.
+/// All are checked before any is taken.
 fn resume(conn: &Connection, r: &Resume<'_>) -> Result<Resumed, StoreError> {
-    let (waiting, now) = (r.waiting, r.now);
-    match held(conn, &waiting.claim, now)? {
-        Some(Held::Done { result, .. }) if result == MessageStatus::Transcribing.as_str() => {}
-        Some(held) => return Ok(Resumed::Held(held)),
-        None => {}
+    let parked = [MessageStatus::Transcribing.as_str(), MessageStatus::Held.as_str()];
+    for waiting in r.waits {
+        match held(conn, &waiting.claim, r.now)? {
+            Some(Held::Done { result, .. }) if parked.contains(&result.as_str()) => {}
+            Some(held) => return Ok(Resumed::Held(held)),
+            None => {}
+        }
+        let present: Option<i64> = conn
+            .query_row("SELECT 1 FROM waits WHERE id = ?1", [&waiting.message_id], |row| row.get(0))
+            .optional()
+            .map_err(err)?;
+        if present.is_none() {
+            // Finished meanwhile, and its claim expired since.
+            let fingerprint = waiting.voicemail.identity.clone();
+            return Ok(Resumed::Held(Held::Done { fingerprint, result: String::new() }));
+        }
     }
-    let moved = exec(conn, "UPDATE waits SET due = ?2 WHERE id = ?1", params![waiting.message_id, r.lease_until])?;
-    if moved == 0 {
-        // Finished meanwhile, and its claim expired since.
-        let fingerprint = waiting.voicemail.identity.clone();
-        return Ok(Resumed::Held(Held::Done { fingerprint, result: String::new() }));
+    for waiting in r.waits {
+        exec(conn, "UPDATE waits SET due = ?2 WHERE id = ?1", params![waiting.message_id, r.lease_until])?;
+        exec(
+            conn,
+            "INSERT OR REPLACE INTO claims (id, fingerprint, token, done, lease_until, result, expires_at)
+             VALUES (?1, ?2, ?3, 0, ?4, NULL, ?4)",
+            params![waiting.claim, waiting.voicemail.identity, r.token, r.lease_until],
+        )?;
     }
-    exec(
-        conn,
-        "INSERT OR REPLACE INTO claims (id, fingerprint, token, done, lease_until, result, expires_at)
-         VALUES (?1, ?2, ?3, 0, ?4, NULL, ?4)",
-        params![waiting.claim, waiting.voicemail.identity, r.token, r.lease_until],
-    )?;
     if let Some(link) = r.link {
         put_link(conn, link)?;
     }

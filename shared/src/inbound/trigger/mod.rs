@@ -26,6 +26,8 @@ pub struct Report {
     pub duplicates: usize,
     /// Voicemails waiting for their transcript.
     pub transcribing: usize,
+    /// Voicemails held by quiet hours.
+    pub held: usize,
     /// Voicemails whose send failed and must be retried.
     pub failed: usize,
     /// SQS message ids to report as batch item failures.
@@ -41,6 +43,8 @@ pub struct Summary {
     pub duplicates: usize,
     #[serde(skip_serializing_if = "is_zero")]
     pub transcribing: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub held: usize,
     /// The scheduled sender's failures (still due: its next run retries).
     #[serde(skip_serializing_if = "is_zero")]
     pub failed: usize,
@@ -73,8 +77,12 @@ impl Report {
         if self.failed > 0 {
             return Err(RetryLater(self.failed));
         }
-        let (sent, skipped, duplicates, transcribing) = (self.sent, self.skipped, self.duplicates, self.transcribing);
-        Ok(Answer::Direct(Summary { sent, skipped, duplicates, transcribing, failed: 0 }))
+        Ok(Answer::Direct(self.summary()))
+    }
+
+    fn summary(&self) -> Summary {
+        let (sent, skipped, duplicates, failed) = (self.sent, self.skipped, self.duplicates, self.failed);
+        Summary { sent, skipped, duplicates, transcribing: self.transcribing, held: self.held, failed }
     }
 }
 
@@ -87,8 +95,7 @@ pub async fn send_due(service: &Service, deadline: Option<u64>) -> Result<Summar
         log(&outcome, &message_id);
         report.count(outcome);
     }
-    let (sent, skipped, duplicates, failed) = (report.sent, report.skipped, report.duplicates, report.failed);
-    Ok(Summary { sent, skipped, duplicates, transcribing: 0, failed })
+    Ok(report.summary())
 }
 
 /// Runs every voicemail of an event through the service, within the
@@ -127,6 +134,7 @@ impl Report {
             Ok(Outcome::Skipped(_)) => self.skipped += 1,
             Ok(Outcome::Duplicate) => self.duplicates += 1,
             Ok(Outcome::Transcribing) => self.transcribing += 1,
+            Ok(Outcome::Held { .. }) => self.held += 1,
             Ok(Outcome::InFlight { .. }) | Err(_) => self.failed += 1,
         }
     }
@@ -165,6 +173,7 @@ fn log(outcome: &Result<Outcome, Error>, voicemail: &str) {
         Ok(Outcome::Skipped(reason)) => tracing::info!(voicemail, reason = %escape(reason), "voicemail skipped"),
         Ok(Outcome::Duplicate) => tracing::info!(voicemail, "voicemail already handled"),
         Ok(Outcome::Transcribing) => tracing::info!(voicemail, "voicemail waits for its transcript"),
+        Ok(Outcome::Held { due }) => tracing::info!(voicemail, due, "voicemail SMS held by quiet hours"),
         Ok(Outcome::InFlight { lease_until }) => {
             tracing::warn!(voicemail, lease_until, "voicemail held by another delivery; will be retried");
         }

@@ -80,6 +80,7 @@ pub async fn save(service: &Service, s: &Signed<'_>, id: &TenantId) -> Result<Re
             extension: extension.clone(),
             sms_notifications: f.yes_no("sms_notifications", "SMS notifications")?,
             sms_number: f.value::<E164>("sms_number", "SMS number")?,
+            quiet_hours: None,
         })
     })();
     match record {
