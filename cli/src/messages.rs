@@ -43,12 +43,17 @@ pub async fn run(target: &Target, args: MessagesArgs) -> Result {
                 m.attempts.to_string(),
                 m.id,
                 m.receipt.as_ref().map(receipt).unwrap_or_default(),
+                m.due.map(output::time).unwrap_or_default(),
+                m.digest.unwrap_or_default(),
                 shared::domain::text::escape(m.error.as_deref().unwrap_or("")),
             ]
         })
         .collect();
     output::table(
-        &["AT", "TENANT", "KIND", "STATUS", "FROM", "TO", "SEGMENTS", "ATTEMPTS", "ID", "RECEIPT", "ERROR"],
+        &[
+            "AT", "TENANT", "KIND", "STATUS", "FROM", "TO", "SEGMENTS", "ATTEMPTS", "ID", "RECEIPT", "DUE", "DIGEST",
+            "ERROR",
+        ],
         &rows,
         "no messages",
     );

@@ -28,6 +28,8 @@ pub async fn seed_sent(store: &dyn Store, provider_id: &str) -> shared::domain::
         receipt: None,
         lease_until: None,
         key: None,
+        due: None,
+        digest: None,
     };
     log_entry(store, &record).await;
     record
@@ -113,6 +115,8 @@ pub async fn seed_waiting(store: &dyn Store, message_id: &str, now: i64, due: i6
         receipt: None,
         lease_until: Some(now + 60),
         key: None,
+        due: None,
+        digest: None,
     };
     let claim = Claim {
         id: &claim_id,
@@ -124,7 +128,7 @@ pub async fn seed_waiting(store: &dyn Store, message_id: &str, now: i64, due: i6
     let start = Start { record: &record, claim: Some(claim), budget: None, now, log_keep_secs: KEEP_LOG, link: None };
     assert_eq!(store.begin(&start).await.expect("a claim taken"), Begun::Started);
     (record.status, record.lease_until) = (MessageStatus::Transcribing, None);
-    let waiting = Waiting { message_id: message_id.to_owned(), claim: claim_id.clone(), voicemail, due };
+    let waiting = Waiting { message_id: message_id.to_owned(), claim: claim_id.clone(), voicemail, due, held: None };
     let closing = Closing { id: &claim_id, token: "seed", result: Some("transcribing"), keep_secs: 86_400 };
     let end = End {
         record: &record,
@@ -133,6 +137,7 @@ pub async fn seed_waiting(store: &dyn Store, message_id: &str, now: i64, due: i6
         log_keep_secs: KEEP_LOG,
         token: "seed-end",
         wait: Some(WaitChange::Park(&waiting)),
+        members: &[],
     };
     assert_eq!(store.finish(&end).await.expect("a wait written"), Finished::Done);
 }

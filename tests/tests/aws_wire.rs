@@ -414,6 +414,8 @@ async fn each_hot_path_store_operation_is_one_request() {
         receipt: None,
         lease_until: None,
         key: None,
+        digest: None,
+        due: None,
     };
     let claim = |token| Claim { id: "c", fingerprint: "f", token, lease_until: now + 60, keep_secs: 60 };
     let start = |token, budget| Start {
@@ -424,7 +426,8 @@ async fn each_hot_path_store_operation_is_one_request() {
         log_keep_secs: 86_400,
         link: None,
     };
-    let end = |claim, token| End { record: &record, claim, now, log_keep_secs: 86_400, token, wait: None };
+    let end =
+        |claim, token| End { record: &record, claim, now, log_keep_secs: 86_400, token, wait: None, members: &[] };
     let cases: Vec<(&str, &str)> = vec![
         ("lookup of all four kinds", "BatchGetItem"),
         ("start: claim, budget and log entry", "TransactWriteItems"),

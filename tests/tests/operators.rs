@@ -199,6 +199,7 @@ async fn changes_are_checked_written_with_their_audit_entry_and_kept_to_the_oper
             extension: Extension::parse("1001").unwrap(),
             sms_notifications: true,
             sms_number: None,
+            quiet_hours: None,
         };
         assert_eq!(service.set_extension(&op, x.clone()).await.unwrap_err(), Error::NoDestination);
         assert_eq!(service.extensions_without_number(&op, &own).await.unwrap(), 0, "{name}");

@@ -222,7 +222,7 @@ async fn the_rest_message_log_pages_with_a_cursor() {
             (
                 "/api/sms/messages?status=lost",
                 400,
-                "Required field 'status' contains invalid data (transcribing, sending, sent, delivered, failed, refused, opted_out, skipped or unknown)",
+                "Required field 'status' contains invalid data (transcribing, held, sending, sent, delivered, failed, refused, opted_out, skipped or unknown)",
             ),
             ("/api/sms/messages?colour=red", 400, "Unknown field 'colour'"),
             ("/api/sms/messages?limit=1&limit=2", 400, "Required field 'limit' contains invalid data (a single value)"),
@@ -250,7 +250,11 @@ async fn empty_rest_query_values_are_refused() {
     for (query, name, expected) in [
         ("since=", "since", "a time in RFC 3339, e.g. 2026-11-27T10:00:00Z"),
         ("until=", "until", "a time in RFC 3339, e.g. 2026-11-27T10:00:00Z"),
-        ("status=", "status", "transcribing, sending, sent, delivered, failed, refused, opted_out, skipped or unknown"),
+        (
+            "status=",
+            "status",
+            "transcribing, held, sending, sent, delivered, failed, refused, opted_out, skipped or unknown",
+        ),
         ("to=", "to", "a phone number in +E.164 format"),
         ("limit=&to=%2B14165551234", "limit", "a whole number from 1 to 100"),
         ("cursor=", "cursor", "a cursor from a previous page"),

@@ -76,6 +76,7 @@ fn tenant59() -> Tenant {
         voicemail_rate_limits: Some(RateLimits { per_minute: 7, per_day: 70 }),
         transcription: None,
         max_segments: None,
+        quiet_hours: None,
     }
 }
 
@@ -99,6 +100,7 @@ fn snapshot() -> Snapshot {
                 voicemail_rate_limits: None,
                 transcription: None,
                 max_segments: None,
+                quiet_hours: None,
             },
         ],
         extensions: vec![
@@ -107,12 +109,14 @@ fn snapshot() -> Snapshot {
                 extension: Extension::parse("1001").expect("ext"),
                 sms_notifications: true,
                 sms_number: Some(e164("+14165551234")),
+                quiet_hours: None,
             },
             ExtensionRecord {
                 tenant: tenant("100"),
                 extension: Extension::parse("7").expect("ext"),
                 sms_notifications: false,
                 sms_number: None,
+                quiet_hours: None,
             },
         ],
         keys: vec![key("pbx-integration", "test-key-59-abcdef", 10)],
@@ -295,6 +299,7 @@ fn large_snapshot() -> Snapshot {
             extension: Extension::parse(&format!("{}", 100 + i)).expect("ext"),
             sms_notifications: true,
             sms_number: None,
+            quiet_hours: None,
         });
     }
     s
@@ -464,6 +469,8 @@ fn record(tenant_id: &str, at: i64, id: &str) -> MessageRecord {
         receipt: None,
         lease_until: None,
         key: None,
+        digest: None,
+        due: None,
     }
 }
 
@@ -500,7 +507,15 @@ async fn ended(store: &dyn Store, id: &str, token: &str, result: Option<&str>, n
     let closing = Closing { id, token, result, keep_secs: 1000 };
     // One end per holder: its tries share a token.
     let end_token = format!("end-{token}");
-    let end = End { record: &rec, claim: Some(closing), now, log_keep_secs: KEEP_LOG, token: &end_token, wait: None };
+    let end = End {
+        record: &rec,
+        claim: Some(closing),
+        now,
+        log_keep_secs: KEEP_LOG,
+        token: &end_token,
+        wait: None,
+        members: &[],
+    };
     store.finish(&end).await.expect("finish")
 }
 
@@ -776,8 +791,15 @@ async fn an_entry_moves_through_its_statuses(name: &str, store: &dyn Store, admi
     let failed =
         MessageRecord { error: Some("SNS Publish: timeout".to_owned()), ..entry(MessageStatus::Failed, NOW + 1) };
     let release = Closing { id: "vm#moves", token: "t1", result: None, keep_secs: 1000 };
-    let end =
-        End { record: &failed, claim: Some(release), now: NOW + 1, log_keep_secs: KEEP_LOG, token: "e1", wait: None };
+    let end = End {
+        record: &failed,
+        claim: Some(release),
+        now: NOW + 1,
+        log_keep_secs: KEEP_LOG,
+        token: "e1",
+        wait: None,
+        members: &[],
+    };
     assert_eq!(store.finish(&end).await.expect("finish"), Finished::Done);
     let log = admin.messages(Some(&t70), 10).await.expect("messages");
     assert_eq!((log.len(), log[0].status, log[0].attempts), (1, MessageStatus::Failed, 1), "{name}");
@@ -789,8 +811,15 @@ async fn an_entry_moves_through_its_statuses(name: &str, store: &dyn Store, admi
     assert_eq!(store.begin(&start).await.expect("begin"), Begun::Started, "{name}: released, so the retry takes it");
     let sent = MessageRecord { provider_id: Some("p-1".to_owned()), ..entry(MessageStatus::Sent, NOW + 121) };
     let finish = Closing { id: "vm#moves", token: "t2", result: Some("p-1"), keep_secs: 1000 };
-    let end =
-        End { record: &sent, claim: Some(finish), now: NOW + 121, log_keep_secs: KEEP_LOG, token: "e2", wait: None };
+    let end = End {
+        record: &sent,
+        claim: Some(finish),
+        now: NOW + 121,
+        log_keep_secs: KEEP_LOG,
+        token: "e2",
+        wait: None,
+        members: &[],
+    };
     assert_eq!(store.finish(&end).await.expect("finish"), Finished::Done);
     assert_eq!(store.finish(&end).await.expect("finish"), Finished::AlreadyDone, "{name}: its try again");
     let log = admin.messages(Some(&t70), 10).await.expect("messages");
@@ -936,6 +965,7 @@ fn ext(t: &str, x: &str) -> ExtensionRecord {
         extension: Extension::parse(x).expect("ext"),
         sms_notifications: x.len().is_multiple_of(2),
         sms_number: None,
+        quiet_hours: None,
     }
 }
 

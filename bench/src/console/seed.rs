@@ -140,6 +140,8 @@ fn record(tenant: &str, i: usize, n: usize, now: i64) -> MessageRecord {
         }),
         lease_until: None,
         key: None,
+        due: None,
+        digest: None,
     }
 }
 

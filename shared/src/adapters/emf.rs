@@ -206,10 +206,16 @@ mod tests {
                 assert!(v[m["Name"].as_str().unwrap()].is_number(), "{event:?}: {m}");
             }
         }
-        for (event, name) in [(Event::Held { tenant: &tenant }, "Held"), (Event::Released { tenant: &tenant }, "Released")] {
+        for (event, name) in
+            [(Event::Held { tenant: &tenant }, "Held"), (Event::Released { tenant: &tenant }, "Released")]
+        {
             let v: Value = serde_json::from_str(&emf().line(&event, 1)).unwrap();
             assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], name);
-            assert_eq!((v[name].as_u64(), v["Tenant"].as_str()), (Some(1), Some("59")), "no number, no text: the tenant");
+            assert_eq!(
+                (v[name].as_u64(), v["Tenant"].as_str()),
+                (Some(1), Some("59")),
+                "no number, no text: the tenant"
+            );
         }
         assert_eq!(
             serde_json::from_str::<Value>(

@@ -367,6 +367,42 @@ mod tests {
     }
 
     #[test]
+    fn quiet_hours_are_read_with_their_paths_and_written_back_as_given() {
+        let quiet = r#""quiet_hours": {"time_zone": "America/Toronto", "from": "22:00", "to": "07:00", "days": ["mon", "fri"]}"#;
+        let text = EXAMPLE
+            .replace("\"active\": true", &format!("\"active\": true, {quiet}"))
+            .replace("\"sms_number\": \"+14165551234\"", "\"sms_number\": \"+14165551234\", \"quiet_hours\": false");
+        let config = Config::from_json(&text).unwrap();
+        let back = serde_json::to_value(&config).unwrap();
+        assert_eq!(
+            back["tenants"][0]["quiet_hours"],
+            serde_json::json!({"time_zone": "America/Toronto", "from": "22:00", "to": "07:00", "days": ["mon", "fri"]})
+        );
+        assert_eq!(back["extensions"][0]["quiet_hours"], false);
+        let tenant = |q: &str| EXAMPLE.replace("\"active\": true", &format!("\"active\": true, \"quiet_hours\": {q}"));
+        assert_eq!(
+            err(&tenant(r#"{"time_zone": "Mars/Base", "from": "22:00", "to": "07:00"}"#)),
+            "$.tenants[0].quiet_hours.time_zone: expected an IANA time zone such as \"America/Toronto\""
+        );
+        assert_eq!(
+            err(&tenant(r#"{"time_zone": "Europe/London", "from": "7:00", "to": "07:00"}"#)),
+            "$.tenants[0].quiet_hours.from: expected a time as HH:MM, such as \"22:00\""
+        );
+        assert_eq!(
+            err(&tenant(
+                r#"{"time_zone": "Europe/London", "from": "22:00", "to": "07:00", "days": ["mon", "funday"]}"#
+            )),
+            "$.tenants[0].quiet_hours.days[1]: expected days among \"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\""
+        );
+        let extension = EXAMPLE
+            .replace("\"sms_number\": \"+14165551234\"", "\"sms_number\": \"+14165551234\", \"quiet_hours\": true");
+        assert_eq!(
+            err(&extension),
+            "$.extensions[0].quiet_hours: expected false or quiet hours {\"time_zone\", \"from\", \"to\"}"
+        );
+    }
+
+    #[test]
     fn well_formed_references_that_do_not_qualify_warn() {
         let c = Config::from_json(
             &EXAMPLE.replace("\"tenant\": \"59\", \"sms_enabled\": true", "\"tenant\": \"60\", \"sms_enabled\": false"),

@@ -99,7 +99,9 @@ impl Service {
         let token = work.members[0].token.clone();
         match work.take(&batch, &token).await {
             Ok(Resumed::Started) => {}
-            Ok(Resumed::Held(Held::Pending { lease_until, .. })) => return vec![(id, Ok(Outcome::InFlight { lease_until }))],
+            Ok(Resumed::Held(Held::Pending { lease_until, .. })) => {
+                return vec![(id, Ok(Outcome::InFlight { lease_until }))];
+            }
             Ok(Resumed::Held(Held::Done { .. })) => return self.one_by_one(batch, deadline).await,
             Err(e) => return vec![(id, Err(e))],
         }

@@ -78,11 +78,20 @@ impl Work<'_> {
     /// without), with what changes of the voicemail's wait, and a digest's
     /// members closed with `kept`; whether it was (by this try or an earlier
     /// one, or by the delivery that took over).
-    async fn close(&self, result: Option<&str>, wait: Option<WaitChange<'_>>, kept: Option<&str>, keep_secs: i64) -> bool {
+    async fn close(
+        &self,
+        result: Option<&str>,
+        wait: Option<WaitChange<'_>>,
+        kept: Option<&str>,
+        keep_secs: i64,
+    ) -> bool {
         let closing = self.claim.as_ref().map(|c| Closing { id: &c.id, token: &c.token, result, keep_secs });
         let entries: Vec<MessageRecord> = self.members.iter().map(|m| self.member_entry(&m.id)).collect();
         let members: Vec<Member<'_>> = (self.members.iter().zip(&entries))
-            .map(|(m, record)| Member { record, claim: Closing { id: &m.claim, token: &m.token, result: kept, keep_secs } })
+            .map(|(m, record)| Member {
+                record,
+                claim: Closing { id: &m.claim, token: &m.token, result: kept, keep_secs },
+            })
             .collect();
         let end = End {
             record: &self.record,

@@ -555,9 +555,11 @@ impl DynamoStore {
             return Ok(Finished::AlreadyDone);
         }
         let stride = if end.members.first().is_some_and(|m| m.claim.result.is_some()) { 3 } else { 2 };
-        let refused = end.members.iter().enumerate().find_map(|(i, m)| {
-            cancelled.condition_failed(1 + stride * i).map(|claim| judged(claim, &m.claim))
-        });
+        let refused = end
+            .members
+            .iter()
+            .enumerate()
+            .find_map(|(i, m)| cancelled.condition_failed(1 + stride * i).map(|claim| judged(claim, &m.claim)));
         refused.ok_or_else(|| StoreError(format!("DynamoDB TransactWriteItems cancelled: {:?}", cancelled.codes())))
     }
 

@@ -132,8 +132,11 @@ impl DynamoStore {
 
     /// A wait removed, in a transaction.
     pub(super) fn drop_wait(&self, message_id: &str) -> Result<TransactWriteItem, StoreError> {
-        let delete =
-            Delete::builder().table_name(&self.table).set_key(Some(Key::wait(message_id).item())).build().map_err(build)?;
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(Key::wait(message_id).item()))
+            .build()
+            .map_err(build)?;
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
 

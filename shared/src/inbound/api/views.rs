@@ -33,6 +33,12 @@ pub struct Message<'a> {
     provider_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     receipt: Option<Receipt<'a>>,
+    /// A held voicemail's: when it goes.
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    due: Option<OffsetDateTime>,
+    /// A held voicemail sent in a digest: the digest's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    digest: Option<&'a str>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -60,6 +66,8 @@ impl<'a> Message<'a> {
             error: m.error.as_deref(),
             provider_id: m.provider_id.as_deref(),
             receipt: m.receipt.as_ref().map(Receipt::of),
+            due: m.due.map(at),
+            digest: m.digest.as_deref(),
         }
     }
 
