@@ -138,6 +138,7 @@ async fn the_status_line_names_the_first_check_that_fails() {
             voicemail_template: None,
             transcription: None,
             max_segments: None,
+            quiet_hours: None,
         };
         service.set_notifications(&op, &id, n.clone()).await.unwrap();
         let r = readiness().await;
@@ -173,13 +174,23 @@ async fn changes_are_checked_written_with_their_audit_entry_and_kept_to_the_oper
             voicemail_template: Some(Template::parse("VM on {extension}: {transcript}").unwrap()),
             transcription: Some(serde_json::from_str(r#"{"provider": "aws", "language": "fr-CA"}"#).unwrap()),
             max_segments: Some(MaxSegments::try_from(2).unwrap()),
+            quiet_hours: Some(
+                serde_json::from_str(
+                    r#"{"time_zone": "Asia/Kolkata", "from": "21:30", "to": "06:30", "days": ["sun"]}"#,
+                )
+                .unwrap(),
+            ),
         };
         assert_eq!(service.set_notifications(&op, &other, n.clone()).await.unwrap_err(), Error::NotYours);
         assert_eq!(service.tenant_overview(&op, &other).await.unwrap_err(), Error::NotYours);
         assert_eq!(service.numbers(&op).await.unwrap_err(), Error::NotYours, "{name}: the registry");
         service.set_notifications(&op, &own, n.clone()).await.unwrap();
         let stored = service.tenant_overview(&op, &own).await.unwrap().tenant;
-        assert_eq!((stored.transcription, stored.max_segments), (n.transcription, n.max_segments), "{name}");
+        assert_eq!(
+            (stored.transcription, stored.max_segments, stored.quiet_hours),
+            (n.transcription, n.max_segments, n.quiet_hours),
+            "{name}"
+        );
         service.set_api(&op, &own, true).await.unwrap();
         let audit = b.admin.audit(Some(&own), 10).await.unwrap();
         assert_eq!(audit.len(), 2, "{name}");

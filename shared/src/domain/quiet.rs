@@ -84,6 +84,20 @@ impl QuietHours {
         &self.time_zone.name
     }
 
+    /// The window's start and end, as written (`22:00`, `07:00`).
+    pub fn bounds(&self) -> (String, String) {
+        (self.from.to_string(), self.to.to_string())
+    }
+
+    /// The days its windows start on, as written (`mon`…); `None`: every
+    /// day.
+    pub fn days(&self) -> Option<Vec<&'static str>> {
+        self.days.as_ref().map(|d| d.0.iter().map(|d| d.as_str()).collect())
+    }
+
+    /// Every day's name, Monday first.
+    pub const DAY_NAMES: [&'static str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
     /// When the quiet period holding `at` ends (epoch seconds), or `None`
     /// when `at` is outside every window. A window that ends as the next
     /// begins (whole days on consecutive days) is one period with it.
@@ -271,7 +285,7 @@ impl Day {
     const ALL: [Day; 7] = [Day::Mon, Day::Tue, Day::Wed, Day::Thu, Day::Fri, Day::Sat, Day::Sun];
 
     fn as_str(self) -> &'static str {
-        ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][self as usize]
+        QuietHours::DAY_NAMES[self as usize]
     }
 
     /// As a digest SMS writes it: `Mon`.

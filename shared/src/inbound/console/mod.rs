@@ -11,6 +11,7 @@
 mod forms;
 mod layout;
 mod pages;
+mod quiet;
 mod session;
 
 use http::{Method, Response, StatusCode};

@@ -10,8 +10,8 @@ use super::super::config::{Config, KeyConfig};
 use super::super::{Error, Result, Service};
 use super::Operator;
 use crate::domain::{
-    ApiKey, ApiKeySecret, CountryCode, E164, ExtensionRecord, MaxSegments, Permission, RateLimits, SmsNumber, Template,
-    Tenant, TenantId, TenantScope, Transcription,
+    ApiKey, ApiKeySecret, CountryCode, E164, ExtensionRecord, MaxSegments, Permission, QuietHours, RateLimits,
+    SmsNumber, Template, Tenant, TenantId, TenantScope, Transcription,
 };
 use crate::ports::{AuditEntry, Change, Snapshot};
 
@@ -24,6 +24,7 @@ pub struct Notifications {
     pub voicemail_template: Option<Template>,
     pub transcription: Option<Transcription>,
     pub max_segments: Option<MaxSegments>,
+    pub quiet_hours: Option<QuietHours>,
 }
 
 /// A tenant's destination countries and rate limits.
@@ -53,6 +54,7 @@ impl Service {
             voicemail_template: n.voicemail_template,
             transcription: n.transcription,
             max_segments: n.max_segments,
+            quiet_hours: n.quiet_hours,
             ..before.clone()
         };
         self.change_tenant(op, before, after, "notifications").await

@@ -1,4 +1,5 @@
-//! Extensions: the per-extension enhanced service and its SMS number, a
+//! Extensions: the per-extension enhanced service, its SMS number and its
+//! quiet hours, a
 //! page at a time by number (a range of the store's key, however many
 //! there are); the tenant's destination countries and rate limits.
 
@@ -6,8 +7,11 @@ use http::Response;
 use maud::{Markup, html};
 
 use super::super::layout::{Frame, Notice, Tab};
+use super::super::quiet;
 use super::super::session::{Signed, html_response};
-use crate::domain::{CountryCode, E164, Extension, ExtensionRecord, MessageKind, RateLimits, Tenant, TenantId};
+use crate::domain::{
+    CountryCode, E164, Extension, ExtensionRecord, MessageKind, QuietSetting, RateLimits, Tenant, TenantId,
+};
 use crate::ports::ListQuery;
 use crate::service::operators::Limits;
 use crate::service::{Error, Service};
@@ -80,7 +84,7 @@ pub async fn save(service: &Service, s: &Signed<'_>, id: &TenantId) -> Result<Re
             extension: extension.clone(),
             sms_notifications: f.yes_no("sms_notifications", "SMS notifications")?,
             sms_number: f.value::<E164>("sms_number", "SMS number")?,
-            quiet_hours: None,
+            quiet_hours: quiet::extension(f)?,
         })
     })();
     match record {
@@ -174,9 +178,33 @@ fn extension_form(frame: &Frame<'_>, here: &str, x: &ExtensionRecord, error: Opt
             label for=(number_id) { "SMS number" }
             input id=(number_id) type="tel" name="sms_number" value=[x.sms_number.as_ref()] placeholder="+14165551234"
                 aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| error_id.as_str())];
+            details.quiet {
+                summary { "Quiet hours: " (quiet_summary(x)) }
+                (quiet::fields(&format!("x{ext}-"), &EXTENSION_CHOICES, chosen(x), x.quiet_hours.as_ref().and_then(QuietSetting::hours)))
+            }
             button type="submit" { "Save" }
             @if let Some(e) = error { p.notice.failed id=(error_id) role="alert" { (e) } }
         }
+    }
+}
+
+/// An extension's choices: the tenant's quiet hours, none, or its own.
+const EXTENSION_CHOICES: [(&str, &str); 3] =
+    [("", "The tenant's quiet hours"), ("off", "Sent at once (no quiet hours)"), ("own", "Its own window")];
+
+fn chosen(x: &ExtensionRecord) -> &'static str {
+    match &x.quiet_hours {
+        None => "",
+        Some(QuietSetting::Off) => "off",
+        Some(QuietSetting::Hours(_)) => "own",
+    }
+}
+
+fn quiet_summary(x: &ExtensionRecord) -> String {
+    match &x.quiet_hours {
+        None => "the tenant's".to_owned(),
+        Some(QuietSetting::Off) => "none".to_owned(),
+        Some(QuietSetting::Hours(h)) => h.describe(),
     }
 }
 

@@ -1,12 +1,14 @@
 //! Tenant → Settings → SMS Settings → Notifications: Active, Sender
 //! Number, Notification Types (Voicemail, its requirements, its template
-//! with a preview, its transcripts), and the tenant's audit log.
+//! with a preview, its transcripts, its quiet hours), and the tenant's
+//! audit log.
 
 use http::{Response, StatusCode};
 use maud::{Markup, html};
 
 use super::super::forms::Form;
 use super::super::layout::{Frame, Notice, Tab, when, yes_no};
+use super::super::quiet;
 use super::super::session::{Signed, html_response};
 use crate::domain::{
     E164, Extension, Language, MAX_SEGMENTS, MaxSegments, MessageText, Provider, Template, TenantId, Transcript,
@@ -45,6 +47,7 @@ pub async fn save(service: &Service, s: &Signed<'_>, id: &TenantId) -> Result<Re
             voicemail_template: f.value::<Template>("voicemail_template", "Voicemail template")?,
             transcription: transcription(f)?,
             max_segments: f.number::<MaxSegments>("max_segments", "Max segments")?,
+            quiet_hours: quiet::tenant(f)?,
         })
     })();
     let notice = match parsed {
@@ -108,6 +111,8 @@ fn form(frame: &Frame<'_>, o: &TenantOverview, without_number: usize, draft: &Dr
             p #placeholders .note { "Placeholders: " code { "{extension}" } ", " code { "{caller_id}" } ", " code { "{duration}" } ", "
                 code { "{received_at}" } ", " code { "{recording_url}" } ", " code { "{transcript}" } ". Left empty, the guide's text is sent." }
             (transcripts(o, segments))
+            (quiet::fields("", &[("", "Sent at once (no quiet hours)"), ("own", "Held until the window ends")],
+                if t.quiet_hours.is_some() { "own" } else { "" }, t.quiet_hours.as_ref()))
             div #preview aria-live="polite" { (preview_of(template.as_deref(), max)) }
             div.buttons {
                 button type="submit" { "Save" }
