@@ -111,6 +111,7 @@ async fn an_operator_configures_a_tenant_and_follows_a_test_sms() {
     assert_eq!(browser.attr("#max_segments", "value").await.as_deref().unwrap_or(""), "");
     check(&browser, "notifications, saved", Some("notifications.png")).await;
     transcripts(&browser, &server).await;
+    quiet_hours(&browser).await;
 
     extensions(&browser).await;
     create_key(&browser, &server).await;
@@ -169,6 +170,52 @@ async fn transcripts(browser: &Browser, server: &Server) {
     assert_eq!(browser.attr("#max_segments", "value").await.as_deref(), Some("1"), "nothing was saved");
 }
 
+/// Quiet hours on Notifications: a zone that does not parse refused in
+/// `apply`'s words; a weekday window saved and shown as saved.
+async fn quiet_hours(browser: &Browser) {
+    let save = "form.settings button[type='submit']:not([formaction])";
+    browser.click("#quiet option[value='own']").await;
+    browser.fill("#quiet_zone", "Mars/Base").await;
+    browser.click_to_load(save).await;
+    assert_eq!(
+        browser.text("p.notice.failed").await,
+        r#"Not saved: Quiet hours time zone: expected an IANA time zone such as "America/Toronto""#
+    );
+    browser.click("#quiet option[value='own']").await;
+    browser.fill("#quiet_zone", "America/Toronto").await;
+    for weekend in ["sat", "sun"] {
+        let day = format!("input[name='quiet_days'][value='{weekend}']");
+        if browser.attr(&day, "checked").await.is_some() {
+            browser.click(&day).await;
+        }
+    }
+    browser.click_to_load(save).await;
+    assert_eq!(browser.text("p.notice.saved").await, "Notifications saved.");
+    assert_eq!(browser.attr("#quiet option[value='own']", "selected").await.as_deref(), Some("true"));
+    assert_eq!(browser.attr("#quiet_zone", "value").await.as_deref(), Some("America/Toronto"));
+    assert_eq!(browser.attr("input[name='quiet_days'][value='sun']", "checked").await, None);
+    assert_eq!(browser.attr("input[name='quiet_days'][value='mon']", "checked").await.as_deref(), Some("true"));
+    assert!(browser.text("table.audit").await.contains("notifications"));
+    check(browser, "notifications, quiet hours", None).await;
+}
+
+/// An extension's own quiet hours (a half-hour zone), then none.
+async fn extension_quiet_hours(browser: &Browser) {
+    let form = "form[aria-label='Extension 1001']";
+    let summary = format!("{form} details.quiet summary");
+    assert_eq!(browser.text(&summary).await, "Quiet hours: the tenant's");
+    browser.click(&summary).await;
+    browser.click("#x1001-quiet option[value='own']").await;
+    browser.fill("#x1001-quiet_zone", "Asia/Kolkata").await;
+    browser.click_to_load(&format!("{form} button[type='submit']")).await;
+    assert_eq!(browser.text("p.notice.saved").await, "Extension 1001 saved.");
+    assert_eq!(browser.text(&summary).await, "Quiet hours: 22:00 to 07:00 (Asia/Kolkata), every day");
+    browser.click(&summary).await;
+    browser.click("#x1001-quiet option[value='off']").await;
+    browser.click_to_load(&format!("{form} button[type='submit']")).await;
+    assert_eq!(browser.text(&summary).await, "Quiet hours: none");
+}
+
 /// Every page at a phone's width (390 px): nothing wider than the screen.
 async fn phone_width(browser: &Browser, server: &Server) {
     browser.set_window_size(390, 844).await;
@@ -224,6 +271,7 @@ async fn extensions(browser: &Browser) {
     browser.click("form[aria-label='Extension 1001'] button").await;
     assert_eq!(browser.text("p.notice.saved").await, "Extension 1001 saved.");
     check(browser, "extensions", Some("extensions.png")).await;
+    extension_quiet_hours(browser).await;
     // One being added, refused: said above the page (it lists no such row).
     browser.fill("#new-extension", "1005").await;
     browser.click("#new-on option[value='yes']").await;
@@ -232,7 +280,8 @@ async fn extensions(browser: &Browser) {
     assert_eq!(refused, "Not saved: Extension 1005: Destination does not have an assigned SMS number");
     // A page's forms post back to that page.
     browser.fill("#q", "100").await;
-    browser.click("form.search button").await;
+    // The page before it has the same form, which goes stale as it loads.
+    browser.click_to_load("form.search button").await;
     let action = browser.attr("form[aria-label='Extension 1001']", "action").await.unwrap_or_default();
     assert!(action.ends_with("/console/tenants/59/extensions?q=100"), "{action}");
 }

@@ -159,6 +159,19 @@ impl Browser {
         self.find(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
+    /// Clicks what submits a form or follows a link, and waits for the next
+    /// page to replace this one (its elements go stale): what is read next
+    /// is read off the new page, even where both pages hold it.
+    pub async fn click_to_load(&self, css: &str) {
+        let page = self.find("html").await;
+        self.click(css).await;
+        let deadline = Instant::now() + ELEMENT_WAIT;
+        while page.tag_name().await.is_ok() {
+            assert!(Instant::now() < deadline, "clicking {css} loaded no page");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The element's rendered text.
     pub async fn text(&self, css: &str) -> String {
         self.find(css).await.text().await.unwrap_or_else(|e| panic!("text of {css}: {e}"))

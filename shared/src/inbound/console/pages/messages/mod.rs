@@ -56,25 +56,37 @@ pub async fn detail(
     let frame = s.frame();
     let content = html! {
         (frame.tenant_head(&o, Tab::Messages))
-        dl.detail {
-            dt { "Status" } dd { span class={ "badge " (m.status.as_str()) } { (m.status.as_str()) } }
-            @if let Some(e) = &m.error { dt { "Why" } dd { (e) } }
-            dt { "Kind" } dd { (m.kind.as_str()) @if let Some(x) = &m.extension { ", extension " (x) } }
-            dt { "From" } dd { (if m.from.is_empty() { "—" } else { &m.from }) }
-            dt { "To" } dd { (if m.to.is_empty() { "—" } else { &m.to }) }
-            dt { "Segments" } dd { (m.segments) }
-            dt { "Attempts" } dd { (m.attempts) }
-            dt { "Last change" } dd { (when(m.at)) }
-            dt { "Provider id" } dd { (m.provider_id.as_deref().unwrap_or("—")) }
-            dt { "Receipt" } dd { @match &m.receipt {
-                Some(r) => { (if r.delivered { "delivered" } else { "not delivered" }) ", " (r.response) ", " (when(r.at))
-                    @if let Some(p) = &r.price_usd { ", USD " (p) } },
-                None => "none yet",
-            } }
-        }
+        (entry(&frame, id, &m))
         p { a href=(frame.url(&format!("/tenants/{id}/messages"))) { "Back to the messages" } }
     };
     Ok(html_response(StatusCode::OK, frame.page(&format!("Message {}", m.id), None, content)))
+}
+
+/// One entry whole: a held one says when it goes, one sent in a digest
+/// links to the digest's entry (which has the provider's id and receipt).
+fn entry(frame: &Frame<'_>, id: &TenantId, m: &MessageRecord) -> Markup {
+    html! {
+    dl.detail {
+        dt { "Status" } dd { span class={ "badge " (m.status.as_str()) } { (m.status.as_str()) } }
+        @if let Some(e) = &m.error { dt { "Why" } dd { (e) } }
+        @if let Some(due) = m.due { dt { "Due" } dd { (when(due)) ", at the end of its quiet hours" } }
+        @if let Some(d) = &m.digest {
+            dt { "Sent in" } dd { "the digest " a href=(frame.url(&format!("/tenants/{id}/messages/{d}"))) { (d) } }
+        }
+        dt { "Kind" } dd { (m.kind.as_str()) @if let Some(x) = &m.extension { ", extension " (x) } }
+        dt { "From" } dd { (if m.from.is_empty() { "—" } else { &m.from }) }
+        dt { "To" } dd { (if m.to.is_empty() { "—" } else { &m.to }) }
+        dt { "Segments" } dd { (m.segments) }
+        dt { "Attempts" } dd { (m.attempts) }
+        dt { "Last change" } dd { (when(m.at)) }
+        dt { "Provider id" } dd { (m.provider_id.as_deref().unwrap_or("—")) }
+        dt { "Receipt" } dd { @match &m.receipt {
+            Some(r) => { (if r.delivered { "delivered" } else { "not delivered" }) ", " (r.response) ", " (when(r.at))
+                @if let Some(p) = &r.price_usd { ", USD " (p) } },
+            None => "none yet",
+        } }
+    }
+    }
 }
 
 pub async fn test_sms(service: &Service, s: &Signed<'_>, id: &TenantId) -> Result<Response<String>, Error> {
@@ -136,7 +148,9 @@ fn table(frame: &Frame<'_>, id: &TenantId, messages: &[MessageRecord]) -> Markup
                 thead { tr { th scope="col" { "When" } th scope="col" { "Status" } th scope="col" { "Kind" } th scope="col" { "To" } th scope="col" { "Segments" } } }
                 tbody { @for m in messages { tr {
                     td { a href=(frame.url(&format!("/tenants/{id}/messages/{}", m.id))) { (when(m.at)) } }
-                    td { span class={ "badge " (m.status.as_str()) } { (m.status.as_str()) } }
+                    td { span class={ "badge " (m.status.as_str()) } { (m.status.as_str()) }
+                        @if let Some(due) = m.due { " until " (when(due)) }
+                        @if m.digest.is_some() { " in a digest" } }
                     td { (m.kind.as_str()) @if let Some(x) = &m.extension { " " (x) } }
                     td { (if m.to.is_empty() { "—" } else { &m.to }) }
                     td { (m.segments) }
@@ -167,5 +181,38 @@ fn test_form(frame: &Frame<'_>, id: &TenantId) -> Markup {
             label for="test-message" { "Message" } textarea #test-message name="message" rows="2" required { "Test SMS notification" }
             button type="submit" { "Send test SMS" }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HELD: &str = r#"{"id": "vm-1", "tenant": "59", "kind": "voicemail", "extension": "1001",
+        "from": "+14165550000", "to": "+14165551234", "status": "held", "segments": 1,
+        "at": 1768276800, "due": 1768305600}"#;
+
+    fn page(m: &MessageRecord) -> (String, String) {
+        let frame = Frame { base: "", operator: None, csrf: "t" };
+        let id = TenantId::parse("59").unwrap();
+        (table(&frame, &id, std::slice::from_ref(m)).into_string(), entry(&frame, &id, m).into_string())
+    }
+
+    #[test]
+    fn a_held_entry_says_when_it_goes() {
+        let (row, whole) = page(&serde_json::from_str(HELD).unwrap());
+        let due = r#"<time datetime="2026-01-13T12:00:00Z">2026-01-13 12:00:00 UTC</time>"#;
+        assert!(row.contains(&format!("held</span> until {due}")), "{row}");
+        assert!(whole.contains(&format!("<dt>Due</dt><dd>{due}, at the end of its quiet hours</dd>")), "{whole}");
+    }
+
+    #[test]
+    fn an_entry_sent_in_a_digest_links_to_it() {
+        let mut sent: MessageRecord = serde_json::from_str(HELD).unwrap();
+        (sent.status, sent.due, sent.digest) = (MessageStatus::Sent, None, Some("dg-abc".to_owned()));
+        let (row, whole) = page(&sent);
+        assert!(row.contains("sent</span> in a digest") && !row.contains("until"), "{row}");
+        let link = r#"<dd>the digest <a href="/console/tenants/59/messages/dg-abc">dg-abc</a></dd>"#;
+        assert!(whole.contains(link) && !whole.contains("Due"), "{whole}");
     }
 }
