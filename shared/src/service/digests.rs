@@ -89,7 +89,7 @@ impl Service {
             Err(e) => return vec![(id, Err(e))],
         };
         let held = self.hold(&found);
-        let Ok((checked, to)) = self.qualify(found, first).map_err(|e| e.to_string()) else {
+        let Ok((checked, to)) = self.qualify(found, first) else {
             return self.one_by_one(batch, deadline).await;
         };
         if held.is_some() {
