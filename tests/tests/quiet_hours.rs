@@ -255,3 +255,38 @@ async fn requests_per_scheduled_run_with_a_digest() {
     );
     assert_eq!(r.sns, counts(&[("CheckIfPhoneNumberIsOptedOut", 1), ("Publish", 1)]), "{r:?}");
 }
+
+/// On the service's clock, across daylight-saving changes: Toronto's
+/// spring-forward night, a window ending in the skipped hour (02:30 is
+/// 03:30 EDT); London's fall-back night, a window inside the repeated hour
+/// holds its first pass only.
+#[tokio::test]
+async fn held_until_the_right_instant_across_daylight_saving_changes() {
+    // Saturday 2026-03-07, 23:00 EST: 2026-03-08T04:00Z; 03:30 EDT is 07:30Z.
+    const SAT_23H: i64 = 1_772_942_400;
+    const SUN_0330_EDT: i64 = 1_772_955_000;
+    let toronto = json!({"time_zone": "America/Toronto", "from": "22:00", "to": "02:30"});
+    for w in worlds(&config(Some(toronto))).await {
+        w.at(SAT_23H);
+        assert_eq!(w.trigger(voicemail("s1", "+14165550100")).await["held"], 1, "{}", w.b.name);
+        assert_eq!(w.entries().await[0].due, Some(SUN_0330_EDT), "{}", w.b.name);
+        w.at(SUN_0330_EDT - 1);
+        assert_eq!(w.scheduled().await["sent"], 0, "{}", w.b.name);
+        w.at(SUN_0330_EDT);
+        assert_eq!(w.scheduled().await["sent"], 1, "{}", w.b.name);
+    }
+    // Sunday 2026-10-25: 01:15 to 01:45 BST is 00:15Z to 00:45Z; at 01:20Z
+    // it is 01:20 again (GMT), outside the window.
+    const FIRST_0120: i64 = 1_792_887_600;
+    const FIRST_0145: i64 = 1_792_889_100;
+    const SECOND_0120: i64 = 1_792_891_200;
+    let london = json!({"time_zone": "Europe/London", "from": "01:15", "to": "01:45"});
+    for w in worlds(&config(Some(london))).await {
+        w.at(FIRST_0120);
+        assert_eq!(w.trigger(voicemail("f1", "+14165550100")).await["held"], 1, "{}", w.b.name);
+        assert_eq!(w.entries().await[0].due, Some(FIRST_0145), "{}", w.b.name);
+        w.at(SECOND_0120);
+        let second = w.trigger(voicemail("f2", "+14165550101")).await;
+        assert_eq!(second, json!({"sent": 1, "skipped": 0, "duplicates": 0}), "{}", w.b.name);
+    }
+}
