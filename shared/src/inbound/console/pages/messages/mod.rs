@@ -66,26 +66,26 @@ pub async fn detail(
 /// links to the digest's entry (which has the provider's id and receipt).
 fn entry(frame: &Frame<'_>, id: &TenantId, m: &MessageRecord) -> Markup {
     html! {
-    dl.detail {
-        dt { "Status" } dd { span class={ "badge " (m.status.as_str()) } { (m.status.as_str()) } }
-        @if let Some(e) = &m.error { dt { "Why" } dd { (e) } }
-        @if let Some(due) = m.due { dt { "Due" } dd { (when(due)) ", at the end of its quiet hours" } }
-        @if let Some(d) = &m.digest {
-            dt { "Sent in" } dd { "the digest " a href=(frame.url(&format!("/tenants/{id}/messages/{d}"))) { (d) } }
+        dl.detail {
+            dt { "Status" } dd { span class={ "badge " (m.status.as_str()) } { (m.status.as_str()) } }
+            @if let Some(e) = &m.error { dt { "Why" } dd { (e) } }
+            @if let Some(due) = m.due { dt { "Due" } dd { (when(due)) ", at the end of its quiet hours" } }
+            @if let Some(d) = &m.digest {
+                dt { "Sent in" } dd { "the digest " a href=(frame.url(&format!("/tenants/{id}/messages/{d}"))) { (d) } }
+            }
+            dt { "Kind" } dd { (m.kind.as_str()) @if let Some(x) = &m.extension { ", extension " (x) } }
+            dt { "From" } dd { (if m.from.is_empty() { "—" } else { &m.from }) }
+            dt { "To" } dd { (if m.to.is_empty() { "—" } else { &m.to }) }
+            dt { "Segments" } dd { (m.segments) }
+            dt { "Attempts" } dd { (m.attempts) }
+            dt { "Last change" } dd { (when(m.at)) }
+            dt { "Provider id" } dd { (m.provider_id.as_deref().unwrap_or("—")) }
+            dt { "Receipt" } dd { @match &m.receipt {
+                Some(r) => { (if r.delivered { "delivered" } else { "not delivered" }) ", " (r.response) ", " (when(r.at))
+                    @if let Some(p) = &r.price_usd { ", USD " (p) } },
+                None => "none yet",
+            } }
         }
-        dt { "Kind" } dd { (m.kind.as_str()) @if let Some(x) = &m.extension { ", extension " (x) } }
-        dt { "From" } dd { (if m.from.is_empty() { "—" } else { &m.from }) }
-        dt { "To" } dd { (if m.to.is_empty() { "—" } else { &m.to }) }
-        dt { "Segments" } dd { (m.segments) }
-        dt { "Attempts" } dd { (m.attempts) }
-        dt { "Last change" } dd { (when(m.at)) }
-        dt { "Provider id" } dd { (m.provider_id.as_deref().unwrap_or("—")) }
-        dt { "Receipt" } dd { @match &m.receipt {
-            Some(r) => { (if r.delivered { "delivered" } else { "not delivered" }) ", " (r.response) ", " (when(r.at))
-                @if let Some(p) = &r.price_usd { ", USD " (p) } },
-            None => "none yet",
-        } }
-    }
     }
 }
 
