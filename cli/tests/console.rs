@@ -183,11 +183,11 @@ async fn quiet_hours(browser: &Browser) {
     );
     browser.click("#quiet option[value='own']").await;
     browser.fill("#quiet_zone", "America/Toronto").await;
+    // Every day starts ticked (no "days": every day); the weekend unticked.
     for weekend in ["sat", "sun"] {
         let day = format!("input[name='quiet_days'][value='{weekend}']");
-        if browser.attr(&day, "checked").await.is_some() {
-            browser.click(&day).await;
-        }
+        assert_eq!(browser.attr(&day, "checked").await.as_deref(), Some("true"), "{weekend}");
+        browser.click(&day).await;
     }
     browser.click_to_load(save).await;
     assert_eq!(browser.text("p.notice.saved").await, "Notifications saved.");
