@@ -46,7 +46,7 @@ fn url(server: &Server, path: &str) -> String {
 async fn sign_in(browser: &Browser, server: &Server, key: &str) {
     browser.goto(&url(server, "/")).await;
     browser.fill("#key", key).await;
-    browser.click("form.card button").await;
+    browser.click_to_load("form.card button").await;
     browser.text("table caption").await;
 }
 
@@ -79,7 +79,7 @@ async fn an_operator_configures_a_tenant_and_follows_a_test_sms() {
     check(&browser, "sign-in", Some("sign-in.png")).await;
     sign_in(&browser, &server, OPERATOR).await;
     check(&browser, "tenants", Some("tenants.png")).await;
-    browser.click("a[href$='/tenants/59']").await;
+    browser.click_to_load("a[href$='/tenants/59']").await;
     let status = browser.text("section.status").await;
     assert!(status.contains("Active is No"), "{status}");
     assert!(
@@ -100,7 +100,7 @@ async fn an_operator_configures_a_tenant_and_follows_a_test_sms() {
     browser.click("#sender_number option[value='+14165550000']").await;
     browser.click("input[name='voicemail'][value='yes']").await;
     browser.fill("#voicemail_template", "New voicemail on {extension} from {caller_id}").await;
-    browser.click("form.settings button[type='submit']:not([formaction])").await;
+    browser.click_to_load("form.settings button[type='submit']:not([formaction])").await;
     assert_eq!(browser.text("p.notice.saved").await, "Notifications saved.");
     let status = browser.text("section.status").await;
     assert!(status.contains("no enabled API key allows SMS actions"), "{status}");
@@ -118,7 +118,7 @@ async fn an_operator_configures_a_tenant_and_follows_a_test_sms() {
     test_sms(&browser, &server).await;
 
     phone_width(&browser, &server).await;
-    browser.click("form.signout button").await;
+    browser.click_to_load("form.signout button").await;
     browser.text("form.card").await;
     browser.goto(&url(&server, "/tenants/59")).await;
     assert!(browser.client().current_url().await.unwrap().path().ends_with("/console/sign-in"));
@@ -142,7 +142,7 @@ async fn transcripts(browser: &Browser, server: &Server) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    browser.click("form.settings button[type='submit']:not([formaction])").await;
+    browser.click_to_load("form.settings button[type='submit']:not([formaction])").await;
     assert_eq!(browser.text("p.notice.saved").await, "Notifications saved.");
     let sms = browser.text("#preview p.sms").await;
     assert!(sms.starts_with("Voicemail from +14165550123: Hi, it's Dana from the dental office,"), "{sms}");
@@ -153,7 +153,7 @@ async fn transcripts(browser: &Browser, server: &Server) {
     check(browser, "notifications with transcripts", None).await;
 
     browser.fill("#transcription_language", "french").await;
-    browser.click("form.settings button[type='submit']:not([formaction])").await;
+    browser.click_to_load("form.settings button[type='submit']:not([formaction])").await;
     assert_eq!(
         browser.text("p.notice.failed").await,
         r#"Not saved: Transcription language: expected "auto" or a language code such as "en-US""#
@@ -261,21 +261,21 @@ async fn the_console_is_used_by_keyboard_alone() {
 }
 
 async fn extensions(browser: &Browser) {
-    browser.click("nav.tabs a[href$='/extensions']").await;
+    browser.click_to_load("nav.tabs a[href$='/extensions']").await;
     browser.click("#on-1001 option[value='yes']").await;
-    browser.click("form[aria-label='Extension 1001'] button").await;
+    browser.click_to_load("form[aria-label='Extension 1001'] button").await;
     assert_eq!(browser.text("#error-1001").await, "Destination does not have an assigned SMS number");
     check(browser, "extensions, refused", None).await;
     browser.click("#on-1001 option[value='yes']").await;
     browser.fill("#number-1001", "+14165551234").await;
-    browser.click("form[aria-label='Extension 1001'] button").await;
+    browser.click_to_load("form[aria-label='Extension 1001'] button").await;
     assert_eq!(browser.text("p.notice.saved").await, "Extension 1001 saved.");
     check(browser, "extensions", Some("extensions.png")).await;
     extension_quiet_hours(browser).await;
     // One being added, refused: said above the page (it lists no such row).
     browser.fill("#new-extension", "1005").await;
     browser.click("#new-on option[value='yes']").await;
-    browser.click("form[aria-labelledby='add-ext'] button").await;
+    browser.click_to_load("form[aria-labelledby='add-ext'] button").await;
     let refused = browser.text("p.notice.failed").await;
     assert_eq!(refused, "Not saved: Extension 1005: Destination does not have an assigned SMS number");
     // A page's forms post back to that page.
@@ -289,13 +289,13 @@ async fn extensions(browser: &Browser) {
 /// A key created: its secret shown once, never again; it sends at once (the
 /// console's change is the store's), and its last SMS shows.
 async fn create_key(browser: &Browser, server: &Server) {
-    browser.click("nav.tabs a[href$='/api']").await;
+    browser.click_to_load("nav.tabs a[href$='/api']").await;
     browser.fill("#new-name", "integration").await;
-    browser.click("button[value='create']").await;
+    browser.click_to_load("button[value='create']").await;
     let secret = browser.text(".notice.secret code").await;
     assert!(secret.starts_with("sk_") && secret.len() > 30, "{secret}");
     check(browser, "SMS API, new key", Some("api.png")).await;
-    browser.click("nav.tabs a[href$='/api']").await;
+    browser.click_to_load("nav.tabs a[href$='/api']").await;
     browser.text("form.key h3").await;
     let page = source(browser).await;
     assert!(!page.contains(&secret), "the secret is shown once only");
@@ -306,16 +306,16 @@ async fn create_key(browser: &Browser, server: &Server) {
     assert!(note.ends_with("Last SMS for this tenant: none among its last 1000 messages"), "{note}");
     let (status, body) = server.post("/api/sms/send", &secret, r#"{"to": "+14165551234", "message": "Hi"}"#);
     assert_eq!(status, 200, "{body}");
-    browser.click("nav.tabs a[href$='/api']").await;
+    browser.click_to_load("nav.tabs a[href$='/api']").await;
     let note = browser.text("form[aria-label='Key integration'] p.note").await;
     assert!(note.contains("Last SMS for this tenant: 20") && note.ends_with(" UTC"), "{note}");
 }
 
 /// A test SMS, followed in Messages until its receipt says `delivered`.
 async fn test_sms(browser: &Browser, server: &Server) {
-    browser.click("nav.tabs a[href$='/messages']").await;
+    browser.click_to_load("nav.tabs a[href$='/messages']").await;
     browser.fill("#test-to", "+14165551234").await;
-    browser.click("form.settings button").await;
+    browser.click_to_load("form.settings button").await;
     assert!(browser.text("p.notice.saved").await.starts_with("Test SMS "));
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -327,7 +327,7 @@ async fn test_sms(browser: &Browser, server: &Server) {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     check(browser, "messages", Some("messages.png")).await;
-    browser.click("table.messages a").await;
+    browser.click_to_load("table.messages a").await;
     assert!(browser.text("dl.detail").await.contains("delivered"));
     check(browser, "message", None).await;
     browser.goto(&url(server, "/numbers")).await;

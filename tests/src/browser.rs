@@ -155,8 +155,13 @@ impl Browser {
         field.send_keys(value).await.unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
+    /// Clicks a control that stays on the page (a box, an option, a
+    /// summary). A link or a submit button loads a page, and reading right
+    /// after it could read the old page: [`Browser::click_to_load`].
     pub async fn click(&self, css: &str) {
-        self.find(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+        let element = self.find(css).await;
+        assert!(!loads_a_page(&element).await, "{css} loads a page: use click_to_load");
+        element.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
     /// Clicks what submits a form or follows a link, and waits for the next
@@ -164,7 +169,9 @@ impl Browser {
     /// is read off the new page, even where both pages hold it.
     pub async fn click_to_load(&self, css: &str) {
         let page = self.find("html").await;
-        self.click(css).await;
+        let element = self.find(css).await;
+        assert!(loads_a_page(&element).await, "{css} is not a link or a submit button");
+        element.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
         let deadline = Instant::now() + ELEMENT_WAIT;
         while page.tag_name().await.is_ok() {
             assert!(Instant::now() < deadline, "clicking {css} loaded no page");
@@ -249,6 +256,17 @@ impl Browser {
             .for_element(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("find {css}: {e}"))
+    }
+}
+
+/// A link, or a button or input that submits its form.
+async fn loads_a_page(element: &Element) -> bool {
+    let tag = element.tag_name().await.unwrap_or_else(|e| panic!("tag of a clicked element: {e}"));
+    let kind = element.prop("type").await.unwrap_or_else(|e| panic!("type of a clicked element: {e}"));
+    match tag.to_ascii_lowercase().as_str() {
+        "a" => true,
+        "button" | "input" => kind.as_deref() == Some("submit"),
+        _ => false,
     }
 }
 

@@ -91,7 +91,7 @@ async fn check_form(browser: &Browser, base: &str, submitted: &Submitted) {
     assert_eq!(browser.text("h1").await, "Send a test");
 
     browser.fill("#number", "+15550100").await;
-    browser.click("#send").await;
+    browser.click_to_load("#send").await;
     assert_eq!(browser.text("#result").await, "Sent to +15550100");
     assert_eq!(*submitted.lock().unwrap(), ["+15550100"]);
     assert_eq!(browser.client().current_url().await.unwrap().path(), "/submit");
