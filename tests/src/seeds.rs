@@ -138,6 +138,8 @@ pub async fn seed_waiting(store: &dyn Store, message_id: &str, now: i64, due: i6
         token: "seed-end",
         wait: Some(WaitChange::Park(&waiting)),
         members: &[],
+        // As the service parks: the start's attempt taken back.
+        attempts: -1,
     };
     assert_eq!(store.finish(&end).await.expect("a wait written"), Finished::Done);
 }

@@ -426,8 +426,16 @@ async fn each_hot_path_store_operation_is_one_request() {
         log_keep_secs: 86_400,
         link: None,
     };
-    let end =
-        |claim, token| End { record: &record, claim, now, log_keep_secs: 86_400, token, wait: None, members: &[] };
+    let end = |claim, token| End {
+        record: &record,
+        claim,
+        now,
+        log_keep_secs: 86_400,
+        token,
+        wait: None,
+        members: &[],
+        attempts: 0,
+    };
     let cases: Vec<(&str, &str)> = vec![
         ("lookup of all four kinds", "BatchGetItem"),
         ("start: claim, budget and log entry", "TransactWriteItems"),

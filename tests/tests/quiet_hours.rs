@@ -99,7 +99,9 @@ async fn a_voicemail_in_quiet_hours_is_held_then_sent_when_they_end() {
         let first = w.trigger(voicemail("m1", "+14165550100")).await;
         assert_eq!(first, json!({"sent": 0, "skipped": 0, "duplicates": 0, "held": 1}), "{}", w.b.name);
         let [entry] = &w.entries().await[..] else { panic!("{}: one entry", w.b.name) };
-        assert_eq!((entry.status, entry.due), (MessageStatus::Held, Some(TUE_7H)), "{}", w.b.name);
+        // Nothing tried yet: no attempt counted.
+        let held = (entry.status, entry.due, entry.attempts);
+        assert_eq!(held, (MessageStatus::Held, Some(TUE_7H), 0), "{}", w.b.name);
         assert!(w.texts().await.is_empty(), "{}: nothing sent at 23:00", w.b.name);
         // Redelivered while held: nothing added.
         assert_eq!(w.trigger(voicemail("m1", "+14165550100")).await["duplicates"], 1, "{}", w.b.name);
@@ -110,7 +112,8 @@ async fn a_voicemail_in_quiet_hours_is_held_then_sent_when_they_end() {
         assert_eq!(w.scheduled().await["sent"], 1, "{}", w.b.name);
         assert_eq!(w.texts().await, ["VM on 1001 from +14165550100"], "{}", w.b.name);
         let [entry] = &w.entries().await[..] else { panic!("{}: still one entry", w.b.name) };
-        assert_eq!((entry.status, entry.due, entry.digest.as_deref()), (MessageStatus::Sent, None, None));
+        let sent = (entry.status, entry.due, entry.digest.as_deref(), entry.attempts);
+        assert_eq!(sent, (MessageStatus::Sent, None, None, 1), "{}", w.b.name);
         assert_eq!(w.scheduled().await["sent"], 0, "{}: sent once", w.b.name);
         assert_eq!(w.trigger(voicemail("m1", "+14165550100")).await["duplicates"], 1, "{}", w.b.name);
     }
@@ -138,11 +141,13 @@ async fn several_held_voicemails_go_as_one_digest_that_each_entry_points_to() {
         let entries = w.entries().await;
         let (digests, held): (Vec<_>, Vec<_>) = entries.iter().partition(|e| e.id.starts_with("dg-"));
         let [digest] = &digests[..] else { panic!("{}: one digest entry: {entries:?}", w.b.name) };
-        assert_eq!((digest.status, digest.segments, digest.to.as_str()), (MessageStatus::Sent, 1, TO));
+        let sent = (digest.status, digest.segments, digest.to.as_str(), digest.attempts);
+        assert_eq!(sent, (MessageStatus::Sent, 1, TO, 1), "{}", w.b.name);
         assert!(digest.provider_id.is_some(), "{}: the digest carries the provider's id", w.b.name);
         assert_eq!(held.len(), 6, "{}", w.b.name);
         for e in held {
-            assert_eq!((e.status, e.digest.as_deref(), e.due), (MessageStatus::Sent, Some(&*digest.id), None));
+            let member = (e.status, e.digest.as_deref(), e.due, e.attempts);
+            assert_eq!(member, (MessageStatus::Sent, Some(&*digest.id), None, 1), "{}", w.b.name);
         }
         assert_eq!(w.scheduled().await["sent"], 0, "{}", w.b.name);
         assert_eq!(w.trigger(voicemail("d3", callers[3])).await["duplicates"], 1, "{}", w.b.name);

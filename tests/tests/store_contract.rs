@@ -515,6 +515,7 @@ async fn ended(store: &dyn Store, id: &str, token: &str, result: Option<&str>, n
         token: &end_token,
         wait: None,
         members: &[],
+        attempts: 0,
     };
     store.finish(&end).await.expect("finish")
 }
@@ -799,6 +800,7 @@ async fn an_entry_moves_through_its_statuses(name: &str, store: &dyn Store, admi
         token: "e1",
         wait: None,
         members: &[],
+        attempts: 0,
     };
     assert_eq!(store.finish(&end).await.expect("finish"), Finished::Done);
     let log = admin.messages(Some(&t70), 10).await.expect("messages");
@@ -819,6 +821,7 @@ async fn an_entry_moves_through_its_statuses(name: &str, store: &dyn Store, admi
         token: "e2",
         wait: None,
         members: &[],
+        attempts: 0,
     };
     assert_eq!(store.finish(&end).await.expect("finish"), Finished::Done);
     assert_eq!(store.finish(&end).await.expect("finish"), Finished::AlreadyDone, "{name}: its try again");

@@ -190,7 +190,7 @@ async fn a_transcribe_job_sends_once_on_its_completion() {
         let first = w.trigger(w.uploaded()).await;
         assert_eq!(first, json!({"sent": 0, "skipped": 0, "duplicates": 0, "transcribing": 1}), "{}", w.b.name);
         let (entry, job) = w.entry().await;
-        assert_eq!(entry.status, MessageStatus::Transcribing, "{}", w.b.name);
+        assert_eq!((entry.status, entry.attempts), (MessageStatus::Transcribing, 0), "{}", w.b.name);
         assert!(w.texts().await.is_empty());
         // The job, as Transcribe holds it: the audio, the output's place.
         let calls = w.calls(&job).await;

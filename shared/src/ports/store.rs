@@ -127,6 +127,11 @@ pub struct End<'a> {
     /// The held voicemails a digest carries, ended with it in the same
     /// write; none for any other message.
     pub members: &'a [Member<'a>],
+    /// Send attempts this end counts on the entry (and on each member's)
+    /// beyond what its start counted: 1 for a send after a resume or in a
+    /// digest (neither's take counts one), -1 for a park (its start
+    /// counted the send it puts off), else 0.
+    pub attempts: i64,
 }
 
 /// A held voicemail sent in a digest: its log entry, and its claim closed

@@ -44,7 +44,9 @@ impl Work<'_> {
         let kept = self.kept(sent);
         // Unrecorded, the SMS still went: logged, not failed (see above).
         let wait = self.resumed.then_some(WaitChange::Drop(&id));
-        let _ = self.close(result.as_deref(), wait, kept.as_deref(), self.service.policy.dedup_keep_secs).await;
+        let attempts = i64::from(self.tried && !self.counted);
+        let keep_secs = self.service.policy.dedup_keep_secs;
+        let _ = self.close(result.as_deref(), wait, kept.as_deref(), keep_secs, attempts).await;
     }
 
     /// Parks the voicemail: until its transcript (logged `transcribing`,
@@ -64,7 +66,9 @@ impl Work<'_> {
         (self.record.at, self.record.lease_until, self.record.error) = (now, None, None);
         // Kept past its due time, however long the quiet hours.
         let keep_secs = self.service.policy.dedup_keep_secs + (due - now);
-        match self.close(Some(self.record.status.as_str()), Some(WaitChange::Park(&waiting)), None, keep_secs).await {
+        // Nothing was tried: the attempt its start counted is taken back.
+        let (result, attempts) = (Some(self.record.status.as_str()), -i64::from(self.counted));
+        match self.close(result, Some(WaitChange::Park(&waiting)), None, keep_secs, attempts).await {
             true if waiting.held.is_some() => {
                 self.service.metrics.record(&Event::Held { tenant: &self.record.tenant });
                 Ok(Outcome::Held { due })
@@ -76,7 +80,7 @@ impl Work<'_> {
 
     /// The entry written and the claim finished with `result` (released
     /// without), with what changes of the voicemail's wait, and a digest's
-    /// members closed with `kept`; whether it was (by this try or an earlier
+    /// members closed with `kept`, `attempts` counted; whether it was (by this try or an earlier
     /// one, or by the delivery that took over).
     async fn close(
         &self,
@@ -84,6 +88,7 @@ impl Work<'_> {
         wait: Option<WaitChange<'_>>,
         kept: Option<&str>,
         keep_secs: i64,
+        attempts: i64,
     ) -> bool {
         let closing = self.claim.as_ref().map(|c| Closing { id: &c.id, token: &c.token, result, keep_secs });
         let entries: Vec<MessageRecord> = self.members.iter().map(|m| self.member_entry(&m.id)).collect();
@@ -101,6 +106,7 @@ impl Work<'_> {
             token: &self.end_token,
             wait,
             members: &members,
+            attempts,
         };
         self.record_end(&end).await
     }

@@ -103,6 +103,11 @@ pub(super) struct Work<'a> {
     pub(super) releases: usize,
     /// A digest's held voicemails, ended with it.
     pub(super) members: Vec<Carried>,
+    /// Its start counted the send to come as an attempt (a resume's or a
+    /// digest's take counts none: their end does, once a send was tried).
+    pub(super) counted: bool,
+    /// The send was tried.
+    pub(super) tried: bool,
 }
 
 /// A held voicemail a digest carries: its message id, and its claim (taken
@@ -210,6 +215,8 @@ impl<'a> Work<'a> {
             resumed: false,
             releases: 0,
             members: Vec::new(),
+            counted: false,
+            tried: false,
         }
     }
 
@@ -266,7 +273,9 @@ impl<'a> Work<'a> {
             log_keep_secs: self.service.log_keep_secs(),
             link: self.link.as_ref(),
         };
-        Ok(self.service.store.begin(&start).await?)
+        let begun = self.service.store.begin(&start).await?;
+        self.counted = begun == Begun::Started;
+        Ok(begun)
     }
 
     /// Takes a waiting voicemail's claim again, for its second phase (the
@@ -328,6 +337,7 @@ impl<'a> Work<'a> {
 
     /// The destination's opt-out, then the provider.
     pub async fn send(&mut self, text: &MessageText) -> Result<Sent> {
+        self.tried = true;
         let service = self.service;
         let Some((from, to)) = &self.route else {
             return Err(Error::Internal("a send before its addresses were known".to_owned()));

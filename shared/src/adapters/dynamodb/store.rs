@@ -108,7 +108,8 @@ impl Store for DynamoStore {
     async fn finish(&self, end: &End<'_>) -> Result<Finished, StoreError> {
         let unlogged = self.unlogged.lock().unwrap_or_else(|p| p.into_inner()).get(&end.record.id).copied();
         // A send on a held slot counts its attempt here, where its entry is first written.
-        let log = self.log_update(end.record, end.log_keep_secs, i64::from(unlogged.is_some()), Some(end.token))?;
+        let attempts = end.attempts + i64::from(unlogged.is_some());
+        let log = self.log_update(end.record, end.log_keep_secs, attempts, Some(end.token))?;
         let finished = match (unlogged, &end.claim) {
             _ if !end.members.is_empty() => self.close_digest(end, log).await?,
             (Some((kind, limits)), _) => self.log_and_reserve(end, log, kind, limits).await?,
@@ -541,7 +542,7 @@ impl DynamoStore {
         let mut items = vec![TransactWriteItem::builder().update(log).build()];
         for m in end.members {
             items.push(self.close_claim(&m.claim, end.now)?);
-            let entry = self.log_update(m.record, end.log_keep_secs, 0, None)?;
+            let entry = self.log_update(m.record, end.log_keep_secs, end.attempts, None)?;
             items.push(TransactWriteItem::builder().update(entry).build());
             if m.claim.result.is_some() {
                 items.push(self.drop_wait(&m.record.id)?);

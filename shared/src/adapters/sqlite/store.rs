@@ -127,8 +127,8 @@ impl Store for SqliteStore {
     async fn finish(&self, end: &End<'_>) -> Result<Finished, StoreError> {
         let (record, closing, token) =
             (end.record.clone(), end.claim.as_ref().map(ClosingRow::of), end.token.to_owned());
-        let (now, log_keep_secs, purged, wait) =
-            (end.now, end.log_keep_secs, self.purged.clone(), end.wait.map(|w| WaitRow::of(&w)));
+        let (now, log_keep_secs, purged, wait, attempts) =
+            (end.now, end.log_keep_secs, self.purged.clone(), end.wait.map(|w| WaitRow::of(&w)), end.attempts);
         let carried: Vec<(MessageRecord, ClosingRow)> =
             end.members.iter().map(|m| (m.record.clone(), ClosingRow::of(&m.claim))).collect();
         self.db
@@ -137,7 +137,16 @@ impl Store for SqliteStore {
                 let wait = wait.as_ref().map(WaitRow::as_change);
                 let members: Vec<Member<'_>> =
                     carried.iter().map(|(record, c)| Member { record, claim: c.as_closing() }).collect();
-                let end = End { record: &record, claim, now, log_keep_secs, token: &token, wait, members: &members };
+                let end = End {
+                    record: &record,
+                    claim,
+                    now,
+                    log_keep_secs,
+                    token: &token,
+                    wait,
+                    members: &members,
+                    attempts,
+                };
                 let done = finish(conn, &end)?;
                 // Once a second of the clock, not for every send: expired
                 // rows go at most a second later (DynamoDB's TTL takes days).
@@ -271,7 +280,7 @@ fn begin(conn: &Connection, start: &Start<'_>) -> Result<Begun, StoreError> {
             params![claim.id, claim.fingerprint, claim.token, done, claim.lease_until, result, expires_at],
         )?;
     }
-    let attempt = u32::from(record.status == MessageStatus::Sending);
+    let attempt = i64::from(record.status == MessageStatus::Sending);
     put_message(conn, record, start.log_keep_secs, attempt)?;
     if let Some(link) = start.link {
         put_link(conn, link)?;
@@ -326,9 +335,9 @@ fn finish(conn: &Connection, end: &End<'_>) -> Result<Finished, StoreError> {
         if member.claim.result.is_some() {
             exec(conn, "DELETE FROM waits WHERE id = ?1", [&member.record.id])?;
         }
-        put_message(conn, member.record, end.log_keep_secs, 0)?;
+        put_message(conn, member.record, end.log_keep_secs, end.attempts)?;
     }
-    put_message(conn, end.record, end.log_keep_secs, 0)?;
+    put_message(conn, end.record, end.log_keep_secs, end.attempts)?;
     Ok(Finished::Done)
 }
 
@@ -497,7 +506,7 @@ fn take_rate(
 }
 
 /// Writes a log entry, counting `attempt` more send attempts.
-fn put_message(conn: &Connection, record: &MessageRecord, keep_secs: i64, attempt: u32) -> Result<(), StoreError> {
+fn put_message(conn: &Connection, record: &MessageRecord, keep_secs: i64, attempt: i64) -> Result<(), StoreError> {
     exec(
         conn,
         "INSERT INTO messages (id, tenant, at, data, expires_at, provider_id, attempts)
