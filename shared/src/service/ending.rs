@@ -80,8 +80,8 @@ impl Work<'_> {
 
     /// The entry written and the claim finished with `result` (released
     /// without), with what changes of the voicemail's wait, and a digest's
-    /// members closed with `kept`, `attempts` counted; whether it was (by this try or an earlier
-    /// one, or by the delivery that took over).
+    /// members closed with `kept`, `attempts` counted; whether it was (by
+    /// this try or an earlier one, or by the delivery that took over).
     async fn close(
         &self,
         result: Option<&str>,
