@@ -44,7 +44,7 @@ impl Work<'_> {
         let kept = self.kept(sent);
         // Unrecorded, the SMS still went: logged, not failed (see above).
         let wait = self.resumed.then_some(WaitChange::Drop(&id));
-        let attempts = i64::from(self.tried && !self.counted);
+        let attempts = i64::from(self.tried && !self.start_counted());
         let keep_secs = self.service.policy.dedup_keep_secs;
         let _ = self.close(result.as_deref(), wait, kept.as_deref(), keep_secs, attempts).await;
     }
@@ -67,7 +67,7 @@ impl Work<'_> {
         // Kept past its due time, however long the quiet hours.
         let keep_secs = self.service.policy.dedup_keep_secs + (due - now);
         // Nothing was tried: the attempt its start counted is taken back.
-        let (result, attempts) = (Some(self.record.status.as_str()), -i64::from(self.counted));
+        let (result, attempts) = (Some(self.record.status.as_str()), -i64::from(self.start_counted()));
         match self.close(result, Some(WaitChange::Park(&waiting)), None, keep_secs, attempts).await {
             true if waiting.held.is_some() => {
                 self.service.metrics.record(&Event::Held { tenant: &self.record.tenant });

@@ -103,9 +103,6 @@ pub(super) struct Work<'a> {
     pub(super) releases: usize,
     /// A digest's held voicemails, ended with it.
     pub(super) members: Vec<Carried>,
-    /// Its start counted the send to come as an attempt (a resume's or a
-    /// digest's take counts none: their end does, once a send was tried).
-    pub(super) counted: bool,
     /// The send was tried.
     pub(super) tried: bool,
 }
@@ -215,7 +212,6 @@ impl<'a> Work<'a> {
             resumed: false,
             releases: 0,
             members: Vec::new(),
-            counted: false,
             tried: false,
         }
     }
@@ -273,9 +269,14 @@ impl<'a> Work<'a> {
             log_keep_secs: self.service.log_keep_secs(),
             link: self.link.as_ref(),
         };
-        let begun = self.service.store.begin(&start).await?;
-        self.counted = begun == Begun::Started;
-        Ok(begun)
+        Ok(self.service.store.begin(&start).await?)
+    }
+
+    /// Whether its start counted the send to come as an attempt: a first
+    /// phase's does; a resume's or a digest's take counts none (their end
+    /// does, once a send was tried).
+    pub(super) fn start_counted(&self) -> bool {
+        !self.resumed && self.members.is_empty()
     }
 
     /// Takes a waiting voicemail's claim again, for its second phase (the
